@@ -1,0 +1,110 @@
+/*
+ * json.h — the small JSON model the Delta core needs for operations,
+ * attributes and embeds.
+ *
+ * Values are immutable once parsed and live in a delta_arena.  Strings are
+ * UTF-8 with an explicit length (they may contain U+0000).  Objects are kept
+ * canonical: members sorted by key (bytewise) with duplicate keys resolved
+ * the way JSON.parse and jsonb resolve them, the last one wins.  Numbers keep
+ * the literal as written and compare by their double value, as JavaScript
+ * compares them.
+ */
+#ifndef COLLAB_CORE_JSON_H
+#define COLLAB_CORE_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "arena.h"
+#include "status.h"
+
+typedef enum json_type {
+	JSON_NULL,
+	JSON_FALSE,
+	JSON_TRUE,
+	JSON_NUMBER,
+	JSON_STRING,
+	JSON_ARRAY,
+	JSON_OBJECT
+} json_type;
+
+typedef struct json_value json_value;
+
+typedef struct json_member {
+	const char *key; /* UTF-8, key_len bytes, not NUL-terminated */
+	size_t key_len;
+	const json_value *value;
+} json_member;
+
+struct json_value {
+	json_type type;
+	union {
+		struct {
+			const char *literal; /* as written, e.g. "1.50e3" */
+			size_t len;
+			double value;
+		} number;
+		struct {
+			const char *bytes; /* UTF-8 */
+			size_t len;
+		} string;
+		struct {
+			const json_value *const *items;
+			size_t count;
+		} array;
+		struct {
+			const json_member *members; /* sorted by key, unique */
+			size_t count;
+		} object;
+	} u;
+};
+
+/* Nesting deeper than this is rejected with DELTA_ELIMIT. */
+#define JSON_DEPTH_MAX 200
+
+/*
+ * Parses exactly one JSON text (RFC 8259, UTF-8; surrounding whitespace
+ * allowed) into *out.  Rejects invalid UTF-8, lone surrogate escapes,
+ * unescaped control characters and trailing garbage with DELTA_EINVAL and a
+ * message giving the byte offset.
+ */
+delta_status json_parse(delta_arena *arena, const char *text, size_t len,
+						const json_value **out, delta_error *err);
+
+/*
+ * Deep equality as lodash's isEqual sees parsed JSON: objects compare
+ * member by member regardless of order, numbers by value.  NULL pointers
+ * (absent values) are equal only to each other.
+ */
+bool json_equal(const json_value *a, const json_value *b);
+
+/* The member called key, or NULL. */
+const json_value *json_object_get(const json_value *object, const char *key,
+								  size_t key_len);
+
+/* Builds an object from members in any order (duplicates: last wins). */
+delta_status json_object_new(delta_arena *arena, json_member *members,
+							 size_t count, const json_value **out,
+							 delta_error *err);
+
+/* A growable byte buffer in an arena.  Grows geometrically. */
+typedef struct delta_buf {
+	delta_arena *arena;
+	char *data;
+	size_t len;
+	size_t cap;
+} delta_buf;
+
+void delta_buf_init(delta_buf *buf, delta_arena *arena);
+delta_status delta_buf_append(delta_buf *buf, const void *bytes, size_t len,
+							  delta_error *err);
+
+/* Appends the compact JSON text of value (objects in canonical order). */
+delta_status json_write(delta_buf *buf, const json_value *value,
+						delta_error *err);
+
+/* Appends s as a JSON string literal, quoted and escaped. */
+delta_status json_write_string(delta_buf *buf, const char *s, size_t len,
+							   delta_error *err);
+
+#endif
