@@ -311,6 +311,16 @@ append_text(delta_arena *arena, delta *d, delta_op *target, const char *text,
 	return DELTA_OK;
 }
 
+/* Merged operations keep within the limit the parser enforces, so whatever
+ * the core writes it can read back. */
+static delta_status
+too_long(delta_error *err)
+{
+	return delta_fail(err, DELTA_ELIMIT,
+					  "an operation would be longer than %" PRId64,
+					  DELTA_COUNT_MAX);
+}
+
 delta_status
 delta_push(delta_arena *arena, delta *d, const delta_op *in, delta_error *err)
 {
@@ -324,11 +334,15 @@ delta_push(delta_arena *arena, delta *d, const delta_op *in, delta_error *err)
 	if (op.kind == DELTA_OP_DELETE || attr_empty(op.attributes))
 		op.attributes = NULL;
 
+	if (op.length > DELTA_COUNT_MAX)
+		return too_long(err);
 	last = index > 0 ? &d->ops[index - 1] : NULL;
 	if (last != NULL)
 	{
 		if (op.kind == DELTA_OP_DELETE && last->kind == DELTA_OP_DELETE)
 		{
+			if (last->length > DELTA_COUNT_MAX - op.length)
+				return too_long(err);
 			last->length += op.length;
 			return DELTA_OK;
 		}
@@ -339,17 +353,18 @@ delta_push(delta_arena *arena, delta *d, const delta_op *in, delta_error *err)
 			index--;
 			last = index > 0 ? &d->ops[index - 1] : NULL;
 		}
-		if (last != NULL && json_equal(op.attributes, last->attributes))
+		if (last != NULL && op.kind == last->kind && op.kind != DELTA_OP_DELETE &&
+			op.embed == NULL && last->embed == NULL &&
+			json_equal(op.attributes, last->attributes))
 		{
-			if (op.kind == DELTA_OP_INSERT && last->kind == DELTA_OP_INSERT &&
-				op.embed == NULL && last->embed == NULL)
+			/* two text inserts or two retains: one longer op */
+			if (last->length > DELTA_COUNT_MAX - op.length)
+				return too_long(err);
+			if (op.kind == DELTA_OP_INSERT)
 				return append_text(arena, d, last, op.text, op.bytes,
 								   op.length, err);
-			if (op.kind == DELTA_OP_RETAIN && last->kind == DELTA_OP_RETAIN)
-			{
-				last->length += op.length;
-				return DELTA_OK;
-			}
+			last->length += op.length;
+			return DELTA_OK;
 		}
 	}
 	if ((st = reserve_op(arena, d, err)) != DELTA_OK)

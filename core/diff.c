@@ -10,6 +10,13 @@
  * documents cost bounded time: past the budget a region becomes one delete
  * and one insert, which is still a correct change, only a larger one.
  *
+ * A shortest edit script often matches scattered single characters of two
+ * unrelated texts, which makes many tiny operations.  cleanup() then folds
+ * every equality that is no longer than the edits on both of its sides into
+ * those edits (the rule of diff-match-patch's semantic cleanup, which
+ * quill-delta's diff applies), so a rewritten word is one delete and one
+ * insert.
+ *
  * The edit script (runs of equal / deleted / inserted units) is then turned
  * into a delta like quill-delta's diff does: equal runs become retains that
  * carry the attribute differences, inserted runs copy the other document's
@@ -308,6 +315,81 @@ diff_range(differ *df, size_t a0, size_t a1, size_t b0, size_t b1)
 	return emit(df, RUN_EQUAL, suffix);
 }
 
+/* One edit between two equalities: eq units kept, then del and ins. */
+typedef struct diff_group {
+	size_t		eq;
+	size_t		del;
+	size_t		ins;
+} diff_group;
+
+static size_t
+max_size(size_t a, size_t b)
+{
+	return a > b ? a : b;
+}
+
+/*
+ * Folds small equalities into the edits around them, then rewrites
+ * df->runs from the result.  Works on a stack, so an edit that grows by a
+ * fold can fold the equality before it too: linear in the number of runs.
+ */
+static delta_status
+cleanup(differ *df)
+{
+	diff_group *stack;
+	size_t		top = 0;
+	size_t		tail = 0;		/* equality after the last edit */
+	size_t		r;
+
+	stack = delta_arena_alloc(df->arena, (df->nruns + 1) * sizeof(diff_group));
+	if (stack == NULL)
+		return oom(df->err);
+	for (r = 0; r < df->nruns;)
+	{
+		diff_group g = {0, 0, 0};
+
+		if (df->runs[r].kind == RUN_EQUAL)
+			g.eq = df->runs[r++].count;
+		while (r < df->nruns && df->runs[r].kind != RUN_EQUAL)
+		{
+			if (df->runs[r].kind == RUN_DELETE)
+				g.del += df->runs[r].count;
+			else
+				g.ins += df->runs[r].count;
+			r++;
+		}
+		if (g.del == 0 && g.ins == 0)
+		{
+			tail = g.eq;		/* only the last group can be edit-less */
+			break;
+		}
+		stack[top++] = g;
+		while (top >= 2)
+		{
+			diff_group *s = &stack[top - 2];
+			diff_group *t = &stack[top - 1];
+
+			if (t->eq > max_size(s->del, s->ins) ||
+				t->eq > max_size(t->del, t->ins))
+				break;
+			s->del += t->eq + t->del;
+			s->ins += t->eq + t->ins;
+			top--;
+		}
+	}
+	df->nruns = 0;
+	for (r = 0; r < top; r++)
+	{
+		delta_status st;
+
+		if ((st = emit(df, RUN_EQUAL, stack[r].eq)) != DELTA_OK ||
+			(st = emit(df, RUN_DELETE, stack[r].del)) != DELTA_OK ||
+			(st = emit(df, RUN_INSERT, stack[r].ins)) != DELTA_OK)
+			return st;
+	}
+	return emit(df, RUN_EQUAL, tail);
+}
+
 /* UTF-16 units of seq[from, from + count). */
 static int64_t
 units_width(const unit_seq *seq, size_t from, size_t count)
@@ -439,7 +521,8 @@ delta_diff(delta_arena *arena, const delta *a, const delta *b, delta **out,
 		if (df.v1 == NULL || df.v2 == NULL)
 			return oom(err);
 	}
-	if ((st = diff_range(&df, 0, sa.count, 0, sb.count)) != DELTA_OK)
+	if ((st = diff_range(&df, 0, sa.count, 0, sb.count)) != DELTA_OK ||
+		(st = cleanup(&df)) != DELTA_OK)
 		return st;
 	if ((d = delta_new(arena, err)) == NULL)
 		return DELTA_ENOMEM;

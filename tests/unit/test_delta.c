@@ -144,6 +144,8 @@ test_parse(void)
 	BAD("[{\"delete\":\"1\"}]", DELTA_EINVAL, "delete must be a positive integer");
 	BAD("[{\"retain\":{\"image\":1}}]", DELTA_EINVAL, "retain must be a positive integer");
 	BAD("[{\"retain\":99999999999}]", DELTA_ELIMIT, "exceeds");
+	BAD("[{\"retain\":2147483647},{\"retain\":1}]", DELTA_ELIMIT, "longer than 2147483647");
+	BAD("[{\"delete\":2147483647},{\"delete\":1}]", DELTA_ELIMIT, "longer than 2147483647");
 	BAD("[{\"insert\":5}]", DELTA_EINVAL, "insert must be a string or an object");
 	BAD("[{\"insert\":\"a\",\"attributes\":[]}]", DELTA_EINVAL, "attributes must be an object");
 	BAD("[{\"insert\":\"a\",\"attributes\":null}]", DELTA_EINVAL, "attributes must be an object");
