@@ -161,4 +161,15 @@ delta_status delta_apply(delta_arena *arena, const delta *document,
 delta_status delta_to_text(delta_arena *arena, const delta *document,
 						   char **text, size_t *len, delta_error *err);
 
+/*
+ * Semantic HTML for a document (core/html.c): paragraphs, headers, lists
+ * (nested by indent), blockquotes and code blocks; bold, italic, underline,
+ * strike, code and links; images.  Every text and attribute value is
+ * escaped, and a link or image whose URL has a scheme other than http,
+ * https, mailto or tel (images: http, https) loses its URL, so no input can
+ * inject markup or script.  Other formats and embeds are left out.
+ */
+delta_status delta_to_html(delta_arena *arena, const delta *document,
+						   char **html, size_t *len, delta_error *err);
+
 #endif
