@@ -172,4 +172,33 @@ delta_status delta_to_text(delta_arena *arena, const delta *document,
 delta_status delta_to_html(delta_arena *arena, const delta *document,
 						   char **html, size_t *len, delta_error *err);
 
+/* --- shapes: checking a change without the document ------------------------ */
+
+/*
+ * What a submit needs to know of a document to check a change against it
+ * without reading it (core/shape.c): its length and where its surrogate
+ * pairs start.  A boundary at start + 1 would split a pair.
+ */
+typedef struct delta_shape {
+	int64_t		length;			/* UTF-16 code units */
+	const int64_t *astral;		/* sorted start positions of the pairs */
+	size_t		nastral;
+} delta_shape;
+
+/* The shape of a document. */
+delta_status delta_shape_of(delta_arena *arena, const delta *document,
+							delta_shape *out, delta_error *err);
+
+/*
+ * Checks that change applies to the document shape describes, exactly as
+ * delta_apply would (it reaches no further than the end, and none of its
+ * boundaries splits a surrogate pair), and gives the shape of the result.
+ * With keep_final_newline, the document is taken to end with a newline and
+ * a change that deletes it or inserts after it is refused (DELTA_EMISMATCH):
+ * Quill documents always end with one.  O(pairs + change).
+ */
+delta_status delta_shape_apply(delta_arena *arena, const delta_shape *shape,
+							   const delta *change, bool keep_final_newline,
+							   delta_shape *out, delta_error *err);
+
 #endif

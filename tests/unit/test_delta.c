@@ -570,6 +570,95 @@ test_properties(void)
 	}
 }
 
+/* --- shapes ---------------------------------------------------------------- */
+
+static bool
+shape_equal(const delta_shape *a, const delta_shape *b)
+{
+	return a->length == b->length && a->nastral == b->nastral &&
+		(a->nastral == 0 ||
+		 memcmp(a->astral, b->astral, a->nastral * sizeof(int64_t)) == 0);
+}
+
+/* A change with boundaries anywhere, pairs split or not. */
+static delta *
+random_unaligned_change(const delta *doc)
+{
+	delta	   *d = delta_new(A, NULL);
+	int64_t		len = delta_length(doc);
+	int64_t		at = 0;
+
+	while (at < len && rnd(5) != 0)
+	{
+		int64_t		n = 1 + rnd(3);
+
+		if (n > len - at)
+			n = len - at;
+		if (rnd(3) == 0)
+			push_random_insert(d);
+		else
+		{
+			push(d, rnd(2) ? DELTA_OP_RETAIN : DELTA_OP_DELETE, n, NULL, NULL, NULL);
+			at += n;
+		}
+	}
+	return d;
+}
+
+static void
+test_shapes(void)
+{
+	int			round;
+	int			mismatches;
+	delta_shape shape;
+	delta_shape after;
+	delta_error err;
+
+	CHECK(delta_shape_of(A, P("[{\"insert\":\"a\xf0\x9f\x98\x80\"},{\"insert\":{\"i\":1}},{\"insert\":\"\xf0\x9f\x98\x80\\n\"}]"),
+						 &shape, &err) == DELTA_OK);
+	CHECK(shape.length == 7 && shape.nastral == 2 && shape.astral[0] == 1 && shape.astral[1] == 4);
+	CHECK(delta_shape_apply(A, &shape, P("[{\"retain\":2}]"), false, &after, &err) == DELTA_EMISMATCH);
+	CHECK_MSG(strstr(err.message, "position 2 falls inside a surrogate pair") != NULL, "%s", err.message);
+	CHECK(delta_shape_apply(A, &shape, P("[{\"retain\":5},{\"insert\":\"x\"}]"), false, &after, &err) == DELTA_EMISMATCH);
+	CHECK(delta_shape_apply(A, &shape, P("[{\"retain\":1},{\"delete\":2},{\"insert\":\"\xf0\x9f\x98\x81\"}]"), true, &after, &err) == DELTA_OK);
+	CHECK(after.length == 7 && after.nastral == 2 && after.astral[0] == 1 && after.astral[1] == 4);
+	CHECK(delta_shape_apply(A, &shape, P("[{\"retain\":8}]"), false, &after, &err) == DELTA_EMISMATCH);
+	CHECK_MSG(strstr(err.message, "spans 8 characters but the document has only 7") != NULL, "%s", err.message);
+	/* the final newline stays */
+	CHECK(delta_shape_apply(A, &shape, P("[{\"retain\":6},{\"delete\":1}]"), true, &after, &err) == DELTA_EMISMATCH);
+	CHECK_MSG(strstr(err.message, "ops[1] deletes the final newline") != NULL, "%s", err.message);
+	CHECK(delta_shape_apply(A, &shape, P("[{\"retain\":6},{\"delete\":1}]"), false, &after, &err) == DELTA_OK);
+	CHECK(delta_shape_apply(A, &shape, P("[{\"retain\":7},{\"insert\":\"x\"}]"), true, &after, &err) == DELTA_EMISMATCH);
+	CHECK_MSG(strstr(err.message, "ops[1] inserts after the final newline") != NULL, "%s", err.message);
+	CHECK(delta_shape_apply(A, &shape, P("[{\"retain\":6},{\"insert\":\"x\"}]"), true, &after, &err) == DELTA_OK);
+
+	/* the shape after a change is the shape of the changed document, and
+	 * it refuses exactly what delta_apply refuses */
+	rng_state = UINT64_C(0xD1B54A32D192ED03);
+	mismatches = 0;
+	for (round = 0; round < 4000; round++)
+	{
+		delta	   *doc = random_document();
+		delta	   *change = (round % 2) ? random_change(doc) : random_unaligned_change(doc);
+		delta	   *out = NULL;
+		delta_shape want;
+		delta_status applied = delta_apply(A, doc, change, &out, &err);
+		delta_status checked;
+
+		CHECK(delta_shape_of(A, doc, &shape, &err) == DELTA_OK);
+		checked = delta_shape_apply(A, &shape, change, false, &after, &err);
+		mismatches += applied == DELTA_EMISMATCH;
+		CHECK_MSG(applied == checked, "apply %d, shape %d for %s on %s", (int) applied,
+				  (int) checked, S(change), S(doc));
+		if (applied == DELTA_OK && checked == DELTA_OK)
+		{
+			CHECK(delta_shape_of(A, out, &want, &err) == DELTA_OK);
+			CHECK_MSG(shape_equal(&after, &want), "shape after %s on %s", S(change), S(doc));
+		}
+	}
+	CHECK_MSG(mismatches > 200, "only %d split changes generated", mismatches);
+}
+
 /* --- allocation failures -------------------------------------------------- */
 
 typedef struct failing {
@@ -679,6 +768,7 @@ main(void)
 	test_transform();
 	test_invert_apply_diff();
 	test_properties();
+	test_shapes();
 	test_allocation_failures();
 	delta_arena_destroy(A);
 	return check_summary("delta");
