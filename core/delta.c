@@ -410,40 +410,32 @@ key_is(const json_member *m, const char *name)
 	return m->key_len == strlen(name) && memcmp(m->key, name, m->key_len) == 0;
 }
 
-/* A positive integer count written without fraction or exponent. */
+/*
+ * A count: a number whose value is a positive integer, however it is
+ * written (1, 1.0, 1e2), as JavaScript reads it and as jsonb may print it.
+ */
 static delta_status
 read_count(const json_value *v, size_t index, const char *what,
 		   int64_t *out, delta_error *err)
 {
-	int64_t		n = 0;
-	size_t		i;
+	double		n;
+	int			shown;
 
 	if (v->type != JSON_NUMBER)
 		return delta_fail(err, DELTA_EINVAL,
 						  "ops[%zu]: %s must be a positive integer", index,
 						  what);
-	for (i = 0; i < v->u.number.len; i++)
-	{
-		char		c = v->u.number.literal[i];
-
-		if (c < '0' || c > '9')
-			return delta_fail(err, DELTA_EINVAL,
-							  "ops[%zu]: %s must be a positive integer, not %.*s",
-							  index, what, (int) (v->u.number.len > 40 ? 40 : v->u.number.len),
-							  v->u.number.literal);
-		if (n > DELTA_COUNT_MAX)
-			break;
-		n = n * 10 + (c - '0');
-	}
-	if (n > DELTA_COUNT_MAX)
+	n = v->u.number.value;
+	shown = (int) (v->u.number.len > 40 ? 40 : v->u.number.len);
+	if (n > (double) DELTA_COUNT_MAX)
 		return delta_fail(err, DELTA_ELIMIT,
 						  "ops[%zu]: %s exceeds %" PRId64, index, what,
 						  DELTA_COUNT_MAX);
-	if (n == 0)
+	if (!(n > 0) || (double) (int64_t) n != n)
 		return delta_fail(err, DELTA_EINVAL,
-						  "ops[%zu]: %s must be a positive integer, not 0",
-						  index, what);
-	*out = n;
+						  "ops[%zu]: %s must be a positive integer, not %.*s",
+						  index, what, shown, v->u.number.literal);
+	*out = (int64_t) n;
 	return DELTA_OK;
 }
 

@@ -2,8 +2,9 @@
  * delta.h — Quill Deltas and their operational transformation.
  *
  * The semantics are those of the JavaScript library quill-delta 5.x:
- * compose, transform, transformPosition, invert, diff and length give the
- * same results on the same (normalised) input.  docs/core.md lists the
+ * compose, transform, transformPosition, invert and length give the same
+ * results on the same (normalised) input; diff gives a correct change of
+ * about the same size, not always the same one.  docs/core.md lists the
  * rules and the few places where this library is stricter.
  *
  * Lengths and positions count UTF-16 code units, as JavaScript does: a
@@ -81,7 +82,8 @@ void delta_chop(delta *d);
 /*
  * Reads a delta from JSON text: an array of operations or {"ops": [...]}.
  * Validates every operation (exactly one of insert/retain/delete; counts
- * positive integers up to DELTA_COUNT_MAX; insert a string or an object;
+ * numbers of positive integer value up to DELTA_COUNT_MAX, as JavaScript
+ * reads them: 3, 3.0 and 3e0 are all 3; insert a string or an object;
  * attributes an object; no other keys) and normalises the result.  Errors
  * name the operation, e.g. "ops[2]: retain must be a positive integer".
  */

@@ -141,6 +141,9 @@ test_parse(void)
 	BAD("[{\"retain\":-1}]", DELTA_EINVAL, "ops[0]: retain must be a positive integer");
 	BAD("[{\"retain\":0}]", DELTA_EINVAL, "not 0");
 	BAD("[{\"delete\":1.5}]", DELTA_EINVAL, "delete must be a positive integer, not 1.5");
+	BAD("[{\"delete\":1e-1}]", DELTA_EINVAL, "not 1e-1");
+	BAD("[{\"delete\":-0}]", DELTA_EINVAL, "not -0");
+	CHECK(delta_length(P("[{\"retain\":1.0},{\"delete\":1e2},{\"delete\":2E+0}]")) == 103);
 	BAD("[{\"delete\":\"1\"}]", DELTA_EINVAL, "delete must be a positive integer");
 	BAD("[{\"retain\":{\"image\":1}}]", DELTA_EINVAL, "retain must be a positive integer");
 	BAD("[{\"retain\":99999999999}]", DELTA_ELIMIT, "exceeds");
