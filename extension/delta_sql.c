@@ -1,0 +1,223 @@
+/*
+ * delta_sql.c — the Delta core as SQL functions in schema collab.
+ *
+ * Each function parses its jsonb arguments (a bare array of operations or
+ * {"ops": [...]}), calls one core operation and returns {"ops": [...]} in
+ * canonical form.  All are IMMUTABLE STRICT PARALLEL SAFE: they depend on
+ * their arguments only and touch no tables.  Work happens in a glue session
+ * (delta_glue.h); only the result survives the call.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "delta.h"
+#include "delta_glue.h"
+
+/* collab.compose(a jsonb, b jsonb) returns jsonb: a then b as one change */
+PG_FUNCTION_INFO_V1(collab_compose);
+Datum
+collab_compose(PG_FUNCTION_ARGS)
+{
+	glue_session s;
+	delta *a;
+	delta *b;
+	delta *out = NULL;
+	delta_error err;
+	Jsonb *result;
+
+	glue_begin(&s);
+	a = glue_parse(&s, PG_GETARG_JSONB_P(0), "a");
+	b = glue_parse(&s, PG_GETARG_JSONB_P(1), "b");
+	glue_check(delta_compose(s.arena, a, b, &out, &err), &err,
+			   "cannot compose deltas");
+	result = glue_to_jsonb(&s, out);
+	glue_end(&s);
+	PG_RETURN_JSONB_P(result);
+}
+
+/*
+ * collab.transform(a jsonb, b jsonb, priority boolean) returns jsonb:
+ * b rewritten to apply after a; with priority, a's inserts go first.
+ */
+PG_FUNCTION_INFO_V1(collab_transform);
+Datum
+collab_transform(PG_FUNCTION_ARGS)
+{
+	glue_session s;
+	delta *a;
+	delta *b;
+	bool priority = PG_GETARG_BOOL(2);
+	delta *out = NULL;
+	delta_error err;
+	Jsonb *result;
+
+	glue_begin(&s);
+	a = glue_parse(&s, PG_GETARG_JSONB_P(0), "a");
+	b = glue_parse(&s, PG_GETARG_JSONB_P(1), "b");
+	glue_check(delta_transform(s.arena, a, b, priority, &out, &err), &err,
+			   "cannot transform deltas");
+	result = glue_to_jsonb(&s, out);
+	glue_end(&s);
+	PG_RETURN_JSONB_P(result);
+}
+
+/*
+ * collab.transform_position(a jsonb, pos integer, priority boolean)
+ * returns integer: where pos moves when a is applied.
+ */
+PG_FUNCTION_INFO_V1(collab_transform_position);
+Datum
+collab_transform_position(PG_FUNCTION_ARGS)
+{
+	glue_session s;
+	delta *a;
+	int32 pos = PG_GETARG_INT32(1);
+	bool priority = PG_GETARG_BOOL(2);
+	int64 moved = 0;
+	delta_error err;
+
+	if (pos < 0)
+		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("position must not be negative"),
+				errdetail("Position is %d.", pos));
+
+	glue_begin(&s);
+	a = glue_parse(&s, PG_GETARG_JSONB_P(0), "a");
+	glue_check(delta_transform_position(a, pos, priority, &moved, &err), &err,
+			   "cannot transform position");
+	glue_end(&s);
+	PG_RETURN_INT32(glue_int32(moved, "position"));
+}
+
+/*
+ * collab.invert(change jsonb, base jsonb) returns jsonb: the change that
+ * undoes change on document base.
+ */
+PG_FUNCTION_INFO_V1(collab_invert);
+Datum
+collab_invert(PG_FUNCTION_ARGS)
+{
+	glue_session s;
+	delta *change;
+	delta *base;
+	delta *out = NULL;
+	delta_error err;
+	Jsonb *result;
+
+	glue_begin(&s);
+	change = glue_parse(&s, PG_GETARG_JSONB_P(0), "change");
+	base = glue_parse(&s, PG_GETARG_JSONB_P(1), "base");
+	glue_check(delta_invert(s.arena, change, base, &out, &err), &err,
+			   "cannot invert change");
+	result = glue_to_jsonb(&s, out);
+	glue_end(&s);
+	PG_RETURN_JSONB_P(result);
+}
+
+/*
+ * collab.diff(a jsonb, b jsonb) returns jsonb: a change that turns document
+ * a into document b.
+ */
+PG_FUNCTION_INFO_V1(collab_diff);
+Datum
+collab_diff(PG_FUNCTION_ARGS)
+{
+	glue_session s;
+	delta *a;
+	delta *b;
+	delta *out = NULL;
+	delta_error err;
+	Jsonb *result;
+
+	glue_begin(&s);
+	a = glue_parse(&s, PG_GETARG_JSONB_P(0), "a");
+	b = glue_parse(&s, PG_GETARG_JSONB_P(1), "b");
+	glue_check(delta_diff(s.arena, a, b, &out, &err), &err,
+			   "cannot diff documents");
+	result = glue_to_jsonb(&s, out);
+	glue_end(&s);
+	PG_RETURN_JSONB_P(result);
+}
+
+/*
+ * collab.length(a jsonb) returns integer: the sum of all operation lengths
+ * in UTF-16 code units.
+ */
+PG_FUNCTION_INFO_V1(collab_length);
+Datum
+collab_length(PG_FUNCTION_ARGS)
+{
+	glue_session s;
+	delta *a;
+	int64 length;
+
+	glue_begin(&s);
+	a = glue_parse(&s, PG_GETARG_JSONB_P(0), "a");
+	length = delta_length(a);
+	glue_end(&s);
+	PG_RETURN_INT32(glue_int32(length, "delta length"));
+}
+
+/*
+ * collab.apply(document jsonb, change jsonb) returns jsonb: the document
+ * that change makes of document.
+ */
+PG_FUNCTION_INFO_V1(collab_apply);
+Datum
+collab_apply(PG_FUNCTION_ARGS)
+{
+	glue_session s;
+	delta *document;
+	delta *change;
+	delta *out = NULL;
+	delta_error err;
+	Jsonb *result;
+
+	glue_begin(&s);
+	document = glue_parse(&s, PG_GETARG_JSONB_P(0), "document");
+	change = glue_parse(&s, PG_GETARG_JSONB_P(1), "change");
+	glue_check(delta_apply(s.arena, document, change, &out, &err), &err,
+			   "cannot apply change");
+	result = glue_to_jsonb(&s, out);
+	glue_end(&s);
+	PG_RETURN_JSONB_P(result);
+}
+
+/*
+ * collab.to_text(document jsonb) returns text: the document's plain text,
+ * embeds left out.
+ */
+PG_FUNCTION_INFO_V1(collab_to_text);
+Datum
+collab_to_text(PG_FUNCTION_ARGS)
+{
+	glue_session s;
+	delta *document;
+	char *plain = NULL;
+	size_t len = 0;
+	delta_error err;
+	text *result;
+
+	glue_begin(&s);
+	document = glue_parse(&s, PG_GETARG_JSONB_P(0), "document");
+	glue_check(delta_to_text(s.arena, document, &plain, &len, &err), &err,
+			   "cannot convert document to text");
+	if (GetDatabaseEncoding() != PG_UTF8)
+	{
+		plain = pg_any_to_server(plain, (int) len, PG_UTF8);
+		len = strlen(plain);
+	}
+
+	/*
+	 * jsonb strings cannot hold U+0000, so neither can the text; build the
+	 * result in the caller's context.
+	 */
+	MemoryContextSwitchTo(s.caller);
+	result = cstring_to_text_with_len(plain, (int) len);
+	glue_end(&s);
+	PG_RETURN_TEXT_P(result);
+}
