@@ -100,7 +100,7 @@ void *
 delta_arena_alloc(delta_arena *arena, size_t size)
 {
 	arena_block *block = arena->blocks;
-	size_t		rounded;
+	size_t rounded;
 
 	if (size == 0)
 		size = 1;
@@ -110,14 +110,14 @@ delta_arena_alloc(delta_arena *arena, size_t size)
 
 	if (block != NULL && block->size - block->used >= rounded)
 	{
-		void	   *p = (char *) block + BLOCK_HEADER + block->used;
+		void *p = (char *) block + BLOCK_HEADER + block->used;
 
 		block->used += rounded;
 		return p;
 	}
 
 	{
-		size_t		want = arena->footprint;
+		size_t want = arena->footprint;
 
 		if (want < ARENA_BLOCK_MIN)
 			want = ARENA_BLOCK_MIN;

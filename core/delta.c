@@ -22,10 +22,12 @@
 #include "internal.h"
 #include "utf8.h"
 
+/* (returns the constant itself, so static analysis sees the failure) */
 static delta_status
 oom(delta_error *err)
 {
-	return delta_fail(err, DELTA_ENOMEM, "out of memory");
+	(void) delta_fail(err, DELTA_ENOMEM, "out of memory");
+	return DELTA_ENOMEM;
 }
 
 /* --- attributes (quill-delta's AttributeMap) ---------------------------- */
@@ -50,7 +52,7 @@ strict_equal(const json_value *a, const json_value *b)
 /* Collects members while a new attribute object is built. */
 typedef struct member_list {
 	json_member *items;
-	size_t		count;
+	size_t count;
 } member_list;
 
 static delta_status
@@ -58,7 +60,8 @@ members_alloc(delta_arena *arena, member_list *list, size_t max,
 			  delta_error *err)
 {
 	list->count = 0;
-	list->items = delta_arena_alloc(arena, (max ? max : 1) * sizeof(json_member));
+	list->items =
+		delta_arena_alloc(arena, (max ? max : 1) * sizeof(json_member));
 	return list->items ? DELTA_OK : oom(err);
 }
 
@@ -77,8 +80,8 @@ members_finish(delta_arena *arena, member_list *list, const json_value **out,
 static int
 member_key_cmp(const json_member *a, const json_member *b)
 {
-	size_t		n = a->key_len < b->key_len ? a->key_len : b->key_len;
-	int			c = memcmp(a->key, b->key, n);
+	size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+	int c = memcmp(a->key, b->key, n);
 
 	if (c != 0)
 		return c;
@@ -86,20 +89,21 @@ member_key_cmp(const json_member *a, const json_member *b)
 }
 
 /*
- * Walks the union of two canonical objects' keys in order, calling visit
- * with the value each side has (NULL where a side lacks the key).
+ * Walks the union of two canonical objects' keys in order, running BODY
+ * with KEY and the value each side has (VA, VB; NULL where a side lacks it).
  */
 #define FOR_EACH_KEY(A, B, KEY, VA, VB, BODY) \
-	do { \
-		size_t		i_ = 0, j_ = 0; \
-		size_t		na_ = (A) ? (A)->u.object.count : 0; \
-		size_t		nb_ = (B) ? (B)->u.object.count : 0; \
+	do \
+	{ \
+		size_t i_ = 0, j_ = 0; \
+		size_t na_ = (A) ? (A)->u.object.count : 0; \
+		size_t nb_ = (B) ? (B)->u.object.count : 0; \
 		while (i_ < na_ || j_ < nb_) \
 		{ \
 			const json_member *KEY; \
 			const json_value *VA = NULL; \
 			const json_value *VB = NULL; \
-			int			c_; \
+			int c_; \
 			if (i_ == na_) \
 				c_ = 1; \
 			else if (j_ == nb_) \
@@ -123,14 +127,14 @@ member_key_cmp(const json_member *a, const json_member *b)
 		} \
 	} while (0)
 
-static delta_status
+/* Adds a member; members_alloc sized the list for every key of both. */
+static void
 members_add(member_list *list, const json_member *key, const json_value *v)
 {
 	list->items[list->count].key = key->key;
 	list->items[list->count].key_len = key->key_len;
 	list->items[list->count].value = v;
 	list->count++;
-	return DELTA_OK;
 }
 
 static size_t
@@ -249,7 +253,7 @@ delta_attr_diff(delta_arena *arena, const json_value *a, const json_value *b,
 delta *
 delta_new(delta_arena *arena, delta_error *err)
 {
-	delta	   *d = delta_arena_alloc(arena, sizeof(delta));
+	delta *d = delta_arena_alloc(arena, sizeof(delta));
 
 	if (d == NULL)
 	{
@@ -263,10 +267,10 @@ delta_new(delta_arena *arena, delta_error *err)
 static delta_status
 reserve_op(delta_arena *arena, delta *d, delta_error *err)
 {
-	delta_op   *ops;
-	size_t		cap;
+	delta_op *ops;
+	size_t cap;
 
-	if (d->count < d->cap)
+	if (d->ops != NULL && d->count < d->cap)
 		return DELTA_OK;
 	cap = d->cap ? d->cap * 2 : 8;
 	if (cap > SIZE_MAX / sizeof(delta_op))
@@ -274,7 +278,7 @@ reserve_op(delta_arena *arena, delta *d, delta_error *err)
 	ops = delta_arena_alloc(arena, cap * sizeof(delta_op));
 	if (ops == NULL)
 		return oom(err);
-	if (d->count)
+	if (d->ops != NULL)
 		memcpy(ops, d->ops, d->count * sizeof(delta_op));
 	d->ops = ops;
 	d->cap = cap;
@@ -286,14 +290,14 @@ static delta_status
 append_text(delta_arena *arena, delta *d, delta_op *target, const char *text,
 			size_t bytes, int64_t units, delta_error *err)
 {
-	size_t		need = target->bytes + bytes;
+	size_t need = target->bytes + bytes;
 
 	if (need < target->bytes)
 		return oom(err);
 	if (target->text != d->tail || need > d->tail_cap)
 	{
-		size_t		cap = need < 32 ? 64 : need * 2;
-		char	   *buf;
+		size_t cap = need < 32 ? 64 : need * 2;
+		char *buf;
 
 		if (cap < need)
 			return oom(err);
@@ -324,9 +328,9 @@ too_long(delta_error *err)
 delta_status
 delta_push(delta_arena *arena, delta *d, const delta_op *in, delta_error *err)
 {
-	delta_op	op = *in;
-	size_t		index = d->count;
-	delta_op   *last;
+	delta_op op = *in;
+	size_t index = d->count;
+	delta_op *last;
 	delta_status st;
 
 	if (op.length <= 0)
@@ -353,9 +357,9 @@ delta_push(delta_arena *arena, delta *d, const delta_op *in, delta_error *err)
 			index--;
 			last = index > 0 ? &d->ops[index - 1] : NULL;
 		}
-		if (last != NULL && op.kind == last->kind && op.kind != DELTA_OP_DELETE &&
-			op.embed == NULL && last->embed == NULL &&
-			json_equal(op.attributes, last->attributes))
+		if (last != NULL && op.kind == last->kind &&
+			op.kind != DELTA_OP_DELETE && op.embed == NULL &&
+			last->embed == NULL && json_equal(op.attributes, last->attributes))
 		{
 			/* two text inserts or two retains: one longer op */
 			if (last->length > DELTA_COUNT_MAX - op.length)
@@ -389,7 +393,7 @@ static delta_status
 push_retain(delta_arena *arena, delta *d, int64_t length,
 			const json_value *attributes, delta_error *err)
 {
-	delta_op	op = {DELTA_OP_RETAIN, length, NULL, 0, NULL, attributes};
+	delta_op op = {DELTA_OP_RETAIN, length, NULL, 0, NULL, attributes};
 
 	return delta_push(arena, d, &op, err);
 }
@@ -397,7 +401,7 @@ push_retain(delta_arena *arena, delta *d, int64_t length,
 static delta_status
 push_delete(delta_arena *arena, delta *d, int64_t length, delta_error *err)
 {
-	delta_op	op = {DELTA_OP_DELETE, length, NULL, 0, NULL, NULL};
+	delta_op op = {DELTA_OP_DELETE, length, NULL, 0, NULL, NULL};
 
 	return delta_push(arena, d, &op, err);
 }
@@ -415,11 +419,11 @@ key_is(const json_member *m, const char *name)
  * written (1, 1.0, 1e2), as JavaScript reads it and as jsonb may print it.
  */
 static delta_status
-read_count(const json_value *v, size_t index, const char *what,
-		   int64_t *out, delta_error *err)
+read_count(const json_value *v, size_t index, const char *what, int64_t *out,
+		   delta_error *err)
 {
-	double		n;
-	int			shown;
+	double n;
+	int shown;
 
 	if (v->type != JSON_NUMBER)
 		return delta_fail(err, DELTA_EINVAL,
@@ -428,9 +432,8 @@ read_count(const json_value *v, size_t index, const char *what,
 	n = v->u.number.value;
 	shown = (int) (v->u.number.len > 40 ? 40 : v->u.number.len);
 	if (n > (double) DELTA_COUNT_MAX)
-		return delta_fail(err, DELTA_ELIMIT,
-						  "ops[%zu]: %s exceeds %" PRId64, index, what,
-						  DELTA_COUNT_MAX);
+		return delta_fail(err, DELTA_ELIMIT, "ops[%zu]: %s exceeds %" PRId64,
+						  index, what, DELTA_COUNT_MAX);
 	if (!(n > 0) || (double) (int64_t) n != n)
 		return delta_fail(err, DELTA_EINVAL,
 						  "ops[%zu]: %s must be a positive integer, not %.*s",
@@ -444,11 +447,11 @@ read_op(const json_value *v, size_t index, delta_op *op, delta_error *err)
 {
 	const json_value *kind_value = NULL;
 	const char *kind_name = NULL;
-	size_t		i;
+	size_t i;
 
 	if (v->type != JSON_OBJECT)
-		return delta_fail(err, DELTA_EINVAL, "ops[%zu]: an operation must be an object",
-						  index);
+		return delta_fail(err, DELTA_EINVAL,
+						  "ops[%zu]: an operation must be an object", index);
 	memset(op, 0, sizeof(*op));
 	for (i = 0; i < v->u.object.count; i++)
 	{
@@ -463,20 +466,26 @@ read_op(const json_value *v, size_t index, delta_op *op, delta_error *err)
 			op->attributes = m->value;
 			continue;
 		}
-		if (!key_is(m, "insert") && !key_is(m, "retain") && !key_is(m, "delete"))
+		if (!key_is(m, "insert") && !key_is(m, "retain") &&
+			!key_is(m, "delete"))
 			return delta_fail(err, DELTA_EINVAL,
 							  "ops[%zu]: unknown key \"%.*s\"", index,
-							  (int) (m->key_len > 40 ? 40 : m->key_len), m->key);
+							  (int) (m->key_len > 40 ? 40 : m->key_len),
+							  m->key);
 		if (kind_name != NULL)
 			return delta_fail(err, DELTA_EINVAL,
-							  "ops[%zu]: an operation must have exactly one of insert, retain and delete",
+							  "ops[%zu]: an operation must have exactly one "
+							  "of insert, retain and delete",
 							  index);
-		kind_name = key_is(m, "insert") ? "insert" : key_is(m, "retain") ? "retain" : "delete";
+		kind_name = key_is(m, "insert")	  ? "insert"
+					: key_is(m, "retain") ? "retain"
+										  : "delete";
 		kind_value = m->value;
 	}
 	if (kind_name == NULL)
 		return delta_fail(err, DELTA_EINVAL,
-						  "ops[%zu]: an operation must have one of insert, retain and delete",
+						  "ops[%zu]: an operation must have one of insert, "
+						  "retain and delete",
 						  index);
 
 	if (strcmp(kind_name, "insert") == 0)
@@ -516,25 +525,27 @@ delta_from_json(delta_arena *arena, const json_value *value, delta **out,
 				delta_error *err)
 {
 	const json_value *ops = value;
-	delta	   *d;
-	size_t		i;
+	delta *d;
+	size_t i;
 	delta_status st;
 
 	if (value->type == JSON_OBJECT)
 	{
 		ops = json_object_get(value, "ops", 3);
 		if (ops == NULL || value->u.object.count != 1)
-			return delta_fail(err, DELTA_EINVAL,
-							  "a delta object must have exactly one key, \"ops\"");
+			return delta_fail(
+				err, DELTA_EINVAL,
+				"a delta object must have exactly one key, \"ops\"");
 	}
 	if (ops->type != JSON_ARRAY)
-		return delta_fail(err, DELTA_EINVAL,
-						  "a delta must be an array of operations or {\"ops\": [...]}");
+		return delta_fail(
+			err, DELTA_EINVAL,
+			"a delta must be an array of operations or {\"ops\": [...]}");
 	if ((d = delta_new(arena, err)) == NULL)
 		return DELTA_ENOMEM;
 	for (i = 0; i < ops->u.array.count; i++)
 	{
-		delta_op	op;
+		delta_op op;
 
 		if ((st = read_op(ops->u.array.items[i], i, &op, err)) != DELTA_OK)
 			return st;
@@ -563,12 +574,12 @@ delta_status
 delta_write(delta_buf *buf, const delta *d, delta_error *err)
 {
 	delta_status st = APPEND(buf, "{\"ops\":[");
-	size_t		i;
+	size_t i;
 
 	for (i = 0; i < d->count && st == DELTA_OK; i++)
 	{
 		const delta_op *op = &d->ops[i];
-		char		num[32];
+		char num[32];
 
 		if (i > 0)
 			st = APPEND(buf, ",");
@@ -580,7 +591,8 @@ delta_write(delta_buf *buf, const delta *d, delta_error *err)
 				st = APPEND(buf, "{\"insert\":");
 				if (st == DELTA_OK)
 					st = op->embed ? json_write(buf, op->embed, err)
-						: json_write_string(buf, op->text, op->bytes, err);
+								   : json_write_string(buf, op->text,
+													   op->bytes, err);
 				break;
 			case DELTA_OP_RETAIN:
 			case DELTA_OP_DELETE:
@@ -602,13 +614,14 @@ delta_write(delta_buf *buf, const delta *d, delta_error *err)
 	return st != DELTA_OK ? st : APPEND(buf, "]}");
 }
 
-/* --- queries -------------------------------------------------------------- */
+/* --- queries --------------------------------------------------------------
+ */
 
 int64_t
 delta_length(const delta *d)
 {
-	int64_t		n = 0;
-	size_t		i;
+	int64_t n = 0;
+	size_t i;
 
 	for (i = 0; i < d->count; i++)
 		n += d->ops[i].length;
@@ -618,8 +631,8 @@ delta_length(const delta *d)
 int64_t
 delta_base_length(const delta *d)
 {
-	int64_t		n = 0;
-	size_t		i;
+	int64_t n = 0;
+	size_t i;
 
 	for (i = 0; i < d->count; i++)
 		if (d->ops[i].kind != DELTA_OP_INSERT)
@@ -630,7 +643,7 @@ delta_base_length(const delta *d)
 bool
 delta_is_document(const delta *d)
 {
-	size_t		i;
+	size_t i;
 
 	for (i = 0; i < d->count; i++)
 		if (d->ops[i].kind != DELTA_OP_INSERT)
@@ -656,7 +669,7 @@ op_equal(const delta_op *a, const delta_op *b)
 bool
 delta_equal(const delta *a, const delta *b)
 {
-	size_t		i;
+	size_t i;
 
 	if (a->count != b->count)
 		return false;
@@ -666,7 +679,8 @@ delta_equal(const delta *a, const delta *b)
 	return true;
 }
 
-/* --- iteration (quill-delta's OpIterator) --------------------------------- */
+/* --- iteration (quill-delta's OpIterator) ---------------------------------
+ */
 
 void
 delta_iter_init(delta_iter *it, const delta *d, const char *name)
@@ -706,10 +720,11 @@ delta_iter_peek_kind(const delta_iter *it)
  * cut would fall between the two halves of a surrogate pair.
  */
 delta_status
-delta_iter_next(delta_iter *it, int64_t length, delta_op *out, delta_error *err)
+delta_iter_next(delta_iter *it, int64_t length, delta_op *out,
+				delta_error *err)
 {
 	const delta_op *op;
-	int64_t		rest;
+	int64_t rest;
 
 	if (it->index >= it->d->count)
 	{
@@ -742,9 +757,9 @@ delta_iter_next(delta_iter *it, int64_t length, delta_op *out, delta_error *err)
 	if (op->kind == DELTA_OP_INSERT && op->embed == NULL)
 	{
 		const unsigned char *s = (const unsigned char *) op->text;
-		size_t		start = it->byte_offset;
-		size_t		b = start;
-		int64_t		units = 0;
+		size_t start = it->byte_offset;
+		size_t b = start;
+		int64_t units = 0;
 
 		while (units < length)
 		{
@@ -752,9 +767,11 @@ delta_iter_next(delta_iter *it, int64_t length, delta_op *out, delta_error *err)
 			b += utf8_seq_len(s[b]);
 		}
 		if (units != length)
-			return delta_fail(err, DELTA_EMISMATCH,
-							  "position %" PRId64 " falls inside a surrogate pair (ops[%zu] of %s)",
-							  it->position + length, it->index, it->name);
+			return delta_fail(
+				err, DELTA_EMISMATCH,
+				"position %" PRId64
+				" falls inside a surrogate pair (ops[%zu] of %s)",
+				it->position + length, it->index, it->name);
 		out->text = op->text + start;
 		out->bytes = b - start;
 		it->byte_offset = b;
@@ -764,27 +781,29 @@ delta_iter_next(delta_iter *it, int64_t length, delta_op *out, delta_error *err)
 	return DELTA_OK;
 }
 
-/* --- compose ---------------------------------------------------------------- */
+/* --- compose ----------------------------------------------------------------
+ */
 
 static delta_status
 compose_named(delta_arena *arena, const delta *a, const delta *b,
 			  const char *name_a, const char *name_b, delta **out,
 			  delta_error *err)
 {
-	delta_iter		ia;
-	delta_iter		ib;
-	delta	   *d;
+	delta_iter ia;
+	delta_iter ib;
+	delta *d;
 	delta_status st = DELTA_OK;
 
 	if ((d = delta_new(arena, err)) == NULL)
 		return DELTA_ENOMEM;
 	delta_iter_init(&ia, a, name_a);
 	delta_iter_init(&ib, b, name_b);
-	while (st == DELTA_OK && (delta_iter_has_next(&ia) || delta_iter_has_next(&ib)))
+	while (st == DELTA_OK &&
+		   (delta_iter_has_next(&ia) || delta_iter_has_next(&ib)))
 	{
-		delta_op	x;
-		delta_op	y;
-		int64_t		length;
+		delta_op x;
+		delta_op y;
+		int64_t length;
 
 		if (delta_iter_peek_kind(&ib) == DELTA_OP_INSERT)
 		{
@@ -806,7 +825,7 @@ compose_named(delta_arena *arena, const delta *a, const delta *b,
 			break;
 		if (y.kind == DELTA_OP_RETAIN)
 		{
-			delta_op	op = x;	/* a retain or an insert of a's */
+			delta_op op = x; /* a retain or an insert of a's */
 
 			st = attr_compose(arena, x.attributes, y.attributes,
 							  x.kind == DELTA_OP_RETAIN, &op.attributes, err);
@@ -832,26 +851,28 @@ delta_compose(delta_arena *arena, const delta *a, const delta *b, delta **out,
 						 out, err);
 }
 
-/* --- transform ------------------------------------------------------------ */
+/* --- transform ------------------------------------------------------------
+ */
 
 delta_status
 delta_transform(delta_arena *arena, const delta *a, const delta *b,
 				bool priority, delta **out, delta_error *err)
 {
-	delta_iter		ia;
-	delta_iter		ib;
-	delta	   *d;
+	delta_iter ia;
+	delta_iter ib;
+	delta *d;
 	delta_status st = DELTA_OK;
 
 	if ((d = delta_new(arena, err)) == NULL)
 		return DELTA_ENOMEM;
 	delta_iter_init(&ia, a, "the first delta");
 	delta_iter_init(&ib, b, "the second delta");
-	while (st == DELTA_OK && (delta_iter_has_next(&ia) || delta_iter_has_next(&ib)))
+	while (st == DELTA_OK &&
+		   (delta_iter_has_next(&ia) || delta_iter_has_next(&ib)))
 	{
-		delta_op	x;
-		delta_op	y;
-		int64_t		length;
+		delta_op x;
+		delta_op y;
+		int64_t length;
 
 		if (delta_iter_peek_kind(&ia) == DELTA_OP_INSERT &&
 			(priority || delta_iter_peek_kind(&ib) != DELTA_OP_INSERT))
@@ -874,7 +895,7 @@ delta_transform(delta_arena *arena, const delta *a, const delta *b,
 			(st = delta_iter_next(&ib, length, &y, err)) != DELTA_OK)
 			break;
 		if (x.kind == DELTA_OP_DELETE)
-			continue;			/* a deleted it: b's delete or retain is moot */
+			continue; /* a deleted it: b's delete or retain is moot */
 		if (y.kind == DELTA_OP_DELETE)
 			st = delta_push(arena, d, &y, err);
 		else
@@ -898,19 +919,20 @@ delta_status
 delta_transform_position(const delta *a, int64_t index, bool priority,
 						 int64_t *out, delta_error *err)
 {
-	int64_t		offset = 0;
-	size_t		i;
+	int64_t offset = 0;
+	size_t i;
 
 	if (index < 0)
 		return delta_fail(err, DELTA_EINVAL,
-						  "position must not be negative, not %" PRId64, index);
+						  "position must not be negative, not %" PRId64,
+						  index);
 	for (i = 0; i < a->count && offset <= index; i++)
 	{
 		const delta_op *op = &a->ops[i];
 
 		if (op->kind == DELTA_OP_DELETE)
 		{
-			int64_t		gone = index - offset;
+			int64_t gone = index - offset;
 
 			index -= op->length < gone ? op->length : gone;
 			continue;
@@ -923,31 +945,33 @@ delta_transform_position(const delta *a, int64_t index, bool priority,
 	return DELTA_OK;
 }
 
-/* --- invert and apply ------------------------------------------------------- */
+/* --- invert and apply -------------------------------------------------------
+ */
 
 static delta_status
 require_document(const delta *d, const char *what, delta_error *err)
 {
-	size_t		i;
+	size_t i;
 
 	for (i = 0; i < d->count; i++)
 		if (d->ops[i].kind != DELTA_OP_INSERT)
-			return delta_fail(err, DELTA_EMISMATCH,
-							  "%s must contain only inserts, but ops[%zu] is a %s",
-							  what, i,
-							  d->ops[i].kind == DELTA_OP_RETAIN ? "retain" : "delete");
+			return delta_fail(
+				err, DELTA_EMISMATCH,
+				"%s must contain only inserts, but ops[%zu] is a %s", what, i,
+				d->ops[i].kind == DELTA_OP_RETAIN ? "retain" : "delete");
 	return DELTA_OK;
 }
 
 static delta_status
 require_fit(const delta *change, const delta *document, delta_error *err)
 {
-	int64_t		need = delta_base_length(change);
-	int64_t		have = delta_length(document);
+	int64_t need = delta_base_length(change);
+	int64_t have = delta_length(document);
 
 	if (need > have)
 		return delta_fail(err, DELTA_EMISMATCH,
-						  "the change spans %" PRId64 " characters but the document has only %" PRId64,
+						  "the change spans %" PRId64
+						  " characters but the document has only %" PRId64,
 						  need, have);
 	return DELTA_OK;
 }
@@ -956,9 +980,9 @@ delta_status
 delta_invert(delta_arena *arena, const delta *change, const delta *base,
 			 delta **out, delta_error *err)
 {
-	delta_iter		ib;
-	delta	   *d;
-	size_t		i;
+	delta_iter ib;
+	delta *d;
+	size_t i;
 	delta_status st;
 
 	if ((st = require_document(base, "the base", err)) != DELTA_OK ||
@@ -970,7 +994,7 @@ delta_invert(delta_arena *arena, const delta *change, const delta *base,
 	for (i = 0; i < change->count; i++)
 	{
 		const delta_op *op = &change->ops[i];
-		int64_t		rest = op->length;
+		int64_t rest = op->length;
 
 		if (op->kind == DELTA_OP_INSERT)
 		{
@@ -980,14 +1004,15 @@ delta_invert(delta_arena *arena, const delta *change, const delta *base,
 		}
 		if (op->kind == DELTA_OP_RETAIN && op->attributes == NULL)
 		{
-			if ((st = push_retain(arena, d, op->length, NULL, err)) != DELTA_OK)
+			if ((st = push_retain(arena, d, op->length, NULL, err)) !=
+				DELTA_OK)
 				return st;
 		}
 		/* walk the base under this op: a delete restores it, a formatting
 		 * retain restores its attributes */
 		while (rest > 0)
 		{
-			delta_op	x;
+			delta_op x;
 
 			if ((st = delta_iter_next(&ib, rest, &x, err)) != DELTA_OK)
 				return st;
@@ -1021,16 +1046,16 @@ delta_apply(delta_arena *arena, const delta *document, const delta *change,
 	if ((st = require_document(document, "the document", err)) != DELTA_OK ||
 		(st = require_fit(change, document, err)) != DELTA_OK)
 		return st;
-	return compose_named(arena, document, change, "the document",
-						 "the change", out, err);
+	return compose_named(arena, document, change, "the document", "the change",
+						 out, err);
 }
 
 delta_status
 delta_to_text(delta_arena *arena, const delta *document, char **text,
 			  size_t *len, delta_error *err)
 {
-	delta_buf	buf;
-	size_t		i;
+	delta_buf buf;
+	size_t i;
 	delta_status st;
 
 	if ((st = require_document(document, "the document", err)) != DELTA_OK)
@@ -1043,7 +1068,8 @@ delta_to_text(delta_arena *arena, const delta *document, char **text,
 		const delta_op *op = &document->ops[i];
 
 		if (op->embed == NULL &&
-			(st = delta_buf_append(&buf, op->text, op->bytes, err)) != DELTA_OK)
+			(st = delta_buf_append(&buf, op->text, op->bytes, err)) !=
+				DELTA_OK)
 			return st;
 	}
 	*text = buf.data;

@@ -44,8 +44,8 @@ typedef enum delta_op_kind {
 
 typedef struct delta_op {
 	delta_op_kind kind;
-	int64_t length;				  /* UTF-16 code units; an embed is 1 */
-	const char *text;			  /* insert text, UTF-8, bytes long */
+	int64_t length;	  /* UTF-16 code units; an embed is 1 */
+	const char *text; /* insert text, UTF-8, bytes long */
 	size_t bytes;
 	const json_value *embed;	  /* insert of an embed (an object) */
 	const json_value *attributes; /* an object with members, or NULL */
@@ -174,7 +174,8 @@ delta_status delta_to_text(delta_arena *arena, const delta *document,
 delta_status delta_to_html(delta_arena *arena, const delta *document,
 						   char **html, size_t *len, delta_error *err);
 
-/* --- shapes: checking a change without the document ------------------------ */
+/* --- shapes: checking a change without the document ------------------------
+ */
 
 /*
  * What a submit needs to know of a document to check a change against it
@@ -182,9 +183,9 @@ delta_status delta_to_html(delta_arena *arena, const delta *document,
  * pairs start.  A boundary at start + 1 would split a pair.
  */
 typedef struct delta_shape {
-	int64_t		length;			/* UTF-16 code units */
-	const int64_t *astral;		/* sorted start positions of the pairs */
-	size_t		nastral;
+	int64_t length;		   /* UTF-16 code units */
+	const int64_t *astral; /* sorted start positions of the pairs */
+	size_t nastral;
 } delta_shape;
 
 /* The shape of a document. */

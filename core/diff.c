@@ -33,9 +33,9 @@
 #define DIFF_STEP_BUDGET (32 * 1000 * 1000)
 
 typedef struct unit_seq {
-	uint32_t   *units;			/* code points, or EMBED_BASE + embed index */
+	uint32_t *units; /* code points, or EMBED_BASE + embed index */
 	const json_value **embeds;
-	size_t		count;
+	size_t count;
 } unit_seq;
 
 typedef enum run_kind {
@@ -45,8 +45,8 @@ typedef enum run_kind {
 } run_kind;
 
 typedef struct diff_run {
-	run_kind	kind;
-	size_t		count;			/* units */
+	run_kind kind;
+	size_t count; /* units */
 } diff_run;
 
 typedef struct differ {
@@ -54,26 +54,28 @@ typedef struct differ {
 	delta_error *err;
 	const unit_seq *a;
 	const unit_seq *b;
-	int32_t    *v1;				/* scratch for bisect, reused by every call */
-	int32_t    *v2;
-	int64_t		budget;			/* steps left */
-	diff_run   *runs;
-	size_t		nruns;
-	size_t		cap;
+	int32_t *v1; /* scratch for bisect, reused by every call */
+	int32_t *v2;
+	int64_t budget; /* steps left */
+	diff_run *runs;
+	size_t nruns;
+	size_t cap;
 } differ;
 
+/* (returns the constant itself, so static analysis sees the failure) */
 static delta_status
 oom(delta_error *err)
 {
-	return delta_fail(err, DELTA_ENOMEM, "out of memory");
+	(void) delta_fail(err, DELTA_ENOMEM, "out of memory");
+	return DELTA_ENOMEM;
 }
 
 static delta_status
 flatten(delta_arena *arena, const delta *doc, unit_seq *seq, delta_error *err)
 {
-	size_t		units = 0;
-	size_t		embeds = 0;
-	size_t		i;
+	size_t units = 0;
+	size_t embeds = 0;
+	size_t i;
 
 	for (i = 0; i < doc->count; i++)
 	{
@@ -85,11 +87,12 @@ flatten(delta_arena *arena, const delta *doc, unit_seq *seq, delta_error *err)
 			embeds++;
 		}
 		else
-			units += op->bytes;	/* an upper bound on code points */
+			units += op->bytes; /* an upper bound on code points */
 	}
-	seq->units = delta_arena_alloc(arena, (units ? units : 1) * sizeof(uint32_t));
-	seq->embeds = delta_arena_alloc(arena,
-									(embeds ? embeds : 1) * sizeof(json_value *));
+	seq->units =
+		delta_arena_alloc(arena, (units ? units : 1) * sizeof(uint32_t));
+	seq->embeds =
+		delta_arena_alloc(arena, (embeds ? embeds : 1) * sizeof(json_value *));
 	if (seq->units == NULL || seq->embeds == NULL)
 		return oom(err);
 	seq->count = 0;
@@ -98,7 +101,7 @@ flatten(delta_arena *arena, const delta *doc, unit_seq *seq, delta_error *err)
 	{
 		const delta_op *op = &doc->ops[i];
 		const unsigned char *s = (const unsigned char *) op->text;
-		size_t		b = 0;
+		size_t b = 0;
 
 		if (op->embed != NULL)
 		{
@@ -108,11 +111,12 @@ flatten(delta_arena *arena, const delta *doc, unit_seq *seq, delta_error *err)
 		}
 		while (b < op->bytes)
 		{
-			uint32_t	cp;
-			size_t		k = utf8_decode(s + b, op->bytes - b, &cp);
+			uint32_t cp;
+			size_t k = utf8_decode(s + b, op->bytes - b, &cp);
 
-			if (k == 0)			/* cannot happen: text was validated */
-				return delta_fail(err, DELTA_EINVAL, "invalid UTF-8 in ops[%zu]", i);
+			if (k == 0) /* cannot happen: text was validated */
+				return delta_fail(err, DELTA_EINVAL,
+								  "invalid UTF-8 in ops[%zu]", i);
 			seq->units[seq->count++] = cp;
 			b += k;
 		}
@@ -141,8 +145,8 @@ emit(differ *df, run_kind kind, size_t count)
 	}
 	if (df->nruns == df->cap)
 	{
-		size_t		cap = df->cap ? df->cap * 2 : 16;
-		diff_run   *runs = delta_arena_alloc(df->arena, cap * sizeof(diff_run));
+		size_t cap = df->cap ? df->cap * 2 : 16;
+		diff_run *runs = delta_arena_alloc(df->arena, cap * sizeof(diff_run));
 
 		if (runs == NULL)
 			return oom(df->err);
@@ -171,18 +175,18 @@ bisect(differ *df, size_t a0, size_t a1, size_t b0, size_t b1, size_t *sx,
 {
 	const uint32_t *A = df->a->units + a0;
 	const uint32_t *B = df->b->units + b0;
-	int32_t		n = (int32_t) (a1 - a0);
-	int32_t		m = (int32_t) (b1 - b0);
-	int32_t		max_d = (n + m + 1) / 2;
-	int32_t		off = max_d;
-	int32_t		vlen = 2 * max_d + 2;
-	int32_t		delta = n - m;
-	bool		front = (delta % 2) != 0;
-	int32_t		k1start = 0, k1end = 0, k2start = 0, k2end = 0;
-	int32_t    *v1 = df->v1;
-	int32_t    *v2 = df->v2;
-	int32_t		d;
-	int32_t		i;
+	int32_t n = (int32_t) (a1 - a0);
+	int32_t m = (int32_t) (b1 - b0);
+	int32_t max_d = (n + m + 1) / 2;
+	int32_t off = max_d;
+	int32_t vlen = 2 * max_d + 2;
+	int32_t delta = n - m;
+	bool front = (delta % 2) != 0;
+	int32_t k1start = 0, k1end = 0, k2start = 0, k2end = 0;
+	int32_t *v1 = df->v1;
+	int32_t *v2 = df->v2;
+	int32_t d;
+	int32_t i;
 
 	if (df->budget <= 0 || v1 == NULL)
 		return false;
@@ -195,15 +199,15 @@ bisect(differ *df, size_t a0, size_t a1, size_t b0, size_t b1, size_t *sx,
 	v2[off + 1] = 0;
 	for (d = 0; d < max_d; d++)
 	{
-		int32_t		k;
+		int32_t k;
 
 		if (df->budget <= 0)
 			return false;
 		for (k = -d + k1start; k <= d - k1end; k += 2)
 		{
-			int32_t		ko = off + k;
-			int32_t		x;
-			int32_t		y;
+			int32_t ko = off + k;
+			int32_t x;
+			int32_t y;
 
 			if (k == -d || (k != d && v1[ko - 1] < v1[ko + 1]))
 				x = v1[ko + 1];
@@ -224,9 +228,10 @@ bisect(differ *df, size_t a0, size_t a1, size_t b0, size_t b1, size_t *sx,
 				k1start += 2;
 			else if (front)
 			{
-				int32_t		k2o = off + delta - k;
+				int32_t k2o = off + delta - k;
 
-				if (k2o >= 0 && k2o < vlen && v2[k2o] != -1 && x >= n - v2[k2o])
+				if (k2o >= 0 && k2o < vlen && v2[k2o] != -1 &&
+					x >= n - v2[k2o])
 				{
 					*sx = (size_t) x;
 					*sy = (size_t) y;
@@ -236,9 +241,9 @@ bisect(differ *df, size_t a0, size_t a1, size_t b0, size_t b1, size_t *sx,
 		}
 		for (k = -d + k2start; k <= d - k2end; k += 2)
 		{
-			int32_t		ko = off + k;
-			int32_t		x;
-			int32_t		y;
+			int32_t ko = off + k;
+			int32_t x;
+			int32_t y;
 
 			if (k == -d || (k != d && v2[ko - 1] < v2[ko + 1]))
 				x = v2[ko + 1];
@@ -260,12 +265,12 @@ bisect(differ *df, size_t a0, size_t a1, size_t b0, size_t b1, size_t *sx,
 				k2start += 2;
 			else if (!front)
 			{
-				int32_t		k1o = off + delta - k;
+				int32_t k1o = off + delta - k;
 
 				if (k1o >= 0 && k1o < vlen && v1[k1o] != -1)
 				{
-					int32_t		x1 = v1[k1o];
-					int32_t		y1 = off + x1 - k1o;
+					int32_t x1 = v1[k1o];
+					int32_t y1 = off + x1 - k1o;
 
 					if (x1 >= n - x)
 					{
@@ -283,14 +288,15 @@ bisect(differ *df, size_t a0, size_t a1, size_t b0, size_t b1, size_t *sx,
 static delta_status
 diff_range(differ *df, size_t a0, size_t a1, size_t b0, size_t b1)
 {
-	size_t		prefix = 0;
-	size_t		suffix = 0;
-	size_t		sx;
-	size_t		sy;
+	size_t prefix = 0;
+	size_t suffix = 0;
+	size_t sx;
+	size_t sy;
 	delta_status st;
 
-	while (a0 + prefix < a1 && b0 + prefix < b1 &&
-		   unit_equal(df, df->a->units[a0 + prefix], df->b->units[b0 + prefix]))
+	while (
+		a0 + prefix < a1 && b0 + prefix < b1 &&
+		unit_equal(df, df->a->units[a0 + prefix], df->b->units[b0 + prefix]))
 		prefix++;
 	if ((st = emit(df, RUN_EQUAL, prefix)) != DELTA_OK)
 		return st;
@@ -317,9 +323,9 @@ diff_range(differ *df, size_t a0, size_t a1, size_t b0, size_t b1)
 
 /* One edit between two equalities: eq units kept, then del and ins. */
 typedef struct diff_group {
-	size_t		eq;
-	size_t		del;
-	size_t		ins;
+	size_t eq;
+	size_t del;
+	size_t ins;
 } diff_group;
 
 static size_t
@@ -337,9 +343,9 @@ static delta_status
 cleanup(differ *df)
 {
 	diff_group *stack;
-	size_t		top = 0;
-	size_t		tail = 0;		/* equality after the last edit */
-	size_t		r;
+	size_t top = 0;
+	size_t tail = 0; /* equality after the last edit */
+	size_t r;
 
 	stack = delta_arena_alloc(df->arena, (df->nruns + 1) * sizeof(diff_group));
 	if (stack == NULL)
@@ -360,7 +366,7 @@ cleanup(differ *df)
 		}
 		if (g.del == 0 && g.ins == 0)
 		{
-			tail = g.eq;		/* only the last group can be edit-less */
+			tail = g.eq; /* only the last group can be edit-less */
 			break;
 		}
 		stack[top++] = g;
@@ -394,8 +400,8 @@ cleanup(differ *df)
 static int64_t
 units_width(const unit_seq *seq, size_t from, size_t count)
 {
-	int64_t		w = 0;
-	size_t		i;
+	int64_t w = 0;
+	size_t i;
 
 	for (i = from; i < from + count; i++)
 		w += (seq->units[i] >= 0x10000 && seq->units[i] < EMBED_BASE) ? 2 : 1;
@@ -405,11 +411,11 @@ units_width(const unit_seq *seq, size_t from, size_t count)
 static delta_status
 build(differ *df, const delta *a, const delta *b, delta *out)
 {
-	delta_iter	ia;
-	delta_iter	ib;
-	size_t		pa = 0;			/* units of a consumed */
-	size_t		pb = 0;
-	size_t		r;
+	delta_iter ia;
+	delta_iter ib;
+	size_t pa = 0; /* units of a consumed */
+	size_t pb = 0;
+	size_t r;
 	delta_status st = DELTA_OK;
 
 	delta_iter_init(&ia, a, "the first document");
@@ -417,7 +423,7 @@ build(differ *df, const delta *a, const delta *b, delta *out)
 	for (r = 0; r < df->nruns && st == DELTA_OK; r++)
 	{
 		const diff_run *run = &df->runs[r];
-		int64_t		length;
+		int64_t length;
 
 		switch (run->kind)
 		{
@@ -426,7 +432,7 @@ build(differ *df, const delta *a, const delta *b, delta *out)
 				pb += run->count;
 				while (length > 0 && st == DELTA_OK)
 				{
-					delta_op	y;
+					delta_op y;
 
 					st = delta_iter_next(&ib, length, &y, df->err);
 					if (st == DELTA_OK)
@@ -438,13 +444,14 @@ build(differ *df, const delta *a, const delta *b, delta *out)
 				length = units_width(df->a, pa, run->count);
 				pa += run->count;
 				{
-					delta_op	del = {DELTA_OP_DELETE, length, NULL, 0, NULL, NULL};
+					delta_op del =
+						{DELTA_OP_DELETE, length, NULL, 0, NULL, NULL};
 
 					st = delta_push(df->arena, out, &del, df->err);
 				}
 				while (length > 0 && st == DELTA_OK)
 				{
-					delta_op	x;
+					delta_op x;
 
 					st = delta_iter_next(&ia, length, &x, df->err);
 					length -= x.length;
@@ -456,17 +463,19 @@ build(differ *df, const delta *a, const delta *b, delta *out)
 				pb += run->count;
 				while (length > 0 && st == DELTA_OK)
 				{
-					int64_t		take = length;
-					delta_op	x;
-					delta_op	y;
-					delta_op	keep = {DELTA_OP_RETAIN, 0, NULL, 0, NULL, NULL};
+					int64_t take = length;
+					delta_op x;
+					delta_op y;
+					delta_op keep = {DELTA_OP_RETAIN, 0, NULL, 0, NULL, NULL};
 
 					if (delta_iter_peek_length(&ia) < take)
 						take = delta_iter_peek_length(&ia);
 					if (delta_iter_peek_length(&ib) < take)
 						take = delta_iter_peek_length(&ib);
-					if ((st = delta_iter_next(&ia, take, &x, df->err)) != DELTA_OK ||
-						(st = delta_iter_next(&ib, take, &y, df->err)) != DELTA_OK)
+					if ((st = delta_iter_next(&ia, take, &x, df->err)) !=
+							DELTA_OK ||
+						(st = delta_iter_next(&ib, take, &y, df->err)) !=
+							DELTA_OK)
 						break;
 					keep.length = take;
 					st = delta_attr_diff(df->arena, x.attributes, y.attributes,
@@ -485,21 +494,25 @@ delta_status
 delta_diff(delta_arena *arena, const delta *a, const delta *b, delta **out,
 		   delta_error *err)
 {
-	unit_seq	sa;
-	unit_seq	sb;
-	differ		df;
-	delta	   *d;
-	size_t		i;
+	unit_seq sa;
+	unit_seq sb;
+	differ df;
+	delta *d;
+	size_t i;
 	delta_status st;
 
 	for (i = 0; i < a->count; i++)
 		if (a->ops[i].kind != DELTA_OP_INSERT)
 			return delta_fail(err, DELTA_EMISMATCH,
-							  "diff needs documents, but ops[%zu] of the first is not an insert", i);
+							  "diff needs documents, but ops[%zu] of the "
+							  "first is not an insert",
+							  i);
 	for (i = 0; i < b->count; i++)
 		if (b->ops[i].kind != DELTA_OP_INSERT)
 			return delta_fail(err, DELTA_EMISMATCH,
-							  "diff needs documents, but ops[%zu] of the second is not an insert", i);
+							  "diff needs documents, but ops[%zu] of the "
+							  "second is not an insert",
+							  i);
 	if ((st = flatten(arena, a, &sa, err)) != DELTA_OK ||
 		(st = flatten(arena, b, &sb, err)) != DELTA_OK)
 		return st;
@@ -511,10 +524,10 @@ delta_diff(delta_arena *arena, const delta *a, const delta *b, delta **out,
 	df.b = &sb;
 	df.budget = DIFF_STEP_BUDGET;
 	if (sa.count + sb.count > (size_t) INT32_MAX / 2)
-		df.budget = 0;			/* beyond int32 indexes: replace whole */
+		df.budget = 0; /* beyond int32 indexes: replace whole */
 	else
 	{
-		size_t		vlen = sa.count + sb.count + 4;
+		size_t vlen = sa.count + sb.count + 4;
 
 		df.v1 = delta_arena_alloc(arena, vlen * sizeof(int32_t));
 		df.v2 = delta_arena_alloc(arena, vlen * sizeof(int32_t));

@@ -21,24 +21,25 @@
 #define LIST_DEPTH_MAX 8
 
 typedef struct piece {
-	const delta_op *op;			/* for attributes and embeds */
-	const char *text;			/* the part of op's text on this line */
-	size_t		bytes;
+	const delta_op *op; /* for attributes and embeds */
+	const char *text;	/* the part of op's text on this line */
+	size_t bytes;
 } piece;
 
 typedef struct html_writer {
 	delta_arena *arena;
 	delta_error *err;
-	delta_buf	out;
-	piece	   *pieces;			/* the current line */
-	size_t		npieces;
-	size_t		cap;
-	bool		in_pre;
-	int			depth;			/* open lists, each with one open <li> */
-	const char *kinds[LIST_DEPTH_MAX];	/* "ul" or "ol" per level */
+	delta_buf out;
+	piece *pieces; /* the current line */
+	size_t npieces;
+	size_t cap;
+	bool in_pre;
+	int depth; /* open lists, each with one open <li> */
+	const char *kinds[LIST_DEPTH_MAX]; /* "ul" or "ol" per level */
 } html_writer;
 
-#define PUT(w, lit) delta_buf_append(&(w)->out, (lit), sizeof(lit) - 1, (w)->err)
+#define PUT(w, lit) \
+	delta_buf_append(&(w)->out, (lit), sizeof(lit) - 1, (w)->err)
 
 static delta_status
 put(html_writer *w, const char *s)
@@ -49,8 +50,8 @@ put(html_writer *w, const char *s)
 static delta_status
 escape(html_writer *w, const char *s, size_t n)
 {
-	size_t		run = 0;
-	size_t		i;
+	size_t run = 0;
+	size_t i;
 	delta_status st;
 
 	for (i = 0; i < n; i++)
@@ -77,7 +78,8 @@ escape(html_writer *w, const char *s, size_t n)
 			default:
 				continue;
 		}
-		if ((st = delta_buf_append(&w->out, s + run, i - run, w->err)) != DELTA_OK ||
+		if ((st = delta_buf_append(&w->out, s + run, i - run, w->err)) !=
+				DELTA_OK ||
 			(st = put(w, rep)) != DELTA_OK)
 			return st;
 		run = i + 1;
@@ -106,8 +108,8 @@ attr_string_is(const json_value *attrs, const char *name, const char *value)
 	const json_value *v = attr(attrs, name);
 
 	return v != NULL && v->type == JSON_STRING &&
-		v->u.string.len == strlen(value) &&
-		memcmp(v->u.string.bytes, value, v->u.string.len) == 0;
+		   v->u.string.len == strlen(value) &&
+		   memcmp(v->u.string.bytes, value, v->u.string.len) == 0;
 }
 
 /* An integer attribute in [lo, hi], else 0. */
@@ -115,7 +117,7 @@ static int
 attr_int(const json_value *attrs, const char *name, int lo, int hi)
 {
 	const json_value *v = attr(attrs, name);
-	double		d;
+	double d;
 
 	if (v == NULL)
 		return 0;
@@ -134,14 +136,14 @@ attr_int(const json_value *attrs, const char *name, int lo, int hi)
 static bool
 prefix_is(const char *s, size_t n, const char *lower)
 {
-	size_t		k = strlen(lower);
-	size_t		i;
+	size_t k = strlen(lower);
+	size_t i;
 
 	if (n < k)
 		return false;
 	for (i = 0; i < k; i++)
 	{
-		char		c = s[i];
+		char c = s[i];
 
 		if (c >= 'A' && c <= 'Z')
 			c = (char) (c - 'A' + 'a');
@@ -158,20 +160,20 @@ prefix_is(const char *s, size_t n, const char *lower)
 static bool
 url_allowed(const char *s, size_t n, bool image)
 {
-	char		scheme[16];
-	size_t		k = 0;
-	size_t		i = 0;
+	char scheme[16];
+	size_t k = 0;
+	size_t i = 0;
 
 	while (i < n && (unsigned char) s[i] <= 0x20)
 		i++;
 	for (; i < n; i++)
 	{
-		char		c = s[i];
+		char c = s[i];
 
 		if (c == '\t' || c == '\n' || c == '\r')
 			continue;
 		if (c == '/' || c == '?' || c == '#')
-			return true;		/* no scheme: relative */
+			return true; /* no scheme: relative */
 		if (c == ':')
 			break;
 		if (k == sizeof(scheme) - 1)
@@ -181,7 +183,7 @@ url_allowed(const char *s, size_t n, bool image)
 		scheme[k++] = c;
 	}
 	if (i == n)
-		return true;			/* no colon at all: relative */
+		return true; /* no colon at all: relative */
 	scheme[k] = '\0';
 	if (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)
 		return true;
@@ -190,10 +192,10 @@ url_allowed(const char *s, size_t n, bool image)
 		/* inline raster images only; svg can carry script */
 		i++;
 		return strcmp(scheme, "data") == 0 &&
-			(prefix_is(s + i, n - i, "image/png") ||
-			 prefix_is(s + i, n - i, "image/jpeg") ||
-			 prefix_is(s + i, n - i, "image/gif") ||
-			 prefix_is(s + i, n - i, "image/webp"));
+			   (prefix_is(s + i, n - i, "image/png") ||
+				prefix_is(s + i, n - i, "image/jpeg") ||
+				prefix_is(s + i, n - i, "image/gif") ||
+				prefix_is(s + i, n - i, "image/webp"));
 	}
 	return strcmp(scheme, "mailto") == 0 || strcmp(scheme, "tel") == 0;
 }
@@ -229,7 +231,7 @@ close_tag(html_writer *w, const char *tag)
 
 static const char *const inline_tags[][2] = {
 	{"bold", "strong"}, {"italic", "em"}, {"underline", "u"},
-	{"strike", "s"}, {"code", "code"},
+	{"strike", "s"},	{"code", "code"},
 };
 #define N_INLINE (sizeof(inline_tags) / sizeof(inline_tags[0]))
 
@@ -237,16 +239,17 @@ static delta_status
 write_piece(html_writer *w, const piece *p, bool plain)
 {
 	const json_value *attrs = p->op->attributes;
-	const json_value *link = plain ? NULL : safe_url(attr(attrs, "link"), false);
+	const json_value *link =
+		plain ? NULL : safe_url(attr(attrs, "link"), false);
 	delta_status st = DELTA_OK;
-	size_t		i;
+	size_t i;
 
 	if (plain)
 		return p->op->embed ? DELTA_OK : escape(w, p->text, p->bytes);
-	if (link != NULL &&
-		((st = PUT(w, "<a href=\"")) != DELTA_OK ||
-		 (st = escape(w, link->u.string.bytes, link->u.string.len)) != DELTA_OK ||
-		 (st = PUT(w, "\">")) != DELTA_OK))
+	if (link != NULL && ((st = PUT(w, "<a href=\"")) != DELTA_OK ||
+						 (st = escape(w, link->u.string.bytes,
+									  link->u.string.len)) != DELTA_OK ||
+						 (st = PUT(w, "\">")) != DELTA_OK))
 		return st;
 	for (i = 0; i < N_INLINE; i++)
 		if (attr_on(attrs, inline_tags[i][0]) &&
@@ -256,10 +259,10 @@ write_piece(html_writer *w, const piece *p, bool plain)
 	{
 		const json_value *src = safe_url(attr(p->op->embed, "image"), true);
 
-		if (src != NULL &&
-			((st = PUT(w, "<img src=\"")) != DELTA_OK ||
-			 (st = escape(w, src->u.string.bytes, src->u.string.len)) != DELTA_OK ||
-			 (st = PUT(w, "\">")) != DELTA_OK))
+		if (src != NULL && ((st = PUT(w, "<img src=\"")) != DELTA_OK ||
+							(st = escape(w, src->u.string.bytes,
+										 src->u.string.len)) != DELTA_OK ||
+							(st = PUT(w, "\">")) != DELTA_OK))
 			return st;
 	}
 	else if ((st = escape(w, p->text, p->bytes)) != DELTA_OK)
@@ -276,7 +279,7 @@ write_piece(html_writer *w, const piece *p, bool plain)
 static delta_status
 write_inline(html_writer *w, bool plain)
 {
-	size_t		i;
+	size_t i;
 	delta_status st;
 
 	if (w->npieces == 0 && !plain)
@@ -336,21 +339,21 @@ open_list_item(html_writer *w, int level, const char *kind, bool checklist,
 		if ((st = open_tag(w, kind)) != DELTA_OK)
 			break;
 		if (w->depth < level + 1)
-			st = PUT(w, "<li>");	/* a level the indent skipped */
+			st = PUT(w, "<li>"); /* a level the indent skipped */
 	}
 	if (st != DELTA_OK)
 		return st;
 	if (!checklist)
 		return PUT(w, "<li>");
 	return checked ? PUT(w, "<li data-checked=\"true\">")
-		: PUT(w, "<li data-checked=\"false\">");
+				   : PUT(w, "<li data-checked=\"false\">");
 }
 
 static delta_status
 end_line(html_writer *w, const json_value *block)
 {
 	delta_status st;
-	int			header;
+	int header;
 	const char *tag;
 
 	if (attr_on(block, "code-block"))
@@ -364,7 +367,8 @@ end_line(html_writer *w, const json_value *block)
 		else if (lang->type == JSON_STRING)
 		{
 			if ((st = PUT(w, "<pre data-language=\"")) == DELTA_OK &&
-				(st = escape(w, lang->u.string.bytes, lang->u.string.len)) == DELTA_OK)
+				(st = escape(w, lang->u.string.bytes, lang->u.string.len)) ==
+					DELTA_OK)
 				st = PUT(w, "\">");
 		}
 		else
@@ -383,12 +387,13 @@ end_line(html_writer *w, const json_value *block)
 		attr_string_is(block, "list", "checked") ||
 		attr_string_is(block, "list", "unchecked"))
 	{
-		int			level = attr_int(block, "indent", 0, LIST_DEPTH_MAX - 1);
-		bool		ordered = attr_string_is(block, "list", "ordered");
-		bool		checked = attr_string_is(block, "list", "checked");
+		int level = attr_int(block, "indent", 0, LIST_DEPTH_MAX - 1);
+		bool ordered = attr_string_is(block, "list", "ordered");
+		bool checked = attr_string_is(block, "list", "checked");
 
 		st = open_list_item(w, level, ordered ? "ol" : "ul",
-							checked || attr_string_is(block, "list", "unchecked"),
+							checked ||
+								attr_string_is(block, "list", "unchecked"),
 							checked);
 		if (st == DELTA_OK)
 			st = write_inline(w, false);
@@ -421,8 +426,8 @@ add_piece(html_writer *w, const delta_op *op, const char *text, size_t bytes)
 {
 	if (w->npieces == w->cap)
 	{
-		size_t		cap = w->cap ? w->cap * 2 : 16;
-		piece	   *p = delta_arena_alloc(w->arena, cap * sizeof(piece));
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		piece *p = delta_arena_alloc(w->arena, cap * sizeof(piece));
 
 		if (p == NULL)
 			return delta_fail(w->err, DELTA_ENOMEM, "out of memory");
@@ -443,7 +448,7 @@ delta_to_html(delta_arena *arena, const delta *document, char **html,
 			  size_t *len, delta_error *err)
 {
 	html_writer w;
-	size_t		i;
+	size_t i;
 	delta_status st;
 
 	if (!delta_is_document(document))
@@ -458,8 +463,8 @@ delta_to_html(delta_arena *arena, const delta *document, char **html,
 	for (i = 0; i < document->count; i++)
 	{
 		const delta_op *op = &document->ops[i];
-		size_t		start = 0;
-		size_t		b;
+		size_t start = 0;
+		size_t b;
 
 		if (op->embed != NULL)
 		{
@@ -471,18 +476,21 @@ delta_to_html(delta_arena *arena, const delta *document, char **html,
 		{
 			if (op->text[b] != '\n')
 				continue;
-			if ((b > start && (st = add_piece(&w, op, op->text + start, b - start)) != DELTA_OK) ||
+			if ((b > start && (st = add_piece(&w, op, op->text + start,
+											  b - start)) != DELTA_OK) ||
 				(st = end_line(&w, op->attributes)) != DELTA_OK)
 				return st;
 			start = b + 1;
 		}
-		if (b > start && (st = add_piece(&w, op, op->text + start, b - start)) != DELTA_OK)
+		if (b > start &&
+			(st = add_piece(&w, op, op->text + start, b - start)) != DELTA_OK)
 			return st;
 	}
 	/* text after the last newline is a paragraph of its own */
 	if (w.npieces > 0 && (st = end_line(&w, NULL)) != DELTA_OK)
 		return st;
-	if ((st = close_pre(&w)) != DELTA_OK || (st = close_lists(&w, 0)) != DELTA_OK)
+	if ((st = close_pre(&w)) != DELTA_OK ||
+		(st = close_lists(&w, 0)) != DELTA_OK)
 		return st;
 	*html = w.out.data;
 	*len = w.out.len;

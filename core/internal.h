@@ -21,16 +21,16 @@ delta_status delta_attr_diff(delta_arena *arena, const json_value *a,
  */
 typedef struct delta_iter {
 	const delta *d;
-	const char *name;			/* for messages: "the document", ... */
-	size_t		index;			/* current op */
-	int64_t		offset;			/* units of it already taken */
-	size_t		byte_offset;	/* bytes of its text already taken */
-	int64_t		position;		/* units taken from the whole delta */
+	const char *name;	/* for messages: "the document", ... */
+	size_t index;		/* current op */
+	int64_t offset;		/* units of it already taken */
+	size_t byte_offset; /* bytes of its text already taken */
+	int64_t position;	/* units taken from the whole delta */
 } delta_iter;
 
-void		delta_iter_init(delta_iter *it, const delta *d, const char *name);
-bool		delta_iter_has_next(const delta_iter *it);
-int64_t		delta_iter_peek_length(const delta_iter *it);
+void delta_iter_init(delta_iter *it, const delta *d, const char *name);
+bool delta_iter_has_next(const delta_iter *it);
+int64_t delta_iter_peek_length(const delta_iter *it);
 delta_op_kind delta_iter_peek_kind(const delta_iter *it);
 
 /*

@@ -20,18 +20,20 @@
 typedef struct json_parser {
 	delta_arena *arena;
 	const unsigned char *s;
-	size_t		len;
-	size_t		pos;
+	size_t len;
+	size_t pos;
 	delta_error *err;
 } json_parser;
 
 static delta_status parse_value(json_parser *p, int depth,
 								const json_value **out);
 
+/* (returns the constant itself, so static analysis sees the failure) */
 static delta_status
 oom(delta_error *err)
 {
-	return delta_fail(err, DELTA_ENOMEM, "out of memory");
+	(void) delta_fail(err, DELTA_ENOMEM, "out of memory");
+	return DELTA_ENOMEM;
 }
 
 static delta_status
@@ -79,14 +81,14 @@ hex_digit(unsigned char c)
 static int
 read_hex4(json_parser *p, uint32_t *out)
 {
-	uint32_t	v = 0;
-	int			i;
+	uint32_t v = 0;
+	int i;
 
 	if (p->len - p->pos < 4)
 		return 0;
 	for (i = 0; i < 4; i++)
 	{
-		int			d = hex_digit(p->s[p->pos + i]);
+		int d = hex_digit(p->s[p->pos + i]);
 
 		if (d < 0)
 			return 0;
@@ -101,10 +103,10 @@ read_hex4(json_parser *p, uint32_t *out)
 static delta_status
 parse_string(json_parser *p, const char **bytes, size_t *len)
 {
-	size_t		start = ++p->pos;
-	size_t		end = start;
-	char	   *out;
-	size_t		n = 0;
+	size_t start = ++p->pos;
+	size_t end = start;
+	char *out;
+	size_t n = 0;
 
 	/* First pass: find the closing quote, so one allocation suffices (a
 	 * decoded string is never longer than its literal). */
@@ -128,7 +130,7 @@ parse_string(json_parser *p, const char **bytes, size_t *len)
 		if (c == '\\')
 		{
 			unsigned char e = p->s[p->pos + 1];
-			uint32_t	cp;
+			uint32_t cp;
 
 			p->pos += 2;
 			switch (e)
@@ -165,7 +167,7 @@ parse_string(json_parser *p, const char **bytes, size_t *len)
 				return syntax(p, "unpaired low surrogate in \\u escape");
 			if (cp >= 0xD800 && cp <= 0xDBFF)
 			{
-				uint32_t	lo;
+				uint32_t lo;
 
 				if (p->pos + 1 >= end || p->s[p->pos] != '\\' ||
 					p->s[p->pos + 1] != 'u')
@@ -185,8 +187,8 @@ parse_string(json_parser *p, const char **bytes, size_t *len)
 		}
 		else
 		{
-			uint32_t	cp;
-			size_t		k = utf8_decode(p->s + p->pos, end - p->pos, &cp);
+			uint32_t cp;
+			size_t k = utf8_decode(p->s + p->pos, end - p->pos, &cp);
 
 			if (k == 0)
 				return syntax(p, "invalid UTF-8");
@@ -207,9 +209,9 @@ parse_string(json_parser *p, const char **bytes, size_t *len)
 static delta_status
 parse_number(json_parser *p, const json_value **out)
 {
-	size_t		start = p->pos;
+	size_t start = p->pos;
 	json_value *v;
-	char	   *lit;
+	char *lit;
 
 #define DIGIT(i) ((i) < p->len && p->s[i] >= '0' && p->s[i] <= '9')
 	if (p->pos < p->len && p->s[p->pos] == '-')
@@ -256,9 +258,9 @@ parse_number(json_parser *p, const json_value **out)
 
 /* A growable array of pointers or members while a container is parsed. */
 typedef struct grow {
-	void	   *items;
-	size_t		count;
-	size_t		cap;
+	void *items;
+	size_t count;
+	size_t cap;
 } grow;
 
 static void *
@@ -266,8 +268,8 @@ grow_slot(delta_arena *arena, grow *g, size_t item_size)
 {
 	if (g->count == g->cap)
 	{
-		size_t		cap = g->cap ? g->cap * 2 : 8;
-		void	   *items;
+		size_t cap = g->cap ? g->cap * 2 : 8;
+		void *items;
 
 		if (cap > SIZE_MAX / item_size)
 			return NULL;
@@ -285,7 +287,7 @@ grow_slot(delta_arena *arena, grow *g, size_t item_size)
 static int
 key_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
-	int			c = memcmp(a, b, alen < blen ? alen : blen);
+	int c = memcmp(a, b, alen < blen ? alen : blen);
 
 	if (c != 0)
 		return c;
@@ -294,7 +296,7 @@ key_cmp(const char *a, size_t alen, const char *b, size_t blen)
 
 typedef struct indexed_member {
 	json_member m;
-	size_t		index;
+	size_t index;
 } indexed_member;
 
 static int
@@ -302,7 +304,7 @@ indexed_member_cmp(const void *x, const void *y)
 {
 	const indexed_member *a = x;
 	const indexed_member *b = y;
-	int			c = key_cmp(a->m.key, a->m.key_len, b->m.key, b->m.key_len);
+	int c = key_cmp(a->m.key, a->m.key_len, b->m.key, b->m.key_len);
 
 	if (c != 0)
 		return c;
@@ -320,8 +322,8 @@ make_object(delta_arena *arena, const json_member *members, size_t count,
 	json_value *v = delta_arena_alloc(arena, sizeof(json_value));
 	indexed_member *tmp;
 	json_member *sorted;
-	size_t		i;
-	size_t		n = 0;
+	size_t i;
+	size_t n = 0;
 
 	if (v == NULL)
 		return oom(err);
@@ -350,7 +352,7 @@ make_object(delta_arena *arena, const json_member *members, size_t count,
 		if (i + 1 < count &&
 			key_cmp(tmp[i].m.key, tmp[i].m.key_len, tmp[i + 1].m.key,
 					tmp[i + 1].m.key_len) == 0)
-			continue;			/* a later duplicate follows: it wins */
+			continue; /* a later duplicate follows: it wins */
 		sorted[n++] = tmp[i].m;
 	}
 	v->u.object.members = sorted;
@@ -369,10 +371,10 @@ json_object_new(delta_arena *arena, json_member *members, size_t count,
 static delta_status
 parse_object(json_parser *p, int depth, const json_value **out)
 {
-	grow		g = {NULL, 0, 0};
+	grow g = {NULL, 0, 0};
 	delta_status st;
 
-	p->pos++;					/* '{' */
+	p->pos++; /* '{' */
 	skip_space(p);
 	if (p->pos < p->len && p->s[p->pos] == '}')
 	{
@@ -417,11 +419,11 @@ parse_object(json_parser *p, int depth, const json_value **out)
 static delta_status
 parse_array(json_parser *p, int depth, const json_value **out)
 {
-	grow		g = {NULL, 0, 0};
+	grow g = {NULL, 0, 0};
 	json_value *v;
 	delta_status st;
 
-	p->pos++;					/* '[' */
+	p->pos++; /* '[' */
 	skip_space(p);
 	if (p->pos < p->len && p->s[p->pos] == ']')
 		p->pos++;
@@ -429,8 +431,8 @@ parse_array(json_parser *p, int depth, const json_value **out)
 	{
 		for (;;)
 		{
-			const json_value **slot = grow_slot(p->arena, &g,
-												sizeof(json_value *));
+			const json_value **slot =
+				grow_slot(p->arena, &g, sizeof(json_value *));
 
 			if (slot == NULL)
 				return oom(p->err);
@@ -464,7 +466,7 @@ static delta_status
 parse_literal(json_parser *p, const char *word, json_type type,
 			  const json_value **out)
 {
-	size_t		n = strlen(word);
+	size_t n = strlen(word);
 	json_value *v;
 
 	if (p->len - p->pos < n || memcmp(p->s + p->pos, word, n) != 0)
@@ -493,14 +495,14 @@ parse_value(json_parser *p, int depth, const json_value **out)
 		case '[':
 			return parse_array(p, depth, out);
 		case '"':
-			{
-				json_value *v = new_value(p, JSON_STRING);
+		{
+			json_value *v = new_value(p, JSON_STRING);
 
-				if (v == NULL)
-					return oom(p->err);
-				*out = v;
-				return parse_string(p, &v->u.string.bytes, &v->u.string.len);
-			}
+			if (v == NULL)
+				return oom(p->err);
+			*out = v;
+			return parse_string(p, &v->u.string.bytes, &v->u.string.len);
+		}
 		case 't':
 			return parse_literal(p, "true", JSON_TRUE, out);
 		case 'f':
@@ -530,7 +532,7 @@ json_parse(delta_arena *arena, const char *text, size_t len,
 bool
 json_equal(const json_value *a, const json_value *b)
 {
-	size_t		i;
+	size_t i;
 
 	if (a == b)
 		return true;
@@ -546,8 +548,8 @@ json_equal(const json_value *a, const json_value *b)
 			return a->u.number.value == b->u.number.value;
 		case JSON_STRING:
 			return a->u.string.len == b->u.string.len &&
-				memcmp(a->u.string.bytes, b->u.string.bytes,
-					   a->u.string.len) == 0;
+				   memcmp(a->u.string.bytes, b->u.string.bytes,
+						  a->u.string.len) == 0;
 		case JSON_ARRAY:
 			if (a->u.array.count != b->u.array.count)
 				return false;
@@ -575,17 +577,17 @@ json_equal(const json_value *a, const json_value *b)
 const json_value *
 json_object_get(const json_value *object, const char *key, size_t key_len)
 {
-	size_t		lo = 0;
-	size_t		hi;
+	size_t lo = 0;
+	size_t hi;
 
 	if (object == NULL || object->type != JSON_OBJECT)
 		return NULL;
 	hi = object->u.object.count;
 	while (lo < hi)
 	{
-		size_t		mid = lo + (hi - lo) / 2;
+		size_t mid = lo + (hi - lo) / 2;
 		const json_member *m = &object->u.object.members[mid];
-		int			c = key_cmp(m->key, m->key_len, key, key_len);
+		int c = key_cmp(m->key, m->key_len, key, key_len);
 
 		if (c == 0)
 			return m->value;
@@ -612,8 +614,8 @@ delta_buf_append(delta_buf *buf, const void *bytes, size_t len,
 {
 	if (len >= buf->cap - buf->len || buf->data == NULL)
 	{
-		size_t		cap = buf->cap ? buf->cap : 256;
-		char	   *data;
+		size_t cap = buf->cap ? buf->cap : 256;
+		char *data;
 
 		while (cap - buf->len <= len)
 		{
@@ -624,14 +626,14 @@ delta_buf_append(delta_buf *buf, const void *bytes, size_t len,
 		data = delta_arena_alloc(buf->arena, cap);
 		if (data == NULL)
 			return oom(err);
-		if (buf->len)
+		if (buf->data != NULL)
 			memcpy(data, buf->data, buf->len);
 		buf->data = data;
 		buf->cap = cap;
 	}
 	memcpy(buf->data + buf->len, bytes, len);
 	buf->len += len;
-	buf->data[buf->len] = '\0';	/* always room: len < cap above */
+	buf->data[buf->len] = '\0'; /* always room: len < cap above */
 	return DELTA_OK;
 }
 
@@ -639,8 +641,8 @@ delta_status
 json_write_string(delta_buf *buf, const char *s, size_t len, delta_error *err)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t		run = 0;
-	size_t		i;
+	size_t run = 0;
+	size_t i;
 	delta_status st;
 
 	if ((st = delta_buf_append(buf, "\"", 1, err)) != DELTA_OK)
@@ -648,8 +650,8 @@ json_write_string(delta_buf *buf, const char *s, size_t len, delta_error *err)
 	for (i = 0; i < len; i++)
 	{
 		unsigned char c = (unsigned char) s[i];
-		char		esc[6];
-		size_t		n = 2;
+		char esc[6];
+		size_t n = 2;
 
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
@@ -701,7 +703,7 @@ delta_status
 json_write(delta_buf *buf, const json_value *v, delta_error *err)
 {
 	delta_status st = DELTA_OK;
-	size_t		i;
+	size_t i;
 
 	switch (v->type)
 	{

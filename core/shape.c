@@ -15,9 +15,9 @@
 
 /* A growable list of positions in the arena. */
 typedef struct pos_list {
-	int64_t    *items;
-	size_t		count;
-	size_t		cap;
+	int64_t *items;
+	size_t count;
+	size_t cap;
 } pos_list;
 
 static delta_status
@@ -25,8 +25,8 @@ pos_add(delta_arena *arena, pos_list *list, int64_t pos, delta_error *err)
 {
 	if (list->count == list->cap)
 	{
-		size_t		cap = list->cap ? list->cap * 2 : 16;
-		int64_t    *items = delta_arena_alloc(arena, cap * sizeof(int64_t));
+		size_t cap = list->cap ? list->cap * 2 : 16;
+		int64_t *items = delta_arena_alloc(arena, cap * sizeof(int64_t));
 
 		if (items == NULL)
 			return delta_fail(err, DELTA_ENOMEM, "out of memory");
@@ -45,7 +45,7 @@ add_inserted(delta_arena *arena, pos_list *list, const delta_op *op,
 			 int64_t at, delta_error *err)
 {
 	const unsigned char *s = (const unsigned char *) op->text;
-	size_t		b;
+	size_t b;
 	delta_status st;
 
 	if (op->embed != NULL)
@@ -78,9 +78,9 @@ delta_status
 delta_shape_of(delta_arena *arena, const delta *document, delta_shape *out,
 			   delta_error *err)
 {
-	pos_list	list = {NULL, 0, 0};
-	int64_t		at = 0;
-	size_t		i;
+	pos_list list = {NULL, 0, 0};
+	int64_t at = 0;
+	size_t i;
 	delta_status st;
 
 	for (i = 0; i < document->count; i++)
@@ -88,9 +88,10 @@ delta_shape_of(delta_arena *arena, const delta *document, delta_shape *out,
 		const delta_op *op = &document->ops[i];
 
 		if (op->kind != DELTA_OP_INSERT)
-			return delta_fail(err, DELTA_EMISMATCH,
-							  "the document must contain only inserts, but ops[%zu] is a %s",
-							  i, op->kind == DELTA_OP_RETAIN ? "retain" : "delete");
+			return delta_fail(
+				err, DELTA_EMISMATCH,
+				"the document must contain only inserts, but ops[%zu] is a %s",
+				i, op->kind == DELTA_OP_RETAIN ? "retain" : "delete");
 		if ((st = add_inserted(arena, &list, op, at, err)) != DELTA_OK)
 			return st;
 		at += op->length;
@@ -101,7 +102,7 @@ delta_shape_of(delta_arena *arena, const delta *document, delta_shape *out,
 
 typedef struct walk {
 	const delta_shape *shape;
-	size_t		next;			/* pairs passed so far */
+	size_t next; /* pairs passed so far */
 	delta_error *err;
 } walk;
 
@@ -114,9 +115,11 @@ static delta_status
 check_boundary(const walk *w, int64_t x, size_t op_index)
 {
 	if (w->next > 0 && w->shape->astral[w->next - 1] + 1 == x)
-		return delta_fail(w->err, DELTA_EMISMATCH,
-						  "position %" PRId64 " falls inside a surrogate pair (ops[%zu] of the change)",
-						  x, op_index);
+		return delta_fail(
+			w->err, DELTA_EMISMATCH,
+			"position %" PRId64
+			" falls inside a surrogate pair (ops[%zu] of the change)",
+			x, op_index);
 	return DELTA_OK;
 }
 
@@ -125,11 +128,11 @@ delta_shape_apply(delta_arena *arena, const delta_shape *shape,
 				  const delta *change, bool keep_final_newline,
 				  delta_shape *out, delta_error *err)
 {
-	walk		w = {shape, 0, err};
-	pos_list	list = {NULL, 0, 0};
-	int64_t		old = 0;
-	int64_t		now = 0;
-	size_t		i;
+	walk w = {shape, 0, err};
+	pos_list list = {NULL, 0, 0};
+	int64_t old = 0;
+	int64_t now = 0;
+	size_t i;
 	delta_status st;
 
 	for (i = 0; i < change->count; i++)
@@ -141,9 +144,10 @@ delta_shape_apply(delta_arena *arena, const delta_shape *shape,
 		if (op->kind == DELTA_OP_INSERT)
 		{
 			if (keep_final_newline && old >= shape->length)
-				return delta_fail(err, DELTA_EMISMATCH,
-								  "ops[%zu] inserts after the final newline of the document",
-								  i);
+				return delta_fail(
+					err, DELTA_EMISMATCH,
+					"ops[%zu] inserts after the final newline of the document",
+					i);
 			if ((st = add_inserted(arena, &list, op, now, err)) != DELTA_OK)
 				return st;
 			now += op->length;
@@ -151,17 +155,21 @@ delta_shape_apply(delta_arena *arena, const delta_shape *shape,
 		}
 		if (op->length > shape->length - old)
 			return delta_fail(err, DELTA_EMISMATCH,
-							  "the change spans %" PRId64 " characters but the document has only %" PRId64,
+							  "the change spans %" PRId64
+							  " characters but the document has only %" PRId64,
 							  delta_base_length(change), shape->length);
 		if (keep_final_newline && op->kind == DELTA_OP_DELETE &&
 			old + op->length == shape->length)
-			return delta_fail(err, DELTA_EMISMATCH,
-							  "ops[%zu] deletes the final newline of the document", i);
+			return delta_fail(
+				err, DELTA_EMISMATCH,
+				"ops[%zu] deletes the final newline of the document", i);
 		/* pairs under this op: kept and shifted, or deleted */
-		while (w.next < shape->nastral && shape->astral[w.next] < old + op->length)
+		while (w.next < shape->nastral &&
+			   shape->astral[w.next] < old + op->length)
 		{
 			if (op->kind == DELTA_OP_RETAIN &&
-				(st = pos_add(arena, &list, shape->astral[w.next] - old + now, err)) != DELTA_OK)
+				(st = pos_add(arena, &list, shape->astral[w.next] - old + now,
+							  err)) != DELTA_OK)
 				return st;
 			w.next++;
 		}
@@ -172,7 +180,8 @@ delta_shape_apply(delta_arena *arena, const delta_shape *shape,
 	if ((st = check_boundary(&w, old, change->count)) != DELTA_OK)
 		return st;
 	for (; w.next < shape->nastral; w.next++)
-		if ((st = pos_add(arena, &list, shape->astral[w.next] - old + now, err)) != DELTA_OK)
+		if ((st = pos_add(arena, &list, shape->astral[w.next] - old + now,
+						  err)) != DELTA_OK)
 			return st;
 	finish(&list, now + (shape->length - old), out);
 	return DELTA_OK;

@@ -23,8 +23,7 @@ typedef struct delta_error {
 } delta_error;
 
 /* Fills err (which may be NULL) and returns status. */
-delta_status delta_fail(delta_error *err, delta_status status,
-						const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+delta_status delta_fail(delta_error *err, delta_status status, const char *fmt,
+						...) __attribute__((format(printf, 3, 4)));
 
 #endif

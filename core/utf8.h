@@ -41,7 +41,7 @@ utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 		if (n < 3 || s[1] < lo || s[1] > hi || (s[2] & 0xC0) != 0x80)
 			return 0;
 		*cp = ((uint32_t) (c & 0x0F) << 12) | ((uint32_t) (s[1] & 0x3F) << 6) |
-			(s[2] & 0x3F);
+			  (s[2] & 0x3F);
 		return 3;
 	}
 	if (c >= 0xF0 && c <= 0xF4)
@@ -52,8 +52,9 @@ utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 		if (n < 4 || s[1] < lo || s[1] > hi || (s[2] & 0xC0) != 0x80 ||
 			(s[3] & 0xC0) != 0x80)
 			return 0;
-		*cp = ((uint32_t) (c & 0x07) << 18) | ((uint32_t) (s[1] & 0x3F) << 12) |
-			((uint32_t) (s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+		*cp = ((uint32_t) (c & 0x07) << 18) |
+			  ((uint32_t) (s[1] & 0x3F) << 12) |
+			  ((uint32_t) (s[2] & 0x3F) << 6) | (s[3] & 0x3F);
 		return 4;
 	}
 	return 0;
@@ -77,8 +78,8 @@ static inline int64_t
 utf8_utf16_length(const char *text, size_t bytes)
 {
 	const unsigned char *s = (const unsigned char *) text;
-	int64_t		units = 0;
-	size_t		i;
+	int64_t units = 0;
+	size_t i;
 
 	for (i = 0; i < bytes; i++)
 	{

@@ -98,7 +98,7 @@ static delta_status
 get_index(const json_value *req, int64_t *out, delta_error *err)
 {
 	const json_value *v = member(req, "index");
-	double		d;
+	double d;
 
 	if (v == NULL || v->type != JSON_NUMBER)
 		return delta_fail(err, DELTA_EINVAL,
@@ -126,8 +126,8 @@ write_ok_delta(delta_buf *buf, const delta *d, delta_error *err)
 static delta_status
 write_ok_int(delta_buf *buf, int64_t n, delta_error *err)
 {
-	char		text[64];
-	int			len = snprintf(text, sizeof(text), "{\"ok\":%" PRId64 "}", n);
+	char text[64];
+	int len = snprintf(text, sizeof(text), "{\"ok\":%" PRId64 "}", n);
 
 	return delta_buf_append(buf, text, (size_t) len, err);
 }
@@ -139,12 +139,12 @@ dispatch(delta_arena *arena, const json_value *req, delta_buf *buf,
 {
 	const json_value *fnv;
 	const char *fn;
-	size_t		fn_len;
-	delta	   *a = NULL;
-	delta	   *b = NULL;
-	delta	   *out = NULL;
+	size_t fn_len;
+	delta *a = NULL;
+	delta *b = NULL;
+	delta *out = NULL;
 	delta_status st;
-	bool		priority = false;
+	bool priority = false;
 
 	if (req->type != JSON_OBJECT)
 		return delta_fail(err, DELTA_EINVAL, "request: not an object");
@@ -171,20 +171,20 @@ dispatch(delta_arena *arena, const json_value *req, delta_buf *buf,
 			(st = get_delta(arena, req, "b", &b, err)) != DELTA_OK ||
 			(st = get_priority(req, &priority, err)) != DELTA_OK ||
 			(st = delta_transform(arena, a, b, priority, &out, err)) !=
-			DELTA_OK)
+				DELTA_OK)
 			return st;
 		return write_ok_delta(buf, out, err);
 	}
 	if (FN_IS("transform_position"))
 	{
-		int64_t		index = 0;
-		int64_t		moved = 0;
+		int64_t index = 0;
+		int64_t moved = 0;
 
 		if ((st = get_delta(arena, req, "a", &a, err)) != DELTA_OK ||
 			(st = get_index(req, &index, err)) != DELTA_OK ||
 			(st = get_priority(req, &priority, err)) != DELTA_OK ||
-			(st = delta_transform_position(a, index, priority, &moved,
-										   err)) != DELTA_OK)
+			(st = delta_transform_position(a, index, priority, &moved, err)) !=
+				DELTA_OK)
 			return st;
 		return write_ok_int(buf, moved, err);
 	}
@@ -226,8 +226,8 @@ dispatch(delta_arena *arena, const json_value *req, delta_buf *buf,
 	}
 	if (FN_IS("to_text"))
 	{
-		char	   *text;
-		size_t		len;
+		char *text;
+		size_t len;
 
 		if ((st = get_delta(arena, req, "a", &a, err)) != DELTA_OK ||
 			(st = delta_to_text(arena, a, &text, &len, err)) != DELTA_OK)
@@ -271,7 +271,7 @@ handle_line(const char *line, size_t len)
 	delta_arena *arena = delta_arena_create(NULL);
 	delta_error err = {DELTA_OK, ""};
 	const json_value *req;
-	delta_buf	buf;
+	delta_buf buf;
 	delta_status st;
 
 	if (arena == NULL)
@@ -296,13 +296,13 @@ handle_line(const char *line, size_t len)
 int
 main(void)
 {
-	char	   *line = NULL;
-	size_t		cap = 0;
-	ssize_t		n;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
 
 	while ((n = getline(&line, &cap, stdin)) != -1)
 	{
-		size_t		len = (size_t) n;
+		size_t len = (size_t) n;
 
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			len--;

@@ -8,11 +8,12 @@
 
 #include <stdio.h>
 
-static int	check_passed;
-static int	check_failed;
+static int check_passed;
+static int check_failed;
 
 #define CHECK(cond) \
-	do { \
+	do \
+	{ \
 		if (cond) \
 			check_passed++; \
 		else \
@@ -24,7 +25,8 @@ static int	check_failed;
 	} while (0)
 
 #define CHECK_MSG(cond, ...) \
-	do { \
+	do \
+	{ \
 		if (cond) \
 			check_passed++; \
 		else \
