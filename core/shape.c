@@ -177,7 +177,8 @@ delta_shape_apply(delta_arena *arena, const delta_shape *shape,
 		if (op->kind == DELTA_OP_RETAIN)
 			now += op->length;
 	}
-	if ((st = check_boundary(&w, old, change->count)) != DELTA_OK)
+	if (change->count > 0 &&
+		(st = check_boundary(&w, old, change->count - 1)) != DELTA_OK)
 		return st;
 	for (; w.next < shape->nastral; w.next++)
 		if ((st = pos_add(arena, &list, shape->astral[w.next] - old + now,

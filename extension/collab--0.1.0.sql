@@ -79,3 +79,142 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION to_text(jsonb) IS
 'the plain text of a document; embeds are left out';
+
+CREATE FUNCTION to_html(document jsonb)
+RETURNS text
+AS 'MODULE_PATHNAME', 'collab_to_html'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION to_html(jsonb) IS
+'semantic HTML of a document: paragraphs, headers, lists, blockquotes, code blocks, bold, italic, underline, strike, code, links, images; everything escaped';
+
+-- The pure functions above are for everyone; the schema must say so too.
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
+/*
+ * Documents (docs/documents.md).  Every table is keyed by doc_id first, so
+ * it can be hash-distributed.  Only collab's functions write them: they keep
+ * the three consistent under the document row's lock.
+ */
+
+CREATE TABLE documents (
+	doc_id text PRIMARY KEY,
+	head bigint NOT NULL DEFAULT 0,		-- latest revision
+	length bigint NOT NULL,				-- UTF-16 length of the head document
+	astral bigint[] NOT NULL,			-- where its surrogate pairs start
+	created_at timestamptz NOT NULL DEFAULT now(),
+	created_by text NOT NULL
+);
+
+CREATE TABLE change_log (
+	doc_id text NOT NULL,
+	rev bigint NOT NULL,
+	change jsonb NOT NULL,				-- as applied to revision rev - 1
+	client_id text,
+	client_seq bigint,
+	author text NOT NULL,
+	committed_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (doc_id, rev)
+);
+
+-- a resubmitted (client, seq) finds its first submission here
+CREATE UNIQUE INDEX change_log_client ON change_log (doc_id, client_id, client_seq)
+	WHERE client_id IS NOT NULL;
+
+CREATE TABLE snapshots (
+	doc_id text NOT NULL,
+	rev bigint NOT NULL,
+	content jsonb NOT NULL,				-- the document at revision rev
+	PRIMARY KEY (doc_id, rev)
+);
+
+-- the data is the users', not the extension's: pg_dump must keep it
+SELECT pg_catalog.pg_extension_config_dump('documents', '');
+SELECT pg_catalog.pg_extension_config_dump('change_log', '');
+SELECT pg_catalog.pg_extension_config_dump('snapshots', '');
+
+REVOKE ALL ON documents, change_log, snapshots FROM PUBLIC;
+
+/*
+ * Writers.  SECURITY DEFINER so that nobody needs rights on the tables;
+ * EXECUTE is granted per role (docs/documents.md shows the GRANTs).
+ */
+
+CREATE FUNCTION create_document(doc_id text,
+								content jsonb DEFAULT '{"ops":[]}')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'collab_create_document'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION create_document(text, jsonb) IS
+'creates a document at revision 0 from content (inserts only; a final newline is added when missing)';
+
+CREATE FUNCTION submit(doc_id text, base_rev bigint, change jsonb,
+					   client_id text DEFAULT NULL,
+					   client_seq bigint DEFAULT NULL,
+					   author text DEFAULT NULL)
+RETURNS TABLE (rev bigint, change jsonb)
+AS 'MODULE_PATHNAME', 'collab_submit'
+LANGUAGE C VOLATILE SECURITY DEFINER ROWS 1
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION submit(text, bigint, jsonb, text, bigint, text) IS
+'applies change, made against revision base_rev, as the next revision: transformed against every change committed since; a repeated (client_id, client_seq) returns the first result';
+
+CREATE FUNCTION delete_document(doc_id text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'collab_delete_document'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION delete_document(text) IS
+'deletes a document with its history';
+
+CREATE FUNCTION presence(doc_id text, client_id text, state jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'collab_presence'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION presence(text, text, jsonb) IS
+'announces a client''s ephemeral presence (cursor, selection, name) to listeners; nothing is stored';
+
+-- Readers.
+
+CREATE FUNCTION head(doc_id text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'collab_head'
+LANGUAGE C STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION head(text) IS 'the latest revision of a document';
+
+CREATE FUNCTION content(doc_id text, at_rev bigint DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'collab_content'
+LANGUAGE C STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION content(text, bigint) IS
+'the document at revision at_rev (default: the head)';
+
+CREATE FUNCTION changes(doc_id text, since_rev bigint,
+						until_rev bigint DEFAULT NULL)
+RETURNS TABLE (rev bigint, change jsonb, client_id text, client_seq bigint,
+			   author text, committed_at timestamptz)
+AS 'MODULE_PATHNAME', 'collab_changes'
+LANGUAGE C STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION changes(text, bigint, bigint) IS
+'the change log after since_rev (up to until_rev), in revision order';
+
+REVOKE ALL ON FUNCTION create_document(text, jsonb),
+	submit(text, bigint, jsonb, text, bigint, text),
+	delete_document(text),
+	presence(text, text, jsonb),
+	head(text),
+	content(text, bigint),
+	changes(text, bigint, bigint)
+FROM PUBLIC;

@@ -188,28 +188,30 @@ collab_apply(PG_FUNCTION_ARGS)
 }
 
 /*
- * collab.to_text(document jsonb) returns text: the document's plain text,
- * embeds left out.
+ * A document rendered as text by one of the core's exporters; what names
+ * the export in messages.
  */
-PG_FUNCTION_INFO_V1(collab_to_text);
-Datum
-collab_to_text(PG_FUNCTION_ARGS)
+static text *
+export_document(FunctionCallInfo fcinfo,
+				delta_status (*export)(delta_arena *, const delta *, char **,
+									   size_t *, delta_error *),
+				const char *what)
 {
 	glue_session s;
 	delta *document;
-	char *plain = NULL;
+	char *out = NULL;
 	size_t len = 0;
 	delta_error err;
 	text *result;
 
 	glue_begin(&s);
 	document = glue_parse(&s, PG_GETARG_JSONB_P(0), "document");
-	glue_check(delta_to_text(s.arena, document, &plain, &len, &err), &err,
-			   "cannot convert document to text");
+	glue_check(export(s.arena, document, &out, &len, &err), &err,
+			   psprintf("cannot convert document to %s", what));
 	if (GetDatabaseEncoding() != PG_UTF8)
 	{
-		plain = pg_any_to_server(plain, (int) len, PG_UTF8);
-		len = strlen(plain);
+		out = pg_any_to_server(out, (int) len, PG_UTF8);
+		len = strlen(out);
 	}
 
 	/*
@@ -217,7 +219,23 @@ collab_to_text(PG_FUNCTION_ARGS)
 	 * result in the caller's context.
 	 */
 	MemoryContextSwitchTo(s.caller);
-	result = cstring_to_text_with_len(plain, (int) len);
+	result = cstring_to_text_with_len(out, (int) len);
 	glue_end(&s);
-	PG_RETURN_TEXT_P(result);
+	return result;
+}
+
+/* collab.to_text(document jsonb) returns text: its text, embeds left out */
+PG_FUNCTION_INFO_V1(collab_to_text);
+Datum
+collab_to_text(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(export_document(fcinfo, delta_to_text, "text"));
+}
+
+/* collab.to_html(document jsonb) returns text: semantic HTML, escaped */
+PG_FUNCTION_INFO_V1(collab_to_html);
+Datum
+collab_to_html(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(export_document(fcinfo, delta_to_html, "HTML"));
 }

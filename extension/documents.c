@@ -1,0 +1,205 @@
+/*
+ * documents.c — the pieces every document function needs: argument
+ * checks, kept SPI plans, the document row, and rebuilding content from a
+ * snapshot and the change log.
+ *
+ * Reading a revision costs one snapshot plus at most snapshot_interval
+ * changes: the changes are composed with each other first (small), then
+ * applied to the snapshot once, so the document is walked once however
+ * many changes there are.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "documents.h"
+
+int collab_snapshot_interval = COLLAB_SNAPSHOT_INTERVAL_DEFAULT;
+
+Datum
+doc_required_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR, errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("%s must not be null", what));
+	return PG_GETARG_DATUM(argno);
+}
+
+text *
+doc_id_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	text *id = DatumGetTextPP(doc_required_arg(fcinfo, argno, what));
+	int len = VARSIZE_ANY_EXHDR(id);
+
+	if (len == 0 || len > COLLAB_ID_BYTES_MAX)
+		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("%s must be 1 to %d bytes long, not %d", what,
+					   COLLAB_ID_BYTES_MAX, len));
+	return id;
+}
+
+int
+doc_exec(SPIPlanPtr *plan, const char *sql, int nargs, const Oid *types,
+		 Datum *values, const char *nulls, bool read_only, long count)
+{
+	int rc;
+
+	if (*plan == NULL)
+	{
+		SPIPlanPtr p = SPI_prepare(sql, nargs, (Oid *) types);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		*plan = p;
+	}
+	rc = SPI_execute_plan(*plan, values, nulls, read_only, count);
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s", sql,
+			 SPI_result_code_string(rc));
+	return rc;
+}
+
+static int64
+get_int8(int row, int col)
+{
+	bool isnull;
+	Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
+							col, &isnull);
+
+	if (isnull)
+		elog(ERROR, "unexpected null in collab's tables");
+	return DatumGetInt64(d);
+}
+
+void
+doc_read(glue_session *s, text *doc_id, bool lock, doc_row *row)
+{
+	static SPIPlanPtr plain;
+	static SPIPlanPtr locking;
+	static const Oid types[] = {TEXTOID};
+	Datum values[1] = {PointerGetDatum(doc_id)};
+	bool isnull;
+	ArrayType *astral;
+	int64 *pairs;
+	int n;
+
+	if (lock)
+		doc_exec(&locking,
+				 "SELECT head, length, astral FROM collab.documents"
+				 " WHERE doc_id = $1 FOR NO KEY UPDATE",
+				 1, types, values, NULL, false, 1);
+	else
+		doc_exec(&plain,
+				 "SELECT head, length, astral FROM collab.documents"
+				 " WHERE doc_id = $1",
+				 1, types, values, NULL, true, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR, errcode(ERRCODE_NO_DATA_FOUND),
+				errmsg("document \"%s\" does not exist",
+					   text_to_cstring(doc_id)));
+	row->head = get_int8(0, 1);
+	row->shape.length = get_int8(0, 2);
+	astral =
+		DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0],
+										 SPI_tuptable->tupdesc, 3, &isnull));
+	if (isnull || ARR_HASNULL(astral) || ARR_ELEMTYPE(astral) != INT8OID ||
+		ARR_NDIM(astral) > 1)
+		elog(ERROR, "malformed astral index of document \"%s\"",
+			 text_to_cstring(doc_id));
+	n = ArrayGetNItems(ARR_NDIM(astral), ARR_DIMS(astral));
+	pairs = delta_arena_alloc(s->arena, (n ? n : 1) * sizeof(int64));
+	if (n > 0)
+		memcpy(pairs, ARR_DATA_PTR(astral), n * sizeof(int64));
+	row->shape.astral = (const int64_t *) pairs;
+	row->shape.nastral = n;
+}
+
+delta *
+doc_build(glue_session *s, text *doc_id, int64 rev, bool read_only)
+{
+	static SPIPlanPtr snapshot_plan;
+	static SPIPlanPtr changes_plan;
+	static const Oid types[] = {TEXTOID, INT8OID, INT8OID};
+	Datum values[3] = {PointerGetDatum(doc_id), Int64GetDatum(rev), 0};
+	delta *doc;
+	delta *changes;
+	delta *out = NULL;
+	delta_error err;
+	int64 from;
+	bool isnull;
+	uint64 i;
+
+	doc_exec(&snapshot_plan,
+			 "SELECT rev, content FROM collab.snapshots"
+			 " WHERE doc_id = $1 AND rev <= $2 ORDER BY rev DESC LIMIT 1",
+			 2, types, values, NULL, read_only, 1);
+	if (SPI_processed == 0)
+		elog(ERROR,
+			 "document \"%s\" has no snapshot at or below "
+			 "revision " INT64_FORMAT,
+			 text_to_cstring(doc_id), rev);
+	from = get_int8(0, 1);
+	doc = glue_parse(s,
+					 DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0],
+												  SPI_tuptable->tupdesc, 2,
+												  &isnull)),
+					 "content");
+	if (from == rev)
+		return doc;
+
+	values[1] = Int64GetDatum(from);
+	values[2] = Int64GetDatum(rev);
+	doc_exec(&changes_plan,
+			 "SELECT rev, change FROM collab.change_log"
+			 " WHERE doc_id = $1 AND rev > $2 AND rev <= $3 ORDER BY rev",
+			 3, types, values, NULL, read_only, 0);
+	if (SPI_processed != (uint64) (rev - from))
+		elog(ERROR,
+			 "change log of document \"%s\" has " UINT64_FORMAT
+			 " changes between revisions " INT64_FORMAT " and " INT64_FORMAT,
+			 text_to_cstring(doc_id), (uint64) SPI_processed, from, rev);
+	changes = delta_new(s->arena, &err);
+	if (changes == NULL)
+		glue_check(DELTA_ENOMEM, &err, "out of memory");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		delta *c =
+			glue_parse(s,
+					   DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[i],
+													SPI_tuptable->tupdesc, 2,
+													&isnull)),
+					   "change");
+
+		glue_check(delta_compose(s->arena, changes, c, &changes, &err), &err,
+				   "cannot rebuild document");
+	}
+	glue_check(delta_apply(s->arena, doc, changes, &out, &err), &err,
+			   "cannot rebuild document");
+	return out;
+}
+
+char *
+doc_caller(void)
+{
+	return GetUserNameFromId(GetOuterUserId(), false);
+}
+
+void
+doc_write_id(glue_session *s, delta_buf *buf, text *id)
+{
+	char *utf8 =
+		pg_server_to_any(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), PG_UTF8);
+	size_t len =
+		utf8 == VARDATA_ANY(id) ? VARSIZE_ANY_EXHDR(id) : strlen(utf8);
+	delta_error err;
+
+	(void) s;
+	glue_check(json_write_string(buf, utf8, len, &err), &err, "out of memory");
+}

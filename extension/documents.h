@@ -1,0 +1,70 @@
+/*
+ * documents.h — what the document functions (submit.c, history.c,
+ * notify.c) share: argument checks, the SPI plans, reading a document's
+ * row and rebuilding its content.
+ *
+ * Every function here runs between SPI_connect and SPI_finish, inside a
+ * glue session (delta_glue.h) that owns the core's arena.  Plans are
+ * prepared once per backend and kept (SPI_keepplan).
+ */
+#ifndef COLLAB_DOCUMENTS_H
+#define COLLAB_DOCUMENTS_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/jsonb.h"
+
+#include "delta.h"
+#include "delta_glue.h"
+
+/* collab.snapshot_interval: a snapshot every this many revisions */
+extern int collab_snapshot_interval;
+
+#define COLLAB_SNAPSHOT_INTERVAL_DEFAULT 100
+#define COLLAB_SNAPSHOT_INTERVAL_MIN 1
+#define COLLAB_SNAPSHOT_INTERVAL_MAX 1000000
+
+/* Document and client ids are short enough for any NOTIFY payload. */
+#define COLLAB_ID_BYTES_MAX 200
+
+/*
+ * Argument argno as an id (document or client, named what in messages):
+ * not null, 1 to COLLAB_ID_BYTES_MAX bytes.  Raises 22004 or 22023.
+ */
+text *doc_id_arg(FunctionCallInfo fcinfo, int argno, const char *what);
+
+/* Argument argno, raising 22004 when it is null. */
+Datum doc_required_arg(FunctionCallInfo fcinfo, int argno, const char *what);
+
+/* The row of collab.documents. */
+typedef struct doc_row {
+	int64 head;
+	delta_shape shape; /* length and pairs of the head document */
+} doc_row;
+
+/*
+ * Reads the document's row into *row (locking it FOR NO KEY UPDATE when
+ * lock is true).  Raises P0002 when there is no such document.
+ */
+void doc_read(glue_session *s, text *doc_id, bool lock, doc_row *row);
+
+/*
+ * The document at revision rev (0 <= rev <= head, checked by the caller):
+ * the newest snapshot at or below rev, then the changes after it.  A
+ * writer passes read_only false, so that it sees what it just wrote.
+ */
+delta *doc_build(glue_session *s, text *doc_id, int64 rev, bool read_only);
+
+/* Runs a kept plan, made from sql on first use. */
+int doc_exec(SPIPlanPtr *plan, const char *sql, int nargs, const Oid *types,
+			 Datum *values, const char *nulls, bool read_only, long count);
+
+/* The name of the role calling (outside SECURITY DEFINER). */
+char *doc_caller(void);
+
+/* JSON for the notifier: the text of id, quoted, UTF-8. */
+void doc_write_id(glue_session *s, delta_buf *buf, text *id);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * notify.c — announcing changes, presence and deletions on channel
+ * "collab" (payloads: docs/documents.md).
+ *
+ * NOTIFY queues the payload with the transaction and delivers it only if
+ * and after the transaction commits, so a listener never hears of a change
+ * that can still roll back.  Payloads stay under PostgreSQL's 8000-byte
+ * limit: a change that would not fit is announced without its body, and
+ * the listener fetches it from the log.
+ */
+#include "postgres.h"
+
+#include "commands/async.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+
+#include "documents.h"
+#include "notify.h"
+
+/* Room for the envelope around a change inside NOTIFY's 8000 bytes. */
+#define NOTIFY_CHANGE_MAX 7900
+
+static void
+append(delta_buf *buf, const char *s)
+{
+	delta_error err;
+
+	glue_check(delta_buf_append(buf, s, strlen(s), &err), &err,
+			   "out of memory");
+}
+
+static void
+send(delta_buf *buf)
+{
+	char *payload;
+
+	append(buf, ""); /* NUL-terminated */
+	payload = pg_any_to_server(buf->data, (int) buf->len, PG_UTF8);
+	Async_Notify(COLLAB_CHANNEL, payload);
+}
+
+void
+notify_change(glue_session *s, text *doc_id, int64 rev, text *client_id,
+			  int64 client_seq, const delta *change)
+{
+	delta_buf buf;
+	delta_error err;
+	size_t envelope;
+
+	delta_buf_init(&buf, s->arena);
+	append(&buf, "{\"type\":\"change\",\"doc\":");
+	doc_write_id(s, &buf, doc_id);
+	append(&buf, psprintf(",\"rev\":" INT64_FORMAT ",\"client\":", rev));
+	if (client_id != NULL)
+	{
+		doc_write_id(s, &buf, client_id);
+		append(&buf, psprintf(",\"seq\":" INT64_FORMAT, client_seq));
+	}
+	else
+		append(&buf, "null,\"seq\":null");
+	envelope = buf.len;
+	append(&buf, ",\"change\":");
+	glue_check(delta_write(&buf, change, &err), &err, "out of memory");
+	if (buf.len + 1 > NOTIFY_CHANGE_MAX)
+		buf.len = envelope; /* too big: listeners fetch it */
+	append(&buf, "}");
+	send(&buf);
+}
+
+void
+notify_deleted(glue_session *s, text *doc_id)
+{
+	delta_buf buf;
+
+	delta_buf_init(&buf, s->arena);
+	append(&buf, "{\"type\":\"deleted\",\"doc\":");
+	doc_write_id(s, &buf, doc_id);
+	append(&buf, "}");
+	send(&buf);
+}
+
+/*
+ * collab.presence(doc_id text, client_id text, state jsonb) returns void:
+ * tells the document's listeners where a client's cursor is, who it is;
+ * stores nothing.
+ */
+PG_FUNCTION_INFO_V1(collab_presence);
+Datum
+collab_presence(PG_FUNCTION_ARGS)
+{
+	text *doc_id = doc_id_arg(fcinfo, 0, "doc_id");
+	text *client_id = doc_id_arg(fcinfo, 1, "client_id");
+	Jsonb *state = DatumGetJsonbP(doc_required_arg(fcinfo, 2, "state"));
+	glue_session s;
+	doc_row row;
+	delta_buf buf;
+	StringInfoData json;
+	char *utf8;
+
+	if (!JB_ROOT_IS_OBJECT(state))
+		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("presence state must be a JSON object"));
+	glue_begin(&s);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	doc_read(&s, doc_id, false, &row);
+
+	delta_buf_init(&buf, s.arena);
+	append(&buf, "{\"type\":\"presence\",\"doc\":");
+	doc_write_id(&s, &buf, doc_id);
+	append(&buf, ",\"client\":");
+	doc_write_id(&s, &buf, client_id);
+	append(&buf, ",\"state\":");
+	initStringInfo(&json);
+	JsonbToCString(&json, &state->root, VARSIZE(state));
+	utf8 = pg_server_to_any(json.data, json.len, PG_UTF8);
+	append(&buf, utf8);
+	append(&buf, "}");
+	if (buf.len + 1 > NOTIFY_CHANGE_MAX)
+		ereport(ERROR, errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				errmsg("presence state is too large"),
+				errdetail(
+					"The announcement would take %zu bytes; the limit is %d.",
+					buf.len + 1, NOTIFY_CHANGE_MAX));
+	send(&buf);
+
+	SPI_finish();
+	glue_end(&s);
+	PG_RETURN_VOID();
+}

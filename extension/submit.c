@@ -1,0 +1,328 @@
+/*
+ * submit.c — writing documents: create_document, submit, delete_document.
+ *
+ * Ordering: every writer locks the document's row first (submit with FOR
+ * NO KEY UPDATE, delete by deleting it), and holds the lock until commit.
+ * So submits to one document run one at a time, each sees every change
+ * committed before it, head + 1 is always the next revision, and the
+ * revisions commit in order with no gap (a rolled-back submit also rolls
+ * back its head).  Reads take no locks.  docs/documents.md has the why.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "documents.h"
+#include "notify.h"
+
+static Datum
+astral_array(const delta_shape *shape)
+{
+	Datum *items =
+		palloc((shape->nastral ? shape->nastral : 1) * sizeof(Datum));
+	size_t i;
+
+	for (i = 0; i < shape->nastral; i++)
+		items[i] = Int64GetDatum(shape->astral[i]);
+	return PointerGetDatum(construct_array(items, (int) shape->nastral,
+										   INT8OID, 8, FLOAT8PASSBYVAL,
+										   TYPALIGN_DOUBLE));
+}
+
+static bool
+ends_with_newline(const delta *doc)
+{
+	const delta_op *last;
+
+	if (doc->count == 0)
+		return false;
+	last = &doc->ops[doc->count - 1];
+	return last->embed == NULL && last->bytes > 0 &&
+		   last->text[last->bytes - 1] == '\n';
+}
+
+static void
+store_snapshot(glue_session *s, text *doc_id, int64 rev, const delta *doc)
+{
+	static SPIPlanPtr plan;
+	static const Oid types[] = {TEXTOID, INT8OID, JSONBOID};
+	Datum values[3];
+
+	values[0] = PointerGetDatum(doc_id);
+	values[1] = Int64GetDatum(rev);
+	values[2] = JsonbPGetDatum(glue_to_jsonb(s, doc));
+	doc_exec(&plan,
+			 "INSERT INTO collab.snapshots (doc_id, rev, content)"
+			 " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+			 3, types, values, NULL, false, 0);
+}
+
+/*
+ * collab.create_document(doc_id text, content jsonb) returns bigint:
+ * the document at revision 0.
+ */
+PG_FUNCTION_INFO_V1(collab_create_document);
+Datum
+collab_create_document(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan;
+	static const Oid types[] = {TEXTOID, INT8OID, INT8ARRAYOID, TEXTOID};
+	text *doc_id = doc_id_arg(fcinfo, 0, "doc_id");
+	Jsonb *content = DatumGetJsonbP(doc_required_arg(fcinfo, 1, "content"));
+	glue_session s;
+	delta *doc;
+	delta_shape shape;
+	delta_error err;
+	Datum values[4];
+
+	glue_begin(&s);
+	doc = glue_parse(&s, content, "content");
+	if (!delta_is_document(doc))
+		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("content must be a document: inserts only"));
+	if (!ends_with_newline(doc))
+	{
+		/* Quill documents end with a newline; so do collab's */
+		delta_op newline = {DELTA_OP_INSERT, 1, "\n", 1, NULL, NULL};
+
+		glue_check(delta_push(s.arena, doc, &newline, &err), &err,
+				   "out of memory");
+	}
+	glue_check(delta_shape_of(s.arena, doc, &shape, &err), &err,
+			   "content must be a document");
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	values[0] = PointerGetDatum(doc_id);
+	values[1] = Int64GetDatum(shape.length);
+	values[2] = astral_array(&shape);
+	values[3] = CStringGetTextDatum(doc_caller());
+	doc_exec(&plan,
+			 "INSERT INTO collab.documents (doc_id, head, length, astral, "
+			 "created_by)"
+			 " VALUES ($1, 0, $2, $3, $4) ON CONFLICT (doc_id) DO NOTHING",
+			 4, types, values, NULL, false, 0);
+	if (SPI_processed == 0)
+		ereport(ERROR, errcode(ERRCODE_UNIQUE_VIOLATION),
+				errmsg("document \"%s\" already exists",
+					   text_to_cstring(doc_id)));
+	store_snapshot(&s, doc_id, 0, doc);
+	SPI_finish();
+	glue_end(&s);
+	PG_RETURN_INT64(0);
+}
+
+/* The first submission of (client, seq), if there is one. */
+static bool
+find_resubmit(text *doc_id, text *client_id, int64 client_seq, int64 *rev,
+			  Jsonb **change)
+{
+	static SPIPlanPtr plan;
+	static const Oid types[] = {TEXTOID, TEXTOID, INT8OID};
+	Datum values[3];
+	bool isnull;
+
+	values[0] = PointerGetDatum(doc_id);
+	values[1] = PointerGetDatum(client_id);
+	values[2] = Int64GetDatum(client_seq);
+	doc_exec(&plan,
+			 "SELECT rev, change FROM collab.change_log"
+			 " WHERE doc_id = $1 AND client_id = $2 AND client_seq = $3",
+			 3, types, values, NULL, false, 1);
+	if (SPI_processed == 0)
+		return false;
+	*rev = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull));
+	*change =
+		DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0],
+										 SPI_tuptable->tupdesc, 2, &isnull));
+	return true;
+}
+
+/* change, made against base_rev, rewritten to follow every later one. */
+static delta *
+transform_to_head(glue_session *s, text *doc_id, int64 base_rev, delta *change)
+{
+	static SPIPlanPtr plan;
+	static const Oid types[] = {TEXTOID, INT8OID};
+	Datum values[2] = {PointerGetDatum(doc_id), Int64GetDatum(base_rev)};
+	delta_error err;
+	uint64 i;
+
+	doc_exec(&plan,
+			 "SELECT change FROM collab.change_log"
+			 " WHERE doc_id = $1 AND rev > $2 ORDER BY rev",
+			 2, types, values, NULL, false, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool isnull;
+		delta *committed =
+			glue_parse(s,
+					   DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[i],
+													SPI_tuptable->tupdesc, 1,
+													&isnull)),
+					   "change");
+
+		/* the committed change happened first: it wins ties */
+		glue_check(delta_transform(s->arena, committed, change, true, &change,
+								   &err),
+				   &err, "cannot transform change");
+	}
+	return change;
+}
+
+/*
+ * collab.submit(doc_id text, base_rev bigint, change jsonb,
+ *               client_id text, client_seq bigint, author text)
+ * returns table (rev bigint, change jsonb)
+ */
+PG_FUNCTION_INFO_V1(collab_submit);
+Datum
+collab_submit(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr append_plan;
+	static SPIPlanPtr head_plan;
+	static const Oid append_types[] = {TEXTOID, INT8OID, JSONBOID,
+									   TEXTOID, INT8OID, TEXTOID};
+	static const Oid head_types[] = {TEXTOID, INT8OID, INT8OID, INT8ARRAYOID};
+	text *doc_id = doc_id_arg(fcinfo, 0, "doc_id");
+	int64 base_rev = DatumGetInt64(doc_required_arg(fcinfo, 1, "base_rev"));
+	Jsonb *change_arg = DatumGetJsonbP(doc_required_arg(fcinfo, 2, "change"));
+	text *client_id =
+		PG_ARGISNULL(3) ? NULL : doc_id_arg(fcinfo, 3, "client_id");
+	int64 client_seq = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT64(4);
+	char *author =
+		PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5));
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	glue_session s;
+	delta *change;
+	doc_row row;
+	delta_shape after;
+	delta_error err;
+	int64 rev;
+	Jsonb *applied;
+	Datum result[2];
+	bool result_nulls[2] = {false, false};
+
+	if ((client_id == NULL) != PG_ARGISNULL(4))
+		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("client_id and client_seq must be given together"));
+	if (base_rev < 0)
+		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("base revision must not be negative, not " INT64_FORMAT,
+					   base_rev));
+	if (author != NULL &&
+		(author[0] == '\0' || strlen(author) > COLLAB_ID_BYTES_MAX))
+		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("author must be 1 to %d bytes long",
+					   COLLAB_ID_BYTES_MAX));
+	InitMaterializedSRF(fcinfo, 0);
+
+	glue_begin(&s);
+	change = glue_parse(&s, change_arg, "change");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	doc_read(&s, doc_id, true, &row);
+	if (client_id != NULL &&
+		find_resubmit(doc_id, client_id, client_seq, &rev, &applied))
+		goto done;
+	if (base_rev > row.head)
+		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("base revision " INT64_FORMAT
+					   " is ahead of the head revision " INT64_FORMAT
+					   " of document \"%s\"",
+					   base_rev, row.head, text_to_cstring(doc_id)));
+	if (base_rev < row.head)
+		change = transform_to_head(&s, doc_id, base_rev, change);
+	glue_check(delta_shape_apply(s.arena, &row.shape, change, true, &after,
+								 &err),
+			   &err,
+			   psprintf("change does not apply to document \"%s\" at "
+						"revision " INT64_FORMAT,
+						text_to_cstring(doc_id), row.head));
+
+	rev = row.head + 1;
+	applied = glue_to_jsonb(&s, change);
+	{
+		Datum values[6];
+		char nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+
+		values[0] = PointerGetDatum(doc_id);
+		values[1] = Int64GetDatum(rev);
+		values[2] = JsonbPGetDatum(applied);
+		values[3] = PointerGetDatum(client_id);
+		values[4] = Int64GetDatum(client_seq);
+		values[5] = CStringGetTextDatum(author ? author : doc_caller());
+		if (client_id == NULL)
+			nulls[3] = nulls[4] = 'n';
+		doc_exec(&append_plan,
+				 "INSERT INTO collab.change_log"
+				 " (doc_id, rev, change, client_id, client_seq, author)"
+				 " VALUES ($1, $2, $3, $4, $5, $6)",
+				 6, append_types, values, nulls, false, 0);
+	}
+	{
+		Datum values[4];
+
+		values[0] = PointerGetDatum(doc_id);
+		values[1] = Int64GetDatum(rev);
+		values[2] = Int64GetDatum(after.length);
+		values[3] = astral_array(&after);
+		doc_exec(
+			&head_plan,
+			"UPDATE collab.documents SET head = $2, length = $3, astral = $4"
+			" WHERE doc_id = $1",
+			4, head_types, values, NULL, false, 0);
+	}
+	if (rev % collab_snapshot_interval == 0)
+		store_snapshot(&s, doc_id, rev, doc_build(&s, doc_id, rev, false));
+	notify_change(&s, doc_id, rev, client_id, client_seq, change);
+
+done:
+	/* the tuplestore copies the row: do it while SPI's memory lives */
+	result[0] = Int64GetDatum(rev);
+	result[1] = JsonbPGetDatum(applied);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, result,
+						 result_nulls);
+	SPI_finish();
+	glue_end(&s);
+	return (Datum) 0;
+}
+
+/* collab.delete_document(doc_id text) returns void */
+PG_FUNCTION_INFO_V1(collab_delete_document);
+Datum
+collab_delete_document(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr doc_plan;
+	static SPIPlanPtr log_plan;
+	static SPIPlanPtr snap_plan;
+	static const Oid types[] = {TEXTOID};
+	text *doc_id = doc_id_arg(fcinfo, 0, "doc_id");
+	Datum values[1] = {PointerGetDatum(doc_id)};
+	glue_session s;
+
+	glue_begin(&s);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* first the row: this waits for a submit in progress, and a later
+	 * submit waits for us, then finds no document */
+	doc_exec(&doc_plan, "DELETE FROM collab.documents WHERE doc_id = $1", 1,
+			 types, values, NULL, false, 0);
+	if (SPI_processed == 0)
+		ereport(ERROR, errcode(ERRCODE_NO_DATA_FOUND),
+				errmsg("document \"%s\" does not exist",
+					   text_to_cstring(doc_id)));
+	doc_exec(&log_plan, "DELETE FROM collab.change_log WHERE doc_id = $1", 1,
+			 types, values, NULL, false, 0);
+	doc_exec(&snap_plan, "DELETE FROM collab.snapshots WHERE doc_id = $1", 1,
+			 types, values, NULL, false, 0);
+	notify_deleted(&s, doc_id);
+	SPI_finish();
+	glue_end(&s);
+	PG_RETURN_VOID();
+}
