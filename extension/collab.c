@@ -10,6 +10,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "announcer.h"
 #include "documents.h"
 
 PG_MODULE_MAGIC;
@@ -29,5 +30,6 @@ _PG_init(void)
 							COLLAB_SNAPSHOT_INTERVAL_MIN,
 							COLLAB_SNAPSHOT_INTERVAL_MAX, PGC_SUSET, 0, NULL,
 							NULL, NULL);
+	announcer_init();
 	MarkGUCPrefixReserved("collab");
 }

@@ -50,7 +50,10 @@ doc_exec(SPIPlanPtr *plan, const char *sql, int nargs, const Oid *types,
 
 	if (*plan == NULL)
 	{
-		SPIPlanPtr p = SPI_prepare(sql, nargs, (Oid *) types);
+		/* generic: planned once per backend, not once per call (custom
+		 * plans for parameterised statements would replan every time) */
+		SPIPlanPtr p = SPI_prepare_cursor(sql, nargs, (Oid *) types,
+										  CURSOR_OPT_GENERIC_PLAN);
 
 		if (p == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,

@@ -101,12 +101,12 @@ collab_changes(PG_FUNCTION_ARGS)
 
 	if (plan == NULL)
 	{
-		SPIPlanPtr p = SPI_prepare(
+		SPIPlanPtr p = SPI_prepare_cursor(
 			"SELECT rev, change, client_id, client_seq, author, committed_at"
 			" FROM collab.change_log"
 			" WHERE doc_id = $1 AND rev > $2 AND rev <= $3"
 			" ORDER BY rev",
-			3, (Oid *) types);
+			3, (Oid *) types, CURSOR_OPT_GENERIC_PLAN);
 
 		if (p == NULL || SPI_keepplan(p) != 0)
 			elog(ERROR, "SPI_prepare failed: %s",

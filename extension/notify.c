@@ -4,7 +4,9 @@
  *
  * NOTIFY queues the payload with the transaction and delivers it only if
  * and after the transaction commits, so a listener never hears of a change
- * that can still roll back.  Payloads stay under PostgreSQL's 8000-byte
+ * that can still roll back.  With collab preloaded, the announcer
+ * (announcer.c) does the NOTIFY for many transactions at once, with the
+ * same guarantees.  Payloads stay under PostgreSQL's 8000-byte
  * limit: a change that would not fit is announced without its body, and
  * the listener fetches it from the log.
  */
@@ -14,6 +16,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 
+#include "announcer.h"
 #include "documents.h"
 #include "notify.h"
 
@@ -36,7 +39,8 @@ send(delta_buf *buf)
 
 	append(buf, ""); /* NUL-terminated */
 	payload = pg_any_to_server(buf->data, (int) buf->len, PG_UTF8);
-	Async_Notify(COLLAB_CHANNEL, payload);
+	if (!announcer_enqueue(payload))
+		Async_Notify(COLLAB_CHANNEL, payload);
 }
 
 void

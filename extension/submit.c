@@ -184,10 +184,9 @@ Datum
 collab_submit(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr append_plan;
-	static SPIPlanPtr head_plan;
-	static const Oid append_types[] = {TEXTOID, INT8OID, JSONBOID,
-									   TEXTOID, INT8OID, TEXTOID};
-	static const Oid head_types[] = {TEXTOID, INT8OID, INT8OID, INT8ARRAYOID};
+	static const Oid append_types[] = {TEXTOID, INT8OID,	 JSONBOID,
+									   TEXTOID, INT8OID,	 TEXTOID,
+									   INT8OID, INT8ARRAYOID};
 	text *doc_id = doc_id_arg(fcinfo, 0, "doc_id");
 	int64 base_rev = DatumGetInt64(doc_required_arg(fcinfo, 1, "base_rev"));
 	Jsonb *change_arg = DatumGetJsonbP(doc_required_arg(fcinfo, 2, "change"));
@@ -248,8 +247,9 @@ collab_submit(PG_FUNCTION_ARGS)
 	rev = row.head + 1;
 	applied = glue_to_jsonb(&s, change);
 	{
-		Datum values[6];
-		char nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+		/* one statement appends the change and moves the head */
+		Datum values[8];
+		char nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 		values[0] = PointerGetDatum(doc_id);
 		values[1] = Int64GetDatum(rev);
@@ -257,26 +257,19 @@ collab_submit(PG_FUNCTION_ARGS)
 		values[3] = PointerGetDatum(client_id);
 		values[4] = Int64GetDatum(client_seq);
 		values[5] = CStringGetTextDatum(author ? author : doc_caller());
+		values[6] = Int64GetDatum(after.length);
+		values[7] = astral_array(&after);
 		if (client_id == NULL)
 			nulls[3] = nulls[4] = 'n';
-		doc_exec(&append_plan,
-				 "INSERT INTO collab.change_log"
-				 " (doc_id, rev, change, client_id, client_seq, author)"
-				 " VALUES ($1, $2, $3, $4, $5, $6)",
-				 6, append_types, values, nulls, false, 0);
-	}
-	{
-		Datum values[4];
-
-		values[0] = PointerGetDatum(doc_id);
-		values[1] = Int64GetDatum(rev);
-		values[2] = Int64GetDatum(after.length);
-		values[3] = astral_array(&after);
 		doc_exec(
-			&head_plan,
-			"UPDATE collab.documents SET head = $2, length = $3, astral = $4"
+			&append_plan,
+			"WITH appended AS ("
+			" INSERT INTO collab.change_log"
+			" (doc_id, rev, change, client_id, client_seq, author)"
+			" VALUES ($1, $2, $3, $4, $5, $6))"
+			" UPDATE collab.documents SET head = $2, length = $7, astral = $8"
 			" WHERE doc_id = $1",
-			4, head_types, values, NULL, false, 0);
+			8, append_types, values, nulls, false, 0);
 	}
 	if (rev % collab_snapshot_interval == 0)
 		store_snapshot(&s, doc_id, rev, doc_build(&s, doc_id, rev, false));

@@ -1,0 +1,33 @@
+/*
+ * announcer.h — batched NOTIFY through a background worker (announcer.c).
+ */
+#ifndef COLLAB_ANNOUNCER_H
+#define COLLAB_ANNOUNCER_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+
+/* collab.notify_queue_kb: each database's ring of announcements */
+extern int collab_notify_queue_kb;
+/* collab.notify_worker: use the announcer when it can run */
+extern bool collab_notify_worker;
+
+#define COLLAB_NOTIFY_QUEUE_KB_DEFAULT 1024
+#define COLLAB_NOTIFY_QUEUE_KB_MIN 64
+#define COLLAB_NOTIFY_QUEUE_KB_MAX (1024 * 1024)
+
+/* Settings, callbacks and (when preloaded) shared memory: from _PG_init. */
+void announcer_init(void);
+
+/*
+ * Queues payload for channel collab, to be announced after this
+ * transaction commits.  false when the announcer cannot be used: the
+ * caller then runs NOTIFY itself.
+ */
+bool announcer_enqueue(const char *payload);
+
+/* The background worker's entry point. */
+PGDLLEXPORT void collab_announcer_main(Datum arg);
+
+#endif
