@@ -2,7 +2,8 @@
 #
 #   make                      the extension (collab.so): core/*.c + extension/*.c
 #   make install              into the server PG_CONFIG names (PGXS)
-#   make installcheck         pg_regress: sql/*.sql against expected/*.out
+#   make installcheck         pg_regress: sql/*.sql against expected/*.out,
+#                             then pg_isolation_regress: specs/*.spec
 #   make unit                 tests/unit/test_*.c under ASan + UBSan
 #   make format               clang-format -i on every C file
 #   make format-check         fails when a C file is not formatted
@@ -25,6 +26,13 @@ DATA = $(sort $(wildcard extension/collab--*.sql))
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 # the tests hold non-ASCII text (emoji); the core speaks UTF-8
 REGRESS_OPTS = --encoding=UTF8
+
+# Isolation tests (pg_isolation_regress): specs/*.spec against
+# expected/<name>.out, run by make installcheck after the pg_regress suite,
+# in database isolation_regression; results and regression.diffs go to
+# output_iso/.
+ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
+ISOLATION_OPTS = --encoding=UTF8
 
 # The server's headers are not written for -Wextra (unused parameters in
 # inline functions): -isystem makes them system headers, whose warnings the

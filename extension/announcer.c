@@ -5,32 +5,48 @@
  * commit (PreCommit_Notify takes a lock held until after the commit record
  * is flushed), which switches group commit off: one fsync per submit, one
  * submit at a time.  So when collab is in shared_preload_libraries, a
- * submit does not NOTIFY itself.  It keeps its payloads in backend memory;
- * the commit callback copies them into a ring in shared memory and wakes
- * the database's announcer, a background worker that sends everything
- * queued in one transaction with synchronous_commit off (the changes are
- * already durable; the notifications are only news of them).
+ * submit does not NOTIFY itself.  It keeps its payloads in backend memory
+ * until pre-commit, reserves them in a ring in shared memory, marks them
+ * committed (or aborted) from the commit (or abort) callback, and wakes the
+ * database's announcer, a background worker that sends everything
+ * committed in one transaction with synchronous_commit off (the changes
+ * are already durable; the notifications are only news of them).
  *
- * Ordering: payloads enter the ring in the commit callback, which runs
- * while the transaction still holds its document row locks, so the next
- * submit to the same document cannot even start before its predecessor's
- * payload is queued: per document, the ring (and so the notifications) is
- * in revision order.  Rolled-back transactions and savepoints drop their
- * payloads before they reach the ring.
+ * Ordering: entries are reserved at pre-commit, while the transaction
+ * still holds its document row locks and is still running, so a later
+ * submit to the same document reserves its entry after ours.  The
+ * announcer sends in ring order and stops at the first entry still
+ * pending (the wait lasts one commit), so per document the notifications
+ * are in revision order.  Rolled-back transactions and savepoints never
+ * reach the listeners.
+ *
+ * Duplicates: NOTIFY folds identical payloads sent in one transaction.
+ * Two transactions may well send identical presence payloads, so the
+ * announcer starts a new transaction whenever a payload repeats one it has
+ * already sent in the current one.
  *
  * Loss: a full ring drops payloads and counts them; the announcer then
  * sends {"type":"overflow","dropped":N}, on which listeners resynchronise
  * from the log, as they do after a lost connection.  A submit never waits
  * for the announcer.
  *
- * Shared state: one ring per database (COLLAB_QUEUES of them), all under
- * one LWLock held only to copy bytes.  Without the preload, or with
- * collab.notify_worker off, submits NOTIFY directly (notify.c).
+ * Lifetime: a database's ring and announcer exist while the database is
+ * busy.  The first submit claims a ring and starts the worker; the worker
+ * leaves after ANNOUNCER_IDLE_MS without work, nobody writing and nothing
+ * queued, freeing the ring, so DROP DATABASE is not held up and rings are
+ * not leaked.  writers counts the transactions that may still reserve
+ * entries, and the worker only leaves when it is zero, deciding under the
+ * same lock, so no entry is ever left without a worker.
+ *
+ * Shared state: COLLAB_QUEUES rings, all under one LWLock held only to
+ * copy bytes or flip states.  Without the preload, with collab.notify_worker
+ * off, or with every ring taken, submits NOTIFY directly (notify.c).
  */
 #include "postgres.h"
 
 #include "access/xact.h"
 #include "commands/async.h"
+#include "common/hashfn.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -40,14 +56,27 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "announcer.h"
 #include "notify.h"
 
 #define COLLAB_QUEUES 8
+#define ANNOUNCER_IDLE_MS 2000
+
+/* An entry: a header, then the payload with its NUL, padded to 8 bytes. */
+typedef struct entry_header {
+	uint32 len;	  /* payload bytes, or ENTRY_WRAP */
+	uint32 state; /* ENTRY_PENDING, ENTRY_COMMITTED or ENTRY_ABORTED */
+} entry_header;
+
 #define ENTRY_WRAP UINT32_MAX /* "continue at the start of the ring" */
-#define ENTRY_HEADER sizeof(uint32)
+#define ENTRY_PENDING 1
+#define ENTRY_COMMITTED 2
+#define ENTRY_ABORTED 3
+#define ENTRY_HEADER sizeof(entry_header)
 
 int collab_notify_queue_kb = COLLAB_NOTIFY_QUEUE_KB_DEFAULT;
 bool collab_notify_worker = true;
@@ -59,12 +88,13 @@ typedef enum announcer_state {
 } announcer_state;
 
 typedef struct ring {
-	Oid dboid; /* InvalidOid: unused */
+	Oid dboid; /* InvalidOid: free */
 	announcer_state state;
 	Latch *latch;	/* the announcer's, while RUNNING */
 	uint64 head;	/* bytes ever written */
 	uint64 tail;	/* bytes ever read */
-	uint64 dropped; /* payloads lost to a full ring, unsent */
+	uint64 dropped; /* payloads lost to a full ring, not yet reported */
+	int writers;	/* transactions that may still reserve entries */
 } ring;
 
 typedef struct announcer_shared {
@@ -78,16 +108,22 @@ static announcer_shared *shared;
 static shmem_request_hook_type prev_shmem_request_hook;
 static shmem_startup_hook_type prev_shmem_startup_hook;
 
-/* This backend's payloads, waiting for commit (in TopTransactionContext). */
+/*
+ * This transaction's payloads (in TopTransactionContext): pending until
+ * pre-commit, then reserved in the ring at offset.
+ */
 typedef struct pending {
 	struct pending *next;
 	SubTransactionId subid; /* the subtransaction that made it */
-	uint32 len;				/* bytes with the terminating NUL */
+	bool reserved;			/* in the ring, at offset */
+	uint64 offset;
+	uint32 len; /* bytes with the terminating NUL */
 	char payload[FLEXIBLE_ARRAY_MEMBER];
 } pending;
 
 static pending *pending_head;
-static int my_ring = -1; /* this backend's database's ring */
+static pending *pending_tail;
+static int my_ring = -1; /* the ring this transaction writes to */
 
 static Size
 ring_bytes(void)
@@ -138,16 +174,16 @@ ring_data(int r)
 static uint32
 entry_size(uint32 len)
 {
-	return (uint32) ENTRY_HEADER + ((len + 3) & ~3u);
+	return (uint32) (ENTRY_HEADER + ((len + 7) & ~7u));
 }
 
 /*
- * Appends one payload to ring r (caller holds the lock exclusively).
- * An entry never straddles the end: it goes to the start instead, behind
- * a wrap mark (or behind nothing when fewer than 4 bytes are left).
+ * Reserves an entry for payload in ring r, pending, and gives its offset
+ * (caller holds the lock exclusively).  An entry never straddles the end
+ * of the ring: it goes to the start instead, behind a wrap mark.
  */
 static bool
-ring_put(int r, const char *payload, uint32 len)
+ring_put(int r, const char *payload, uint32 len, uint64 *offset)
 {
 	ring *q = &shared->rings[r];
 	Size size = shared->ring_bytes;
@@ -155,108 +191,79 @@ ring_put(int r, const char *payload, uint32 len)
 	Size need = entry_size(len);
 	Size skip = (size - pos < need) ? size - pos : 0;
 	char *data = ring_data(r);
+	entry_header h;
 
 	if (size - (q->head - q->tail) < skip + need)
 		return false;
 	if (skip > 0)
 	{
-		if (skip >= ENTRY_HEADER)
-		{
-			uint32 wrap = ENTRY_WRAP;
-
-			memcpy(data + pos, &wrap, ENTRY_HEADER);
-		}
+		/* entries are 8-byte multiples, so a header always fits here */
+		h.len = ENTRY_WRAP;
+		h.state = ENTRY_COMMITTED;
+		memcpy(data + pos, &h, ENTRY_HEADER);
 		q->head += skip;
 		pos = 0;
 	}
-	memcpy(data + pos, &len, ENTRY_HEADER);
+	h.len = len;
+	h.state = ENTRY_PENDING;
+	memcpy(data + pos, &h, ENTRY_HEADER);
 	memcpy(data + pos + ENTRY_HEADER, payload, len);
+	*offset = q->head;
 	q->head += need;
 	return true;
 }
 
-/* Takes every entry of ring r into out (size bytes); returns bytes used. */
+static void
+ring_mark(int r, uint64 offset, uint32 state)
+{
+	entry_header *h =
+		(entry_header *) (ring_data(r) + offset % shared->ring_bytes);
+
+	h->state = state;
+}
+
+/*
+ * Takes the committed entries at the start of ring r into out, skipping
+ * aborted ones and stopping at the first pending one; returns the bytes
+ * used (payloads with their NULs) and sets *progress when the tail moved.
+ */
 static Size
-ring_take(int r, char *out)
+ring_take(int r, char *out, bool *progress)
 {
 	ring *q = &shared->rings[r];
 	Size size = shared->ring_bytes;
 	char *data = ring_data(r);
 	Size used = 0;
 
+	*progress = false;
 	while (q->tail < q->head)
 	{
 		Size pos = q->tail % size;
-		uint32 len;
+		entry_header h;
 
-		if (size - pos < ENTRY_HEADER)
+		memcpy(&h, data + pos, ENTRY_HEADER);
+		if (h.len == ENTRY_WRAP)
 		{
 			q->tail += size - pos;
 			continue;
 		}
-		memcpy(&len, data + pos, ENTRY_HEADER);
-		if (len == ENTRY_WRAP)
+		if (h.state == ENTRY_PENDING)
+			break; /* its commit is under way: keep the order */
+		if (h.state == ENTRY_COMMITTED)
 		{
-			q->tail += size - pos;
-			continue;
+			memcpy(out + used, data + pos + ENTRY_HEADER, h.len);
+			used += h.len;
 		}
-		memcpy(out + used, data + pos + ENTRY_HEADER, len);
-		used += len;
-		q->tail += entry_size(len);
+		q->tail += entry_size(h.len);
+		*progress = true;
 	}
 	return used;
 }
 
-/*
- * This backend's ring, with its announcer running or starting; -1 when
- * there is none to be had (no preload, no free ring, no worker slot).
- */
-static int
-ring_for_database(void)
+static bool
+start_announcer(int r)
 {
 	BackgroundWorker worker;
-	int r = my_ring;
-	bool start = false;
-
-	if (shared == NULL)
-		return -1;
-	if (r >= 0)
-	{
-		LWLockAcquire(shared->lock, LW_SHARED);
-		start = shared->rings[r].state == ANNOUNCER_NONE;
-		LWLockRelease(shared->lock);
-		if (!start)
-			return r;
-	}
-	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	if (r < 0)
-	{
-		int unused = -1;
-		int i;
-
-		for (i = 0; i < COLLAB_QUEUES && r < 0; i++)
-		{
-			if (shared->rings[i].dboid == MyDatabaseId)
-				r = i;
-			else if (shared->rings[i].dboid == InvalidOid && unused < 0)
-				unused = i;
-		}
-		if (r < 0 && unused >= 0)
-		{
-			r = unused;
-			memset(&shared->rings[r], 0, sizeof(ring));
-			shared->rings[r].dboid = MyDatabaseId;
-		}
-	}
-	start = r >= 0 && shared->rings[r].state == ANNOUNCER_NONE;
-	if (start)
-		shared->rings[r].state = ANNOUNCER_STARTING;
-	LWLockRelease(shared->lock);
-	if (r < 0)
-		return -1;
-	my_ring = r;
-	if (!start)
-		return r;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags =
@@ -269,15 +276,59 @@ ring_for_database(void)
 	snprintf(worker.bgw_type, BGW_MAXLEN, "collab announcer");
 	worker.bgw_main_arg = Int32GetDatum(r);
 	worker.bgw_notify_pid = 0;
-	if (RegisterDynamicBackgroundWorker(&worker, NULL))
-		return r;
+	return RegisterDynamicBackgroundWorker(&worker, NULL);
+}
+
+/*
+ * Joins this transaction to its database's ring as a writer (once per
+ * transaction), claiming a ring and starting its announcer when needed.
+ * Returns false when no ring can be had: the caller notifies directly.
+ */
+static bool
+join_ring(void)
+{
+	int r = -1;
+	int i;
+	bool start = false;
+
+	if (my_ring >= 0)
+		return true;
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	shared->rings[r].state = ANNOUNCER_NONE;
+	for (i = 0; i < COLLAB_QUEUES && r < 0; i++)
+		if (shared->rings[i].dboid == MyDatabaseId)
+			r = i;
+	for (i = 0; i < COLLAB_QUEUES && r < 0; i++)
+		if (shared->rings[i].dboid == InvalidOid)
+		{
+			r = i;
+			memset(&shared->rings[r], 0, sizeof(ring));
+			shared->rings[r].dboid = MyDatabaseId;
+		}
+	if (r >= 0)
+	{
+		shared->rings[r].writers++;
+		start = shared->rings[r].state == ANNOUNCER_NONE;
+		if (start)
+			shared->rings[r].state = ANNOUNCER_STARTING;
+	}
 	LWLockRelease(shared->lock);
-	ereport(WARNING,
-			errmsg("collab could not start its announcer; notifying directly"),
-			errhint("Raise max_worker_processes."));
-	return -1;
+	if (r < 0)
+	{
+		ereport(DEBUG1, errmsg("every collab announcer ring is taken; "
+							   "notifying directly"));
+		return false;
+	}
+	my_ring = r;
+	if (start && !start_announcer(r))
+	{
+		/* stay a writer: the entries wait for the next announcer */
+		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+		shared->rings[r].state = ANNOUNCER_NONE;
+		LWLockRelease(shared->lock);
+		ereport(WARNING, errmsg("collab could not start its announcer"),
+				errhint("Raise max_worker_processes."));
+	}
+	return true;
 }
 
 bool
@@ -286,32 +337,49 @@ announcer_enqueue(const char *payload)
 	pending *p;
 	uint32 len;
 
-	if (!collab_notify_worker || ring_for_database() < 0)
+	if (shared == NULL || !collab_notify_worker || !join_ring())
 		return false;
 	len = (uint32) strlen(payload) + 1;
 	p = MemoryContextAlloc(TopTransactionContext,
 						   offsetof(pending, payload) + len);
+	p->next = NULL;
 	p->subid = GetCurrentSubTransactionId();
+	p->reserved = false;
+	p->offset = 0;
 	p->len = len;
 	memcpy(p->payload, payload, len);
-	/* keep creation order: append at the end */
-	p->next = NULL;
-	if (pending_head == NULL)
+	if (pending_tail == NULL)
 		pending_head = p;
 	else
-	{
-		pending *last = pending_head;
-
-		while (last->next != NULL)
-			last = last->next;
-		last->next = p;
-	}
+		pending_tail->next = p;
+	pending_tail = p;
 	return true;
 }
 
-/* At commit: into the ring, and wake the announcer. */
+/* Pre-commit: reserve every payload in the ring, in order. */
 static void
-publish(void)
+reserve(void)
+{
+	ring *q = &shared->rings[my_ring];
+	pending *p;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	for (p = pending_head; p != NULL; p = p->next)
+	{
+		p->reserved = ring_put(my_ring, p->payload, p->len, &p->offset);
+		if (!p->reserved)
+			q->dropped++;
+	}
+	LWLockRelease(shared->lock);
+}
+
+/*
+ * End of transaction: mark the reserved entries committed or aborted,
+ * leave the writers, wake the announcer.  Runs in commit and abort
+ * callbacks, so it must not fail: it only flips bytes under the lock.
+ */
+static void
+finish(uint32 state)
 {
 	ring *q = &shared->rings[my_ring];
 	Latch *latch;
@@ -319,35 +387,41 @@ publish(void)
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	for (p = pending_head; p != NULL; p = p->next)
-		if (!ring_put(my_ring, p->payload, p->len))
-			q->dropped++;
+		if (p->reserved)
+			ring_mark(my_ring, p->offset, state);
+	q->writers--;
 	latch = q->state == ANNOUNCER_RUNNING ? q->latch : NULL;
 	LWLockRelease(shared->lock);
 	if (latch != NULL)
 		SetLatch(latch);
+	pending_head = pending_tail = NULL; /* freed with the transaction */
+	my_ring = -1;
 }
 
 static void
 xact_callback(XactEvent event, void *arg)
 {
 	(void) arg;
-	if (pending_head == NULL)
+	if (my_ring < 0)
 		return;
 	switch (event)
 	{
 		case XACT_EVENT_PRE_PREPARE:
-			ereport(ERROR, errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					errmsg("cannot PREPARE a transaction that has submitted "
-						   "changes to collab"));
+			if (pending_head != NULL)
+				ereport(ERROR, errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("cannot PREPARE a transaction that has "
+							   "submitted changes to collab"));
+			break;
+		case XACT_EVENT_PRE_COMMIT:
+			reserve();
 			break;
 		case XACT_EVENT_COMMIT:
-			publish();
-			pending_head = NULL;
+			finish(ENTRY_COMMITTED);
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
-			pending_head = NULL; /* the memory goes with the transaction */
+			finish(ENTRY_ABORTED);
 			break;
 		default:
 			break;
@@ -359,8 +433,11 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 				 SubTransactionId parentSubid, void *arg)
 {
 	pending **link = &pending_head;
+	pending *last = NULL;
 
 	(void) arg;
+	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
+		return;
 	while (*link != NULL)
 	{
 		pending *p = *link;
@@ -370,52 +447,126 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			*link = p->next; /* rolled back with its savepoint */
 			continue;
 		}
-		if (p->subid >= mySubid && event == SUBXACT_EVENT_COMMIT_SUB)
+		if (p->subid >= mySubid)
 			p->subid = parentSubid;
+		last = p;
 		link = &p->next;
 	}
+	pending_tail = last;
 }
 
-static void
-announcer_exit(int code, Datum arg)
+/* A small set of payload hashes: a repeat means a new transaction. */
+static HTAB *
+new_seen(void)
 {
-	int r = DatumGetInt32(arg);
+	HASHCTL ctl;
 
-	(void) code;
-	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	shared->rings[r].state = ANNOUNCER_NONE;
-	shared->rings[r].latch = NULL;
-	LWLockRelease(shared->lock);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(uint64);
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create("collab announced payloads", 256, &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
-/* Sends what ring r holds, in one transaction. */
-static void
+/*
+ * Sends what ring r has committed.  Returns true when the ring moved (or
+ * there was an overflow to report).
+ */
+static bool
 announce(int r, char *buf)
 {
 	uint64 dropped;
 	Size used;
 	Size at;
+	bool progress;
+	HTAB *seen;
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	used = ring_take(r, buf);
+	used = ring_take(r, buf, &progress);
 	dropped = shared->rings[r].dropped;
 	shared->rings[r].dropped = 0;
 	LWLockRelease(shared->lock);
 	if (used == 0 && dropped == 0)
-		return;
+		return progress;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	pgstat_report_activity(STATE_RUNNING, "announcing changes");
+	seen = new_seen();
 	if (dropped > 0)
 		Async_Notify(
 			COLLAB_CHANNEL,
 			psprintf("{\"type\":\"overflow\",\"dropped\":" UINT64_FORMAT "}",
 					 dropped));
 	for (at = 0; at < used; at += strlen(buf + at) + 1)
+	{
+		size_t len = strlen(buf + at);
+		uint64 key = hash_bytes_extended((const unsigned char *) buf + at,
+										 (int) len, 0);
+		bool found;
+
+		(void) hash_search(seen, &key, HASH_ENTER, &found);
+		if (found)
+		{
+			/* NOTIFY would fold it into the first: next transaction */
+			CommitTransactionCommand();
+			StartTransactionCommand();
+			seen = new_seen();
+			(void) hash_search(seen, &key, HASH_ENTER, &found);
+		}
 		Async_Notify(COLLAB_CHANNEL, buf + at);
+	}
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
+	return true;
+}
+
+/*
+ * Leaves when there is nothing to do and nobody who could give it any:
+ * decided under the lock, so a writer either sees us RUNNING (and we see
+ * it) or sees the ring free and starts a new announcer.
+ */
+static bool
+leave_if_idle(int r)
+{
+	ring *q = &shared->rings[r];
+	bool leave;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	leave = q->writers == 0 && q->tail == q->head && q->dropped == 0;
+	if (leave)
+	{
+		q->state = ANNOUNCER_NONE;
+		q->latch = NULL;
+		q->dboid = InvalidOid; /* the ring is free for any database */
+	}
+	LWLockRelease(shared->lock);
+	return leave;
+}
+
+static bool connected;
+
+static void
+announcer_exit(int code, Datum arg)
+{
+	ring *q = &shared->rings[DatumGetInt32(arg)];
+
+	(void) code;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	if (q->state != ANNOUNCER_NONE)
+	{
+		q->state = ANNOUNCER_NONE;
+		q->latch = NULL;
+		if (!connected)
+		{
+			/* the database is gone: what is queued can never be sent */
+			q->tail = q->head;
+			if (q->writers == 0)
+				q->dboid = InvalidOid;
+		}
+	}
+	LWLockRelease(shared->lock);
 }
 
 void
@@ -424,6 +575,7 @@ collab_announcer_main(Datum arg)
 	int r = DatumGetInt32(arg);
 	Oid dboid;
 	char *buf;
+	TimestampTz last_work;
 
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -435,13 +587,17 @@ collab_announcer_main(Datum arg)
 	shared->rings[r].state = ANNOUNCER_RUNNING;
 	LWLockRelease(shared->lock);
 	before_shmem_exit(announcer_exit, arg);
+	if (dboid == InvalidOid)
+		proc_exit(0);
 
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	connected = true;
 	/* the changes announced are durable already; their news need not be */
 	SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION);
 	buf = MemoryContextAlloc(TopMemoryContext, shared->ring_bytes);
+	last_work = GetCurrentTimestamp();
 
-	while (!ShutdownRequestPending)
+	for (;;)
 	{
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
@@ -450,12 +606,21 @@ collab_announcer_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		announce(r, buf);
+		if (announce(r, buf))
+			last_work = GetCurrentTimestamp();
+		else if (ShutdownRequestPending ||
+				 TimestampDifferenceExceeds(last_work, GetCurrentTimestamp(),
+											ANNOUNCER_IDLE_MS))
+		{
+			if (leave_if_idle(r))
+				break;
+			if (ShutdownRequestPending)
+				break; /* a new announcer will send the rest */
+		}
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 1000L, PG_WAIT_EXTENSION);
+						 ANNOUNCER_IDLE_MS / 4, PG_WAIT_EXTENSION);
 	}
-	announce(r, buf); /* what arrived before the shutdown */
 	proc_exit(0);
 }
 
@@ -465,8 +630,8 @@ announcer_init(void)
 	DefineCustomBoolVariable(
 		"collab.notify_worker",
 		"Announce changes through collab's background worker.",
-		"Needs collab in shared_preload_libraries; off, or without it, each "
-		"submit runs NOTIFY itself.",
+		"Needs collab in shared_preload_libraries; off, or without it, "
+		"each submit runs NOTIFY itself.",
 		&collab_notify_worker, true, PGC_SUSET, 0, NULL, NULL, NULL);
 	RegisterXactCallback(xact_callback, NULL);
 	RegisterSubXactCallback(subxact_callback, NULL);
