@@ -938,7 +938,13 @@ delta_transform_position(const delta *a, int64_t index, bool priority,
 			continue;
 		}
 		if (op->kind == DELTA_OP_INSERT && (offset < index || !priority))
+		{
+			if (index > INT64_MAX - op->length)
+				return delta_fail(err, DELTA_ELIMIT,
+								  "position %" PRId64 " moves past %" PRId64,
+								  index, INT64_MAX);
 			index += op->length;
+		}
 		offset += op->length;
 	}
 	*out = index;

@@ -361,6 +361,67 @@ make_object(delta_arena *arena, const json_member *members, size_t count,
 	return DELTA_OK;
 }
 
+const json_value *
+json_scalar_new(delta_arena *arena, json_type type)
+{
+	json_value *v = delta_arena_alloc(arena, sizeof(json_value));
+
+	if (v != NULL)
+		v->type = type;
+	return v;
+}
+
+const json_value *
+json_string_new(delta_arena *arena, const char *bytes, size_t len)
+{
+	json_value *v = delta_arena_alloc(arena, sizeof(json_value));
+	char *copy = delta_arena_alloc(arena, len + 1);
+
+	if (v == NULL || copy == NULL)
+		return NULL;
+	memcpy(copy, bytes, len);
+	copy[len] = '\0';
+	v->type = JSON_STRING;
+	v->u.string.bytes = copy;
+	v->u.string.len = len;
+	return v;
+}
+
+const json_value *
+json_number_new(delta_arena *arena, const char *literal, size_t len)
+{
+	json_value *v = delta_arena_alloc(arena, sizeof(json_value));
+	char *copy = delta_arena_alloc(arena, len + 1);
+
+	if (v == NULL || copy == NULL)
+		return NULL;
+	memcpy(copy, literal, len);
+	copy[len] = '\0';
+	v->type = JSON_NUMBER;
+	v->u.number.literal = copy;
+	v->u.number.len = len;
+	v->u.number.value = strtod(copy, NULL);
+	return v;
+}
+
+const json_value *
+json_array_new(delta_arena *arena, const json_value *const *items,
+			   size_t count)
+{
+	json_value *v = delta_arena_alloc(arena, sizeof(json_value));
+	const json_value **copy =
+		delta_arena_alloc(arena, (count ? count : 1) * sizeof(json_value *));
+
+	if (v == NULL || copy == NULL)
+		return NULL;
+	if (count > 0)
+		memcpy(copy, items, count * sizeof(json_value *));
+	v->type = JSON_ARRAY;
+	v->u.array.items = copy;
+	v->u.array.count = count;
+	return v;
+}
+
 delta_status
 json_object_new(delta_arena *arena, json_member *members, size_t count,
 				const json_value **out, delta_error *err)

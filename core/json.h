@@ -82,6 +82,19 @@ bool json_equal(const json_value *a, const json_value *b);
 const json_value *json_object_get(const json_value *object, const char *key,
 								  size_t key_len);
 
+/*
+ * Builders, for callers that read JSON from elsewhere (a jsonb, say).
+ * Each copies its bytes into the arena and returns NULL when it fails.
+ * json_number_new takes a JSON number literal as written.
+ */
+const json_value *json_scalar_new(delta_arena *arena, json_type type);
+const json_value *json_string_new(delta_arena *arena, const char *bytes,
+								  size_t len);
+const json_value *json_number_new(delta_arena *arena, const char *literal,
+								  size_t len);
+const json_value *json_array_new(delta_arena *arena,
+								 const json_value *const *items, size_t count);
+
 /* Builds an object from members in any order (duplicates: last wins). */
 delta_status json_object_new(delta_arena *arena, json_member *members,
 							 size_t count, const json_value **out,

@@ -13,9 +13,11 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 
 #include "delta_glue.h"
 
@@ -81,6 +83,160 @@ glue_sentence(const char *message)
 	return s;
 }
 
+static void *
+must(void *p)
+{
+	if (p == NULL)
+		ereport(ERROR, errcode(ERRCODE_OUT_OF_MEMORY),
+				errmsg("out of memory"));
+	return p;
+}
+
+/* A scalar JsonbValue as a core value. */
+static const json_value *
+scalar_to_core(glue_session *s, const JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			return must((void *) json_scalar_new(s->arena, JSON_NULL));
+		case jbvBool:
+			return must((void *) json_scalar_new(s->arena, v->val.boolean
+															   ? JSON_TRUE
+															   : JSON_FALSE));
+		case jbvString:
+			return must((void *) json_string_new(s->arena, v->val.string.val,
+												 v->val.string.len));
+		case jbvNumeric:
+		{
+			char *lit = DatumGetCString(
+				DirectFunctionCall1(numeric_out,
+									NumericGetDatum(v->val.numeric)));
+
+			return must((void *) json_number_new(s->arena, lit, strlen(lit)));
+		}
+		default:
+			elog(ERROR, "unexpected jsonb value type %d", (int) v->type);
+	}
+	return NULL;
+}
+
+/* A container being rebuilt: its items, or its members and next key. */
+typedef struct build_frame {
+	bool object;
+	bool raw_scalar; /* jsonb's wrapper around a lone scalar */
+	const json_value **items;
+	json_member *members;
+	int count;
+	int cap;
+	const char *key;
+	size_t key_len;
+} build_frame;
+
+static void
+frame_add(glue_session *s, build_frame *f, const json_value *v)
+{
+	if (f->count == f->cap)
+	{
+		f->cap = f->cap ? f->cap * 2 : 8;
+		if (f->object)
+			f->members =
+				f->members ? repalloc(f->members, f->cap * sizeof(json_member))
+						   : palloc(f->cap * sizeof(json_member));
+		else
+			f->items = f->items
+						   ? repalloc(f->items, f->cap * sizeof(json_value *))
+						   : palloc(f->cap * sizeof(json_value *));
+	}
+	if (f->object)
+	{
+		f->members[f->count].key = f->key;
+		f->members[f->count].key_len = f->key_len;
+		f->members[f->count].value = v;
+	}
+	else
+		f->items[f->count] = v;
+	f->count++;
+	(void) s;
+}
+
+/*
+ * A jsonb as a core JSON value, walked with its iterator: no text in
+ * between.  Strings are copied into the arena (the core's values must
+ * outlive the datum).  Only for UTF-8 databases, whose strings the core
+ * can take as they are.
+ */
+static const json_value *
+jsonb_to_core(glue_session *s, Jsonb *jb)
+{
+	JsonbIterator *it = JsonbIteratorInit(&jb->root);
+	JsonbValue v;
+	JsonbIteratorToken tok;
+	build_frame *stack = palloc(8 * sizeof(build_frame));
+	int depth = 0;
+	int cap = 8;
+	const json_value *result = NULL;
+
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		const json_value *made = NULL;
+
+		switch (tok)
+		{
+			case WJB_BEGIN_ARRAY:
+			case WJB_BEGIN_OBJECT:
+				check_stack_depth();
+				if (depth == cap)
+				{
+					cap *= 2;
+					stack = repalloc(stack, cap * sizeof(build_frame));
+				}
+				memset(&stack[depth], 0, sizeof(build_frame));
+				stack[depth].object = tok == WJB_BEGIN_OBJECT;
+				stack[depth].raw_scalar =
+					tok == WJB_BEGIN_ARRAY && v.val.array.rawScalar;
+				depth++;
+				continue;
+			case WJB_KEY:
+			{
+				const json_value *k = scalar_to_core(s, &v);
+
+				stack[depth - 1].key = k->u.string.bytes;
+				stack[depth - 1].key_len = k->u.string.len;
+				continue;
+			}
+			case WJB_VALUE:
+			case WJB_ELEM:
+				made = scalar_to_core(s, &v);
+				break;
+			case WJB_END_ARRAY:
+			case WJB_END_OBJECT:
+			{
+				build_frame *f = &stack[--depth];
+				delta_error err;
+
+				if (f->raw_scalar)
+					made = f->items[0];
+				else if (f->object)
+					glue_check(json_object_new(s->arena, f->members, f->count,
+											   &made, &err),
+							   &err, "out of memory");
+				else
+					made = must(
+						(void *) json_array_new(s->arena, f->items, f->count));
+				break;
+			}
+			default:
+				continue;
+		}
+		if (depth == 0)
+			result = made;
+		else
+			frame_add(s, &stack[depth - 1], made);
+	}
+	return result;
+}
+
 delta *
 glue_parse(glue_session *s, Jsonb *jb, const char *argname)
 {
@@ -91,17 +247,17 @@ glue_parse(glue_session *s, Jsonb *jb, const char *argname)
 	delta_error err;
 	delta_status status;
 
-	initStringInfo(&buf);
-	JsonbToCString(&buf, &jb->root, VARSIZE(jb));
-	text = buf.data;
-	len = buf.len;
-	if (GetDatabaseEncoding() != PG_UTF8)
+	if (GetDatabaseEncoding() == PG_UTF8)
+		status = delta_from_json(s->arena, jsonb_to_core(s, jb), &d, &err);
+	else
 	{
-		text = pg_server_to_any(text, (int) len, PG_UTF8);
+		/* the core speaks UTF-8: through text, converted */
+		initStringInfo(&buf);
+		JsonbToCString(&buf, &jb->root, VARSIZE(jb));
+		text = pg_server_to_any(buf.data, buf.len, PG_UTF8);
 		len = strlen(text);
+		status = delta_parse(s->arena, text, len, &d, &err);
 	}
-
-	status = delta_parse(s->arena, text, len, &d, &err);
 	switch (status)
 	{
 		case DELTA_OK:
@@ -128,6 +284,126 @@ glue_parse(glue_session *s, Jsonb *jb, const char *argname)
 	return NULL; /* keep compiler quiet */
 }
 
+static void push_core(JsonbParseState **state, const json_value *v,
+					  JsonbIteratorToken as);
+
+static void
+push_string(JsonbParseState **state, const char *bytes, size_t len,
+			JsonbIteratorToken as)
+{
+	JsonbValue jv;
+
+	jv.type = jbvString;
+	jv.val.string.val = (char *) bytes;
+	jv.val.string.len = (int) len;
+	(void) pushJsonbValue(state, as, &jv);
+}
+
+static void
+push_count(JsonbParseState **state, int64 n)
+{
+	JsonbValue jv;
+
+	jv.type = jbvNumeric;
+	jv.val.numeric = int64_to_numeric(n);
+	(void) pushJsonbValue(state, WJB_VALUE, &jv);
+}
+
+/* A core value into a jsonb being built, as a value or an element. */
+static void
+push_core(JsonbParseState **state, const json_value *v, JsonbIteratorToken as)
+{
+	JsonbValue jv;
+	size_t i;
+
+	switch (v->type)
+	{
+		case JSON_NULL:
+			jv.type = jbvNull;
+			break;
+		case JSON_TRUE:
+		case JSON_FALSE:
+			jv.type = jbvBool;
+			jv.val.boolean = v->type == JSON_TRUE;
+			break;
+		case JSON_NUMBER:
+			jv.type = jbvNumeric;
+			jv.val.numeric = DatumGetNumeric(
+				DirectFunctionCall3(numeric_in,
+									CStringGetDatum(v->u.number.literal),
+									ObjectIdGetDatum(InvalidOid),
+									Int32GetDatum(-1)));
+			break;
+		case JSON_STRING:
+			push_string(state, v->u.string.bytes, v->u.string.len, as);
+			return;
+		case JSON_ARRAY:
+			(void) pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
+			for (i = 0; i < v->u.array.count; i++)
+				push_core(state, v->u.array.items[i], WJB_ELEM);
+			(void) pushJsonbValue(state, WJB_END_ARRAY, NULL);
+			return;
+		case JSON_OBJECT:
+			(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+			for (i = 0; i < v->u.object.count; i++)
+			{
+				const json_member *m = &v->u.object.members[i];
+
+				push_string(state, m->key, m->key_len, WJB_KEY);
+				push_core(state, m->value, WJB_VALUE);
+			}
+			(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
+			return;
+	}
+	(void) pushJsonbValue(state, as, &jv);
+}
+
+/* {"ops": [...]} built straight into a jsonb (UTF-8 databases). */
+static Jsonb *
+core_to_jsonb(const delta *d)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
+	size_t i;
+
+	(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	push_string(&state, "ops", 3, WJB_KEY);
+	(void) pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	for (i = 0; i < d->count; i++)
+	{
+		const delta_op *op = &d->ops[i];
+
+		(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		switch (op->kind)
+		{
+			case DELTA_OP_INSERT:
+				push_string(&state, "insert", 6, WJB_KEY);
+				if (op->embed != NULL)
+					push_core(&state, op->embed, WJB_VALUE);
+				else
+					push_string(&state, op->text, op->bytes, WJB_VALUE);
+				break;
+			case DELTA_OP_RETAIN:
+				push_string(&state, "retain", 6, WJB_KEY);
+				push_count(&state, op->length);
+				break;
+			case DELTA_OP_DELETE:
+				push_string(&state, "delete", 6, WJB_KEY);
+				push_count(&state, op->length);
+				break;
+		}
+		if (op->attributes != NULL)
+		{
+			push_string(&state, "attributes", 10, WJB_KEY);
+			push_core(&state, op->attributes, WJB_VALUE);
+		}
+		(void) pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	}
+	(void) pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
+
 Jsonb *
 glue_to_jsonb(glue_session *s, const delta *d)
 {
@@ -137,6 +413,14 @@ glue_to_jsonb(glue_session *s, const delta *d)
 	Jsonb *parsed;
 	Jsonb *result;
 
+	if (GetDatabaseEncoding() == PG_UTF8)
+	{
+		/* build in the session's context, keep only the result */
+		parsed = core_to_jsonb(d);
+		result = MemoryContextAlloc(s->caller, VARSIZE(parsed));
+		memcpy(result, parsed, VARSIZE(parsed));
+		return result;
+	}
 	delta_buf_init(&buf, s->arena);
 	glue_check(delta_write(&buf, d, &err), &err, "cannot write delta");
 	glue_check(delta_buf_append(&buf, "", 1, &err), &err,

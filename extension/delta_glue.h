@@ -7,10 +7,11 @@
  * glue_end(), or with the parent context when an error is raised first, so
  * nothing leaks on any path.  Results are copied into the caller's context.
  *
- * Text crosses the boundary as JSON: jsonb is printed with JsonbToCString
- * and parsed by the core; results are printed by the core and read back
- * with jsonb_in.  The core speaks UTF-8; a database in another encoding is
- * converted on the way in and out.
+ * In a UTF-8 database, jsonb crosses the boundary without text: its
+ * iterator feeds the core's JSON builders, and results are pushed into a
+ * new jsonb with pushJsonbValue.  A database in another encoding goes
+ * through text (JsonbToCString, the core's parser and writer, jsonb_in),
+ * converted to and from UTF-8, which the core speaks.
  */
 #ifndef COLLAB_DELTA_GLUE_H
 #define COLLAB_DELTA_GLUE_H

@@ -332,6 +332,8 @@ test_transform(void)
 			  pos == 3);
 		CHECK(delta_transform_position(P("[]"), -1, true, &pos, NULL) ==
 			  DELTA_EINVAL);
+		CHECK(delta_transform_position(P("[{\"insert\":\"x\"}]"), INT64_MAX,
+									   false, &pos, NULL) == DELTA_ELIMIT);
 	}
 }
 
