@@ -17,26 +17,41 @@
 #include "delta.h"
 #include "delta_glue.h"
 
-/* collab.compose(a jsonb, b jsonb) returns jsonb: a then b as one change */
-PG_FUNCTION_INFO_V1(collab_compose);
-Datum
-collab_compose(PG_FUNCTION_ARGS)
+/*
+ * The shape every two-delta function shares: parse both arguments (named
+ * for messages), run op, return its result as jsonb.
+ */
+typedef delta_status (*binary_op)(delta_arena *arena, const delta *x,
+								  const delta *y, delta **out,
+								  delta_error *err);
+
+static Jsonb *
+binary(FunctionCallInfo fcinfo, binary_op op, const char *x_name,
+	   const char *y_name, const char *failure)
 {
 	glue_session s;
-	delta *a;
-	delta *b;
+	delta *x;
+	delta *y;
 	delta *out = NULL;
 	delta_error err;
 	Jsonb *result;
 
 	glue_begin(&s);
-	a = glue_parse(&s, PG_GETARG_JSONB_P(0), "a");
-	b = glue_parse(&s, PG_GETARG_JSONB_P(1), "b");
-	glue_check(delta_compose(s.arena, a, b, &out, &err), &err,
-			   "cannot compose deltas");
+	x = glue_parse(&s, PG_GETARG_JSONB_P(0), x_name);
+	y = glue_parse(&s, PG_GETARG_JSONB_P(1), y_name);
+	glue_check(op(s.arena, x, y, &out, &err), &err, failure);
 	result = glue_to_jsonb(&s, out);
 	glue_end(&s);
-	PG_RETURN_JSONB_P(result);
+	return result;
+}
+
+/* collab.compose(a jsonb, b jsonb) returns jsonb: a then b as one change */
+PG_FUNCTION_INFO_V1(collab_compose);
+Datum
+collab_compose(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_JSONB_P(
+		binary(fcinfo, delta_compose, "a", "b", "cannot compose deltas"));
 }
 
 /*
@@ -101,21 +116,8 @@ PG_FUNCTION_INFO_V1(collab_invert);
 Datum
 collab_invert(PG_FUNCTION_ARGS)
 {
-	glue_session s;
-	delta *change;
-	delta *base;
-	delta *out = NULL;
-	delta_error err;
-	Jsonb *result;
-
-	glue_begin(&s);
-	change = glue_parse(&s, PG_GETARG_JSONB_P(0), "change");
-	base = glue_parse(&s, PG_GETARG_JSONB_P(1), "base");
-	glue_check(delta_invert(s.arena, change, base, &out, &err), &err,
-			   "cannot invert change");
-	result = glue_to_jsonb(&s, out);
-	glue_end(&s);
-	PG_RETURN_JSONB_P(result);
+	PG_RETURN_JSONB_P(binary(fcinfo, delta_invert, "change", "base",
+							 "cannot invert change"));
 }
 
 /*
@@ -126,21 +128,8 @@ PG_FUNCTION_INFO_V1(collab_diff);
 Datum
 collab_diff(PG_FUNCTION_ARGS)
 {
-	glue_session s;
-	delta *a;
-	delta *b;
-	delta *out = NULL;
-	delta_error err;
-	Jsonb *result;
-
-	glue_begin(&s);
-	a = glue_parse(&s, PG_GETARG_JSONB_P(0), "a");
-	b = glue_parse(&s, PG_GETARG_JSONB_P(1), "b");
-	glue_check(delta_diff(s.arena, a, b, &out, &err), &err,
-			   "cannot diff documents");
-	result = glue_to_jsonb(&s, out);
-	glue_end(&s);
-	PG_RETURN_JSONB_P(result);
+	PG_RETURN_JSONB_P(
+		binary(fcinfo, delta_diff, "a", "b", "cannot diff documents"));
 }
 
 /*
@@ -170,21 +159,8 @@ PG_FUNCTION_INFO_V1(collab_apply);
 Datum
 collab_apply(PG_FUNCTION_ARGS)
 {
-	glue_session s;
-	delta *document;
-	delta *change;
-	delta *out = NULL;
-	delta_error err;
-	Jsonb *result;
-
-	glue_begin(&s);
-	document = glue_parse(&s, PG_GETARG_JSONB_P(0), "document");
-	change = glue_parse(&s, PG_GETARG_JSONB_P(1), "change");
-	glue_check(delta_apply(s.arena, document, change, &out, &err), &err,
-			   "cannot apply change");
-	result = glue_to_jsonb(&s, out);
-	glue_end(&s);
-	PG_RETURN_JSONB_P(result);
+	PG_RETURN_JSONB_P(binary(fcinfo, delta_apply, "document", "change",
+							 "cannot apply change"));
 }
 
 /*
