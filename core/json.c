@@ -210,8 +210,6 @@ static delta_status
 parse_number(json_parser *p, const json_value **out)
 {
 	size_t start = p->pos;
-	json_value *v;
-	char *lit;
 
 #define DIGIT(i) ((i) < p->len && p->s[i] >= '0' && p->s[i] <= '9')
 	if (p->pos < p->len && p->s[p->pos] == '-')
@@ -243,17 +241,9 @@ parse_number(json_parser *p, const json_value **out)
 	}
 #undef DIGIT
 
-	v = new_value(p, JSON_NUMBER);
-	lit = delta_arena_alloc(p->arena, p->pos - start + 1);
-	if (v == NULL || lit == NULL)
-		return oom(p->err);
-	memcpy(lit, p->s + start, p->pos - start);
-	lit[p->pos - start] = '\0';
-	v->u.number.literal = lit;
-	v->u.number.len = p->pos - start;
-	v->u.number.value = strtod(lit, NULL);
-	*out = v;
-	return DELTA_OK;
+	*out =
+		json_number_new(p->arena, (const char *) p->s + start, p->pos - start);
+	return *out != NULL ? DELTA_OK : oom(p->err);
 }
 
 /* A growable array of pointers or members while a container is parsed. */
@@ -371,16 +361,28 @@ json_scalar_new(delta_arena *arena, json_type type)
 	return v;
 }
 
+/* len bytes, NUL-terminated, in the arena. */
+static char *
+copy_bytes(delta_arena *arena, const char *bytes, size_t len)
+{
+	char *copy = delta_arena_alloc(arena, len + 1);
+
+	if (copy != NULL)
+	{
+		memcpy(copy, bytes, len);
+		copy[len] = '\0';
+	}
+	return copy;
+}
+
 const json_value *
 json_string_new(delta_arena *arena, const char *bytes, size_t len)
 {
 	json_value *v = delta_arena_alloc(arena, sizeof(json_value));
-	char *copy = delta_arena_alloc(arena, len + 1);
+	char *copy = copy_bytes(arena, bytes, len);
 
 	if (v == NULL || copy == NULL)
 		return NULL;
-	memcpy(copy, bytes, len);
-	copy[len] = '\0';
 	v->type = JSON_STRING;
 	v->u.string.bytes = copy;
 	v->u.string.len = len;
@@ -391,12 +393,10 @@ const json_value *
 json_number_new(delta_arena *arena, const char *literal, size_t len)
 {
 	json_value *v = delta_arena_alloc(arena, sizeof(json_value));
-	char *copy = delta_arena_alloc(arena, len + 1);
+	char *copy = copy_bytes(arena, literal, len);
 
 	if (v == NULL || copy == NULL)
 		return NULL;
-	memcpy(copy, literal, len);
-	copy[len] = '\0';
 	v->type = JSON_NUMBER;
 	v->u.number.literal = copy;
 	v->u.number.len = len;
