@@ -631,7 +631,9 @@ announcer_init(void)
 		"collab.notify_worker",
 		"Announce changes through collab's background worker.",
 		"Needs collab in shared_preload_libraries; off, or without it, "
-		"each submit runs NOTIFY itself.",
+		"each submit runs NOTIFY itself. Set it per database or cluster: "
+		"sessions that write one document by different paths can have its "
+		"revisions announced out of order.",
 		&collab_notify_worker, true, PGC_SUSET, 0, NULL, NULL, NULL);
 	RegisterXactCallback(xact_callback, NULL);
 	RegisterSubXactCallback(subxact_callback, NULL);

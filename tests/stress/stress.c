@@ -39,13 +39,41 @@
  * no (client_id, client_seq) appears twice; every acknowledged change is in
  * the log exactly once, at its acknowledged revision, and nothing else is.
  *
- * Processes: the parent creates the documents and forks the clients; each
- * edits, then flushes (nothing in flight, nothing buffered) and reports
- * that it is done; when all are, the parent closes the pipe they block on,
- * they all catch up and compare, and the parent checks the log alone.
- * Counters and acknowledged revisions live in a shared anonymous mapping;
- * only the owning client writes its part, the parent reads it after the
- * client has exited (the phase word is read while it runs, atomically).
+ * Notifications: the parent LISTENs on channel collab before the clients
+ * start and keeps taking notifications while they run.  The clients
+ * of the last --direct-docs documents (default 1) run with
+ * collab.notify_worker off, so their submits NOTIFY in their own
+ * transactions, while the others go through the announcer: both paths in
+ * one run.  When every client has exited, the parent sends a presence
+ * marker per document through the announcer; it is reserved in the ring
+ * after every change has committed, so once the markers have arrived
+ * (within MARKER_TIMEOUT) everything has.  Checked per document: revisions
+ * 1..head each announced once, in increasing order; client and seq are the
+ * log's; the change, when the payload carries it, equals the log's, and it
+ * is left out only when it would not fit in a payload; each came through
+ * its client's path (the sender's pid: the client's own backend, or not);
+ * nothing else about the run's documents; no overflow message (unless
+ * --allow-overflow, which then tolerates missing revisions, as many as the
+ * overflow messages say were dropped, but not disorder).
+ *
+ * Paths are never mixed on one document: per document, revision order
+ * holds only within a path.  A submit through the announcer is announced
+ * after its commit, by the worker; the next submit to the document, once
+ * past the row lock, may be a direct one whose NOTIFY is queued at its own
+ * pre-commit, before the worker's.  --mix-paths does mix them (every other
+ * client of each document direct) to show it: expect ordering failures,
+ * hundreds per run ("rev 6 (from the announcer, pid P) was announced after
+ * rev 7 (from client 3)").
+ *
+ * Processes: the parent listens, creates the documents and forks the
+ * clients; each edits, then flushes (nothing in flight, nothing buffered)
+ * and reports that it is done; when all are, the parent closes the pipe
+ * they block on, they all catch up and compare, and the parent, having
+ * taken the markers, checks the log and the notifications alone.  Counters,
+ * acknowledged revisions and the pids of the clients' backends live in a
+ * shared anonymous mapping; only the owning client writes its part, the
+ * parent reads it after the client has exited (the phase word is read
+ * while it runs, atomically).
  */
 #define _GNU_SOURCE
 
@@ -53,6 +81,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -90,6 +119,15 @@
 #define VERIFY_RATE 0.03
 /* Messages print at most this much of a delta; files get all of it. */
 #define PRINT_BYTES_MAX 1500
+/* Seconds to wait for the end markers after the clients have exited. */
+#define MARKER_TIMEOUT 30
+/* A change payload carries the change only when it takes at most this many
+ * bytes, its NUL not counted (extension/notify.c); past that it is left out.
+ */
+#define NOTIFY_PAYLOAD_MAX 7900
+/* Backend pids recorded per client (one per connection); past this many
+ * its later connections are not told apart from the announcer. */
+#define CLIENT_PIDS_MAX 512
 
 typedef struct config {
 	int clients;
@@ -101,7 +139,11 @@ typedef struct config {
 	int timeout;		   /* seconds for the whole run */
 	const char *out;	   /* folder for failure dumps */
 	bool verbose;
-	char run_id[32]; /* makes document and client ids unique per run */
+	int direct_docs;	 /* the last ones: their clients NOTIFY directly */
+	bool mix_paths;		 /* instead, half of every document's clients do */
+	bool allow_overflow; /* an overflow message is not a failure */
+	bool preloaded;		 /* collab in shared_preload_libraries: announcer */
+	char run_id[32];	 /* makes document and client ids unique per run */
 } config;
 
 enum phase {
@@ -125,6 +167,8 @@ typedef struct client_report {
 	int64_t verifies;		   /* mid-run comparisons with content() */
 	int64_t nseq;			   /* sequence numbers used: 1..nseq */
 	int64_t final_rev;		   /* the revision it ended at */
+	int npids;				   /* connections made (pids: the first ones) */
+	int pids[CLIENT_PIDS_MAX]; /* their backends, for the senders' check */
 } client_report;
 
 typedef struct shared {
@@ -247,16 +291,18 @@ dump(const config *cfg, const char *name, const char *text)
 
 /*
  * A new connection to the cluster named by the environment (PGHOST,
- * PGPORT, ...), in UTF-8, with the run's snapshot interval; NULL with a
- * message in errbuf when that fails.
+ * PGPORT, ...), in UTF-8, with the run's snapshot interval and its
+ * submits announced directly (collab.notify_worker off) or through the
+ * announcer; NULL with a message in errbuf when that fails.
  */
 static PGconn *
-connect_db(const config *cfg, const char *app, char *errbuf, size_t errlen)
+connect_db(const config *cfg, const char *app, bool direct, char *errbuf,
+		   size_t errlen)
 {
 	const char *keys[] = {"client_encoding", "application_name", NULL};
 	const char *values[] = {"UTF8", app, NULL};
 	PGconn *conn = PQconnectdbParams(keys, values, 0);
-	char sql[128];
+	char sql[160];
 	PGresult *res;
 
 	if (PQstatus(conn) != CONNECTION_OK)
@@ -265,9 +311,12 @@ connect_db(const config *cfg, const char *app, char *errbuf, size_t errlen)
 		PQfinish(conn);
 		return NULL;
 	}
-	/* superuser only (PGC_SUSET); every session must agree on it */
-	snprintf(sql, sizeof(sql), "SET collab.snapshot_interval = %d",
-			 cfg->snapshot_interval);
+	/* superuser only (both PGC_SUSET); every session must agree on the
+	 * interval */
+	snprintf(sql, sizeof(sql),
+			 "SET collab.snapshot_interval = %d;"
+			 " SET collab.notify_worker = %s",
+			 cfg->snapshot_interval, direct ? "off" : "on");
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 	{
@@ -278,6 +327,22 @@ connect_db(const config *cfg, const char *app, char *errbuf, size_t errlen)
 	}
 	PQclear(res);
 	return conn;
+}
+
+/*
+ * Whether client i's submits NOTIFY themselves (collab.notify_worker off)
+ * instead of going through the announcer: the clients of the last
+ * direct_docs documents, or with mix_paths every other client of each
+ * document.  Without the preload there is no announcer: every client.
+ */
+static bool
+client_direct(const config *cfg, int i)
+{
+	if (!cfg->preloaded)
+		return true;
+	if (cfg->mix_paths)
+		return (i / cfg->docs) % 2 == 1;
+	return i % cfg->docs >= cfg->docs - cfg->direct_docs;
 }
 
 /* --- the parent's failures ----------------------------------------------- */
@@ -386,6 +451,7 @@ typedef struct client {
 	char id[64];	 /* client_id */
 	char doc_id[64]; /* the document it edits */
 	char app[64];	 /* application_name of its connections */
+	bool direct;	 /* its submits NOTIFY themselves (notify_worker off) */
 	PGconn *conn;
 	uint64_t rng;
 	client_report *report;
@@ -486,9 +552,13 @@ client_connect(client *c)
 {
 	char err[512];
 
-	c->conn = connect_db(c->cfg, c->app, err, sizeof(err));
+	c->conn = connect_db(c->cfg, c->app, c->direct, err, sizeof(err));
 	if (c->conn == NULL)
 		client_fail(c, "%s", err);
+	/* who sends our NOTIFYs when they are direct (the parent checks) */
+	if (c->report->npids < CLIENT_PIDS_MAX)
+		c->report->pids[c->report->npids] = PQbackendPID(c->conn);
+	c->report->npids++;
 }
 
 /* --- the client's edits -------------------------------------------------- */
@@ -1117,6 +1187,7 @@ client_init(client *c, const config *cfg, int index, const shared *sh)
 	snprintf(c->doc_id, sizeof(c->doc_id), "stress-%s-%d", cfg->run_id,
 			 index % cfg->docs);
 	snprintf(c->app, sizeof(c->app), "collab-stress client %d", index);
+	c->direct = client_direct(cfg, index);
 	c->pool = delta_arena_create(NULL);
 	c->arena = delta_arena_create(NULL);
 	if (c->pool == NULL || c->arena == NULL)
@@ -1310,15 +1381,623 @@ typedef struct doc_stats {
 	int64_t snapshots;		/* stored snapshots checked, revision 0 too */
 	int64_t content_checks; /* revisions whose content() was compared */
 	int clients;
+	int64_t announced;	   /* revisions of the log announced (once) */
+	int64_t by_reference;  /* ... without their change (too big) */
+	int64_t direct;		   /* ... by the submitting client's backend */
+	int64_t via_announcer; /* ... by the announcer */
+	int64_t missing;	   /* revisions of the log never announced */
 } doc_stats;
 
+/* --- the listener -------------------------------------------------------- */
+
+/* A change notification about one of the run's documents, as it came. */
+typedef struct announced {
+	int64_t rev;
+	const json_value *client; /* a string, or null */
+	const json_value *seq;	  /* a number, or null */
+	const json_value *change; /* NULL when left out (too big) */
+	size_t bytes;			  /* of the payload, without its NUL */
+	int pid;				  /* of the backend that ran NOTIFY */
+} announced;
+
+/* What the listener heard of one document, in order of arrival. */
+typedef struct doc_news {
+	announced *items; /* malloc */
+	size_t count;
+	size_t cap;
+	bool marker; /* the end marker has arrived */
+} doc_news;
+
+/* A client's backend (the parent's index of them, sorted by pid). */
+typedef struct sender {
+	int pid;
+	int client;
+} sender;
+
+typedef struct listener {
+	PGconn *conn;		/* LISTEN collab; NULL once done or lost */
+	bool lost;			/* the connection broke: nothing to check */
+	delta_arena *arena; /* the parsed payloads */
+	doc_news *docs;		/* [cfg->docs] */
+	char marker[64];	/* the end markers' client id */
+	int markers;		/* documents whose end marker has arrived */
+	int64_t received;	/* notifications taken */
+	int64_t changes;	/* ... changes of the run's documents */
+	int64_t foreign;	/* ... about other runs' documents (ignored) */
+	int64_t overflows;	/* ... overflow messages */
+	int64_t dropped;	/* the payloads those say were lost */
+	sender *senders;	/* the clients' backends, once they have exited */
+	size_t nsenders;
+} listener;
+
+static const json_value *
+member(const json_value *object, const char *key)
+{
+	return json_object_get(object, key, strlen(key));
+}
+
+static bool
+json_is_string(const json_value *v, const char *s)
+{
+	size_t len = strlen(s);
+
+	return v != NULL && v->type == JSON_STRING && v->u.string.len == len &&
+		   memcmp(v->u.string.bytes, s, len) == 0;
+}
+
+/* An integer written as one (no fraction, no exponent). */
+static bool
+json_integer(const json_value *v, int64_t *out)
+{
+	char text[32];
+	char *end;
+
+	if (v == NULL || v->type != JSON_NUMBER || v->u.number.len == 0 ||
+		v->u.number.len >= sizeof(text))
+		return false;
+	memcpy(text, v->u.number.literal, v->u.number.len);
+	text[v->u.number.len] = '\0';
+	errno = 0;
+	*out = strtoll(text, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
+/* The compact JSON of v, for a message. */
+static const char *
+json_text(delta_arena *arena, const json_value *v)
+{
+	delta_buf buf;
+
+	if (v == NULL)
+		return "(absent)";
+	delta_buf_init(&buf, arena);
+	if (json_write(&buf, v, NULL) != DELTA_OK ||
+		delta_buf_append(&buf, "", 1, NULL) != DELTA_OK)
+		return "(out of memory)";
+	return buf.data;
+}
+
 /*
- * Checks document d's log against the clients' acknowledgements and
- * replays it, comparing with content() and the stored snapshots.
+ * The index of the run's document a document id names; -1 for another
+ * run's document, -2 for one of this run that it never made.
+ */
+static int
+doc_index(const config *cfg, const json_value *id)
+{
+	char prefix[64];
+	size_t plen =
+		(size_t) snprintf(prefix, sizeof(prefix), "stress-%s-", cfg->run_id);
+	const char *s = id->u.string.bytes;
+	size_t len = id->u.string.len;
+	long d = 0;
+	size_t k;
+
+	if (len < plen || memcmp(s, prefix, plen) != 0)
+		return -1;
+	if (len == plen || len - plen > 6 || (s[plen] == '0' && len - plen > 1))
+		return -2;
+	for (k = plen; k < len; k++)
+	{
+		if (s[k] < '0' || s[k] > '9')
+			return -2;
+		d = d * 10 + (s[k] - '0');
+	}
+	return d < cfg->docs ? (int) d : -2;
+}
+
+/* Files a change under its document; counts or fails the rest. */
+static void
+listener_take(const config *cfg, listener *l, const PGnotify *n)
+{
+	size_t bytes = strlen(n->extra);
+	const json_value *v;
+	const json_value *type;
+	const json_value *doc;
+	delta_error err;
+	doc_news *news;
+	announced a;
+	int d;
+
+	l->received++;
+	if (json_parse(l->arena, n->extra, bytes, &v, &err) != DELTA_OK ||
+		v->type != JSON_OBJECT || (type = member(v, "type")) == NULL ||
+		type->type != JSON_STRING)
+	{
+		check_fail("a notification on channel %s is not a collab payload: %s",
+				   n->relname, cut(n->extra));
+		return;
+	}
+	if (json_is_string(type, "overflow"))
+	{
+		int64_t dropped = 0;
+
+		l->overflows++;
+		if (!json_integer(member(v, "dropped"), &dropped) || dropped < 1)
+			check_fail("an overflow message without a count: %s",
+					   cut(n->extra));
+		l->dropped += dropped;
+		if (!cfg->allow_overflow)
+			check_fail("the announcer's ring overflowed: %s "
+					   "(--allow-overflow tolerates it)",
+					   cut(n->extra));
+		return;
+	}
+	doc = member(v, "doc");
+	if (doc == NULL || doc->type != JSON_STRING)
+	{
+		check_fail("a notification without a document: %s", cut(n->extra));
+		return;
+	}
+	if ((d = doc_index(cfg, doc)) == -1)
+	{
+		l->foreign++;
+		return;
+	}
+	if (d < 0)
+	{
+		check_fail("a notification about a document this run never made: %s",
+				   cut(n->extra));
+		return;
+	}
+	news = &l->docs[d];
+	if (json_is_string(type, "presence") &&
+		json_is_string(member(v, "client"), l->marker))
+	{
+		if (news->marker)
+			check_fail("document %d's end marker arrived twice", d);
+		else
+			l->markers++;
+		news->marker = true;
+		return;
+	}
+	if (!json_is_string(type, "change"))
+	{
+		check_fail("an unexpected notification: %s", cut(n->extra));
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.client = member(v, "client");
+	a.seq = member(v, "seq");
+	a.change = member(v, "change");
+	a.bytes = bytes;
+	a.pid = n->be_pid;
+	if (!json_integer(member(v, "rev"), &a.rev) || a.client == NULL ||
+		(a.client->type != JSON_STRING && a.client->type != JSON_NULL) ||
+		a.seq == NULL ||
+		(a.seq->type != JSON_NUMBER && a.seq->type != JSON_NULL) ||
+		(a.change != NULL && a.change->type != JSON_OBJECT) ||
+		v->u.object.count != (a.change != NULL ? 6u : 5u))
+	{
+		check_fail("a malformed change notification: %s", cut(n->extra));
+		return;
+	}
+	if (news->marker)
+		check_fail("%.*s: rev %" PRId64 " was announced after the end marker",
+				   (int) doc->u.string.len, doc->u.string.bytes, a.rev);
+	if (news->count == news->cap)
+	{
+		size_t cap = news->cap ? news->cap * 2 : 1024;
+		announced *items = realloc(news->items, cap * sizeof(announced));
+
+		if (items == NULL)
+		{
+			check_fail("out of memory");
+			return;
+		}
+		news->items = items;
+		news->cap = cap;
+	}
+	news->items[news->count++] = a;
+	l->changes++;
+}
+
+/* LISTENs on its own connection; false (reported) when it cannot. */
+static bool
+listener_start(const config *cfg, listener *l)
+{
+	const char *keys[] = {"client_encoding", "application_name", NULL};
+	const char *values[] = {"UTF8", "collab-stress listener", NULL};
+	PGresult *res;
+
+	memset(l, 0, sizeof(*l));
+	snprintf(l->marker, sizeof(l->marker), "%s-marker", cfg->run_id);
+	l->arena = delta_arena_create(NULL);
+	l->docs = calloc((size_t) cfg->docs, sizeof(doc_news));
+	if (l->arena == NULL || l->docs == NULL)
+	{
+		check_fail("out of memory");
+		return false;
+	}
+	l->conn = PQconnectdbParams(keys, values, 0);
+	if (PQstatus(l->conn) != CONNECTION_OK)
+	{
+		check_fail("the listener cannot connect: %s", PQerrorMessage(l->conn));
+		PQfinish(l->conn);
+		l->conn = NULL;
+		return false;
+	}
+	res = PQexec(l->conn, "LISTEN collab");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		check_fail("LISTEN collab: %s", PQerrorMessage(l->conn));
+		PQclear(res);
+		PQfinish(l->conn);
+		l->conn = NULL;
+		return false;
+	}
+	PQclear(res);
+	return true;
+}
+
+/* Takes what has arrived, waiting up to timeout_ms for something. */
+static void
+listener_poll(const config *cfg, listener *l, int timeout_ms)
+{
+	struct pollfd pfd;
+	PGnotify *n;
+
+	if (l->conn == NULL)
+	{
+		usleep((useconds_t) timeout_ms * 1000);
+		return;
+	}
+	pfd.fd = PQsocket(l->conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, timeout_ms) > 0 && !PQconsumeInput(l->conn))
+	{
+		check_fail("the listener lost its connection: %s",
+				   PQerrorMessage(l->conn));
+		PQfinish(l->conn);
+		l->conn = NULL;
+		l->lost = true;
+		return;
+	}
+	while ((n = PQnotifies(l->conn)) != NULL)
+	{
+		listener_take(cfg, l, n);
+		PQfreemem(n);
+	}
+}
+
+/*
+ * Once every client has exited: sends an end marker per document through
+ * the announcer (a presence of client <run>-marker) and takes
+ * notifications until all markers are in, or MARKER_TIMEOUT has passed;
+ * closes the listener's connection.  The marker's transaction reserves its
+ * ring entry after every change has committed, and the announcer sends in
+ * ring order; a direct NOTIFY is queued before its transaction commits.
+ * So when the markers are in, so is everything.  Returns the seconds it
+ * waited.
+ */
+static double
+listener_finish(const config *cfg, listener *l)
+{
+	double start = now_seconds();
+	char err[512];
+	char state[96];
+	PGconn *conn;
+	int d;
+
+	if (l->conn == NULL)
+		return 0;
+	conn = connect_db(cfg, "collab-stress markers", false, err, sizeof(err));
+	if (conn == NULL)
+		check_fail("%s", err);
+	snprintf(state, sizeof(state), "{\"marker\":\"%s\"}", cfg->run_id);
+	for (d = 0; conn != NULL && d < cfg->docs; d++)
+	{
+		char doc_id[64];
+		const char *params[3] = {doc_id, l->marker, state};
+
+		snprintf(doc_id, sizeof(doc_id), "stress-%s-%d", cfg->run_id, d);
+		PQclear(parent_query(conn, "SELECT collab.presence($1, $2, $3)", 3,
+							 params));
+	}
+	PQfinish(conn);
+	while (l->conn != NULL && l->markers < cfg->docs &&
+		   now_seconds() - start < MARKER_TIMEOUT)
+		listener_poll(cfg, l, 50);
+	/* a marker sent into a full ring is lost as any payload is */
+	if (l->conn != NULL && l->markers < cfg->docs &&
+		!(cfg->allow_overflow && l->overflows > 0))
+		check_fail("%d of the %d end markers arrived within %d s", l->markers,
+				   cfg->docs, MARKER_TIMEOUT);
+	PQfinish(l->conn);
+	l->conn = NULL;
+	return now_seconds() - start;
+}
+
+static int
+sender_order(const void *a, const void *b)
+{
+	const sender *x = a;
+	const sender *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* Indexes the clients' backends by pid (after the clients have exited). */
+static void
+listener_index_senders(const config *cfg, listener *l, const shared *sh)
+{
+	size_t n = 0;
+	int i;
+	int k;
+
+	for (i = 0; i < cfg->clients; i++)
+		n += (size_t) (sh->reports[i].npids < CLIENT_PIDS_MAX
+						   ? sh->reports[i].npids
+						   : CLIENT_PIDS_MAX);
+	l->senders = calloc(n ? n : 1, sizeof(sender));
+	if (l->senders == NULL)
+	{
+		check_fail("out of memory");
+		return;
+	}
+	for (i = 0; i < cfg->clients; i++)
+		for (k = 0; k < sh->reports[i].npids && k < CLIENT_PIDS_MAX; k++)
+		{
+			l->senders[l->nsenders].pid = sh->reports[i].pids[k];
+			l->senders[l->nsenders++].client = i;
+		}
+	qsort(l->senders, l->nsenders, sizeof(sender), sender_order);
+}
+
+/* The client whose backend had pid, or -1 (the announcer, presumably). */
+static int
+sender_of(const listener *l, int pid)
+{
+	sender key = {pid, -1};
+	const sender *found = l->senders == NULL
+							  ? NULL
+							  : bsearch(&key, l->senders, l->nsenders,
+										sizeof(sender), sender_order);
+
+	return found ? found->client : -1;
+}
+
+/* "client N" or "the announcer, pid P" (no client's backend), in buf. */
+static const char *
+sent_by(const listener *l, int pid, char buf[64])
+{
+	int from = sender_of(l, pid);
+
+	if (from >= 0)
+		snprintf(buf, 64, "client %d", from);
+	else
+		snprintf(buf, 64, "the announcer, pid %d", pid);
+	return buf;
+}
+
+static void
+listener_destroy(const config *cfg, listener *l)
+{
+	int d;
+
+	PQfinish(l->conn);
+	for (d = 0; l->docs != NULL && d < cfg->docs; d++)
+		free(l->docs[d].items);
+	free(l->docs);
+	free(l->senders);
+	delta_arena_destroy(l->arena);
+	memset(l, 0, sizeof(*l));
+}
+
+/*
+ * Checks one announcement of a logged revision against its row of the
+ * log: client, seq, the change or a good reason to leave it out, and the
+ * path it came by.
+ */
+static void
+check_announced(const config *cfg, const listener *l, const shared *sh,
+				const char *doc_id, const announced *a, const PGresult *log,
+				delta_arena *arena, doc_stats *st)
+{
+	int row = (int) a->rev - 1;
+	const char *client_id =
+		PQgetisnull(log, row, 2) ? NULL : PQgetvalue(log, row, 2);
+	int ci = client_id ? client_index(cfg, client_id) : -1;
+	int64_t seq = 0;
+	bool seq_ok;
+	delta *logged;
+	const char *written;
+	delta_error err;
+
+	if (client_id == NULL ? a->client->type != JSON_NULL
+						  : !json_is_string(a->client, client_id))
+		check_fail("%s: rev %" PRId64 " was announced with client %s, "
+				   "the log has %s",
+				   doc_id, a->rev, json_text(arena, a->client),
+				   client_id ? client_id : "null");
+	if (PQgetisnull(log, row, 3))
+		seq_ok = a->seq->type == JSON_NULL;
+	else
+		seq_ok = json_integer(a->seq, &seq) &&
+				 seq == strtoll(PQgetvalue(log, row, 3), NULL, 10);
+	if (!seq_ok)
+		check_fail("%s: rev %" PRId64 " was announced with seq %s, "
+				   "the log has %s",
+				   doc_id, a->rev, json_text(arena, a->seq),
+				   PQgetisnull(log, row, 3) ? "null"
+											: PQgetvalue(log, row, 3));
+
+	logged = parent_parse(arena, PQgetvalue(log, row, 1), "a logged change");
+	if (logged == NULL || (written = json_of(arena, logged)) == NULL)
+		return;
+	if (a->change != NULL)
+	{
+		delta *heard;
+
+		if (a->bytes > NOTIFY_PAYLOAD_MAX)
+			check_fail("%s: rev %" PRId64 " was announced in %zu bytes, "
+					   "past the %d a payload may take",
+					   doc_id, a->rev, a->bytes, NOTIFY_PAYLOAD_MAX);
+		if (delta_from_json(arena, a->change, &heard, &err) != DELTA_OK)
+			check_fail("%s: rev %" PRId64 " was announced with a change "
+					   "that does not parse: %s: %s",
+					   doc_id, a->rev, err.message,
+					   cut(json_text(arena, a->change)));
+		else if (!delta_equal(heard, logged))
+		{
+			check_fail("%s: rev %" PRId64 " was announced with another "
+					   "change than the log's",
+					   doc_id, a->rev);
+			print_difference("announced:", json_of(arena, heard),
+							 "logged:", written);
+		}
+	}
+	else
+	{
+		/* the payload it would have been: the envelope, the change, "}" */
+		size_t full = a->bytes + strlen(",\"change\":") + strlen(written);
+
+		st->by_reference++;
+		if (full <= NOTIFY_PAYLOAD_MAX)
+			check_fail("%s: rev %" PRId64 " was announced without its "
+					   "change, which would have fit (%zu bytes)",
+					   doc_id, a->rev, full);
+	}
+
+	/* the path its client was set to */
+	if (ci >= 0)
+	{
+		int from = sender_of(l, a->pid);
+		bool direct = client_direct(cfg, ci);
+
+		if (direct)
+			st->direct++;
+		else
+			st->via_announcer++;
+		if (direct && from != ci &&
+			!(from < 0 && sh->reports[ci].npids > CLIENT_PIDS_MAX))
+			check_fail("%s: rev %" PRId64 " of client %d (notify_worker off) "
+					   "was announced by pid %d (%s), not by its own backend",
+					   doc_id, a->rev, ci, a->pid,
+					   from < 0 ? "no client's" : "another client's");
+		else if (!direct && from >= 0)
+			check_fail("%s: rev %" PRId64 " of client %d (through the "
+					   "announcer) was announced by client %d's backend "
+					   "(pid %d)",
+					   doc_id, a->rev, ci, from, a->pid);
+	}
+}
+
+/*
+ * Checks what the listener heard of document d against its log: every
+ * revision announced once, in increasing order, as check_announced says;
+ * nothing that is not in the log.
+ */
+static void
+check_announcements(const config *cfg, const listener *l, const shared *sh,
+					const char *doc_id, int d, const PGresult *log,
+					doc_stats *st)
+{
+	const doc_news *news = &l->docs[d];
+	int64_t rows = PQntuples(log);
+	delta_arena *arena = delta_arena_create(NULL);
+	int *times = calloc((size_t) rows + 1, sizeof(int));
+	int64_t top = 0; /* the highest revision announced so far */
+	int top_pid = 0; /* ... by this backend */
+	int64_t first_missing = 0;
+	size_t i;
+	int64_t r;
+
+	if (arena == NULL || times == NULL)
+	{
+		check_fail("out of memory");
+		goto out;
+	}
+	for (i = 0; i < news->count; i++)
+	{
+		const announced *a = &news->items[i];
+
+		if (a->rev < 1 || a->rev > rows)
+		{
+			check_fail("%s: rev %" PRId64 " was announced, but the log "
+					   "has revisions 1 to %" PRId64,
+					   doc_id, a->rev, rows);
+			continue;
+		}
+		if (++times[a->rev] > 1)
+		{
+			check_fail("%s: rev %" PRId64 " was announced %d times (again "
+					   "after rev %" PRId64 ")",
+					   doc_id, a->rev, times[a->rev], top);
+			continue;
+		}
+		/* a gap is a revision missing (below), or one coming late: here */
+		if (a->rev < top)
+		{
+			char from[64];
+			char top_from[64];
+
+			check_fail("%s: rev %" PRId64 " (from %s) was announced after "
+					   "rev %" PRId64 " (from %s)",
+					   doc_id, a->rev, sent_by(l, a->pid, from), top,
+					   sent_by(l, top_pid, top_from));
+		}
+		else
+		{
+			top = a->rev;
+			top_pid = a->pid;
+		}
+		st->announced++;
+		check_announced(cfg, l, sh, doc_id, a, log, arena, st);
+		if (delta_arena_footprint(arena) > ARENA_COMPACT_BYTES)
+		{
+			delta_arena_destroy(arena);
+			if ((arena = delta_arena_create(NULL)) == NULL)
+			{
+				check_fail("out of memory");
+				goto out;
+			}
+		}
+	}
+	for (r = 1; r <= rows; r++)
+		if (times[r] == 0)
+		{
+			if (st->missing++ == 0)
+				first_missing = r;
+		}
+	if (st->missing > 0 && !(cfg->allow_overflow && l->overflows > 0))
+		check_fail("%s: %" PRId64 " of its %" PRId64 " revisions were never "
+				   "announced (the first: rev %" PRId64 ")",
+				   doc_id, st->missing, rows, first_missing);
+
+out:
+	free(times);
+	delta_arena_destroy(arena);
+}
+
+/*
+ * Checks document d's log against the clients' acknowledgements and what
+ * the listener heard (unless it lost its connection), and replays it,
+ * comparing with content() and the stored snapshots.
  */
 static void
 check_document(const config *cfg, PGconn *conn, int d, const shared *sh,
-			   doc_stats *st)
+			   const listener *l, doc_stats *st)
 {
 	char doc_id[64];
 	const char *params[2] = {doc_id, NULL};
@@ -1431,6 +2110,8 @@ check_document(const config *cfg, PGconn *conn, int d, const shared *sh,
 		check_fail("%s: the log has %d changes, the clients were "
 				   "acknowledged %" PRId64,
 				   doc_id, PQntuples(log), acked);
+	if (!l->lost)
+		check_announcements(cfg, l, sh, doc_id, d, log, st);
 
 	/* replay; compare content() at sampled revisions and every snapshot */
 	snaps = parent_query(conn,
@@ -1587,6 +2268,18 @@ usage(FILE *f)
 			"      --drop-rate P      chance a submit drops its connection "
 			"(%.2f)\n"
 			"      --timeout S        give up after S seconds (%d)\n"
+			"      --direct-docs N    the clients of the last N documents "
+			"NOTIFY\n"
+			"                         directly, collab.notify_worker off "
+			"(1; 0 with\n"
+			"                         one document)\n"
+			"      --mix-paths        instead, every other client of each "
+			"document\n"
+			"                         does (revision order may break: see "
+			"stress.c)\n"
+			"      --allow-overflow   an overflow message is no failure; "
+			"revisions\n"
+			"                         may then go unannounced\n"
 			"      --out DIR          where failures are written (.)\n"
 			"  -v, --verbose          a line per client\n",
 			CLIENTS_DEFAULT, DOCS_DEFAULT, EDITS_DEFAULT,
@@ -1624,6 +2317,9 @@ parse_args(config *cfg, int argc, char **argv)
 		 {"snapshot-interval", required_argument, NULL, 'S'},
 		 {"drop-rate", required_argument, NULL, 'D'},
 		 {"timeout", required_argument, NULL, 'T'},
+		 {"direct-docs", required_argument, NULL, 'P'},
+		 {"mix-paths", no_argument, NULL, 'M'},
+		 {"allow-overflow", no_argument, NULL, 'A'},
 		 {"out", required_argument, NULL, 'o'},
 		 {"verbose", no_argument, NULL, 'v'},
 		 {"help", no_argument, NULL, 'h'},
@@ -1639,6 +2335,7 @@ parse_args(config *cfg, int argc, char **argv)
 	cfg->drop_rate = DROP_RATE_DEFAULT;
 	cfg->timeout = TIMEOUT_DEFAULT;
 	cfg->out = ".";
+	cfg->direct_docs = -1; /* one document, when there are two or more */
 	if ((env = getenv("STRESS_CLIENTS")) && *env)
 		cfg->clients = (int) int_arg("STRESS_CLIENTS", env, 1, 150);
 	if ((env = getenv("STRESS_DOCS")) && *env)
@@ -1687,6 +2384,16 @@ parse_args(config *cfg, int argc, char **argv)
 			case 'T':
 				cfg->timeout = (int) int_arg("--timeout", optarg, 1, 86400);
 				break;
+			case 'P':
+				cfg->direct_docs =
+					(int) int_arg("--direct-docs", optarg, 0, 1000);
+				break;
+			case 'M':
+				cfg->mix_paths = true;
+				break;
+			case 'A':
+				cfg->allow_overflow = true;
+				break;
 			case 'o':
 				cfg->out = optarg;
 				break;
@@ -1709,16 +2416,23 @@ parse_args(config *cfg, int argc, char **argv)
 	}
 	if (cfg->docs > cfg->clients)
 		cfg->docs = cfg->clients;
+	if (cfg->direct_docs < 0)
+		cfg->direct_docs = cfg->docs > 1 ? 1 : 0;
+	if (cfg->direct_docs > cfg->docs)
+		cfg->direct_docs = cfg->docs;
 	snprintf(cfg->run_id, sizeof(cfg->run_id), "%lx%x",
 			 (unsigned long) time(NULL), (unsigned) getpid());
 }
 
-/* Creates the run's documents (and the extension when it is missing). */
+/*
+ * Creates the run's documents (and the extension when it is missing);
+ * finds out whether collab is preloaded (its announcer can run).
+ */
 static bool
-create_documents(const config *cfg)
+create_documents(config *cfg)
 {
 	char err[512];
-	PGconn *conn = connect_db(cfg, "collab-stress", err, sizeof(err));
+	PGconn *conn = connect_db(cfg, "collab-stress", false, err, sizeof(err));
 	PGresult *res;
 	int d;
 	bool ok = true;
@@ -1745,6 +2459,16 @@ create_documents(const config *cfg)
 		ok = false;
 	}
 	PQclear(res);
+	/* a setting defined only when collab is in shared_preload_libraries */
+	if (ok &&
+		(res = parent_query(conn,
+							"SELECT current_setting("
+							"'collab.notify_queue_kb', true) IS NOT NULL",
+							0, NULL)) != NULL)
+	{
+		cfg->preloaded = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+	}
 	for (d = 0; ok && d < cfg->docs; d++)
 	{
 		char doc_id[64];
@@ -1796,11 +2520,13 @@ kill_clients(const config *cfg, const pid_t *pids, const bool *exited)
 
 /*
  * Waits until every client has reached phase or ended (reaping those that
- * end); on timeout, kills them and returns false.
+ * end), taking notifications meanwhile; on timeout, kills them and returns
+ * false.
  */
 static bool
-wait_clients(const config *cfg, const shared *sh, const pid_t *pids,
-			 bool *exited, int *status, int phase, double deadline)
+wait_clients(const config *cfg, const shared *sh, listener *l,
+			 const pid_t *pids, bool *exited, int *status, int phase,
+			 double deadline)
 {
 	for (;;)
 	{
@@ -1825,17 +2551,18 @@ wait_clients(const config *cfg, const shared *sh, const pid_t *pids,
 			kill_clients(cfg, pids, exited);
 			return false;
 		}
-		usleep(10000);
+		listener_poll(cfg, l, 10);
 	}
 }
 
 /*
- * Forks the clients and waits for them: all done editing (or gone), then
- * all caught up and compared (or gone).  False when they had to be killed
- * (timeout) or could not start; their failures are theirs to report.
+ * Forks the clients and waits for them, listening: all done editing (or
+ * gone), then all caught up and compared (or gone).  False when they had
+ * to be killed (timeout) or could not start; their failures are theirs to
+ * report.
  */
 static bool
-run_clients(const config *cfg, const shared *sh, double deadline,
+run_clients(const config *cfg, const shared *sh, listener *l, double deadline,
 			double *edited_at)
 {
 	pid_t *pids = calloc((size_t) cfg->clients, sizeof(pid_t));
@@ -1877,7 +2604,7 @@ run_clients(const config *cfg, const shared *sh, double deadline,
 	close(go[0]);
 
 	/* everyone done editing, then, told by end of file, caught up */
-	if (!wait_clients(cfg, sh, pids, exited, status, PHASE_DONE_EDITING,
+	if (!wait_clients(cfg, sh, l, pids, exited, status, PHASE_DONE_EDITING,
 					  deadline))
 	{
 		close(go[1]);
@@ -1885,7 +2612,8 @@ run_clients(const config *cfg, const shared *sh, double deadline,
 	}
 	*edited_at = now_seconds();
 	close(go[1]);
-	if (!wait_clients(cfg, sh, pids, exited, status, PHASE_EXITED, deadline))
+	if (!wait_clients(cfg, sh, l, pids, exited, status, PHASE_EXITED,
+					  deadline))
 		goto out;
 
 	for (i = 0; i < cfg->clients; i++)
@@ -1919,6 +2647,9 @@ main(int argc, char **argv)
 	client_report total;
 	char err[512];
 	PGconn *conn;
+	listener l;
+	double waited;
+	int64_t missing = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
 	parse_args(&cfg, argc, argv);
@@ -1928,9 +2659,25 @@ main(int argc, char **argv)
 		   cfg.drop_rate, cfg.run_id);
 	if (!create_documents(&cfg))
 		return 1;
-	shared_map(&cfg, &sh);
-	if (!run_clients(&cfg, &sh, start + cfg.timeout, &edited_at))
+	if (!cfg.preloaded)
+		printf("  notifications: collab is not preloaded, so every submit "
+			   "NOTIFYs directly\n");
+	else if (cfg.mix_paths)
+		printf("  notifications: every other client of each document "
+			   "NOTIFYs directly (collab.notify_worker off), the others "
+			   "through the announcer\n");
+	else
+		printf("  notifications: the clients of %d of the %d documents "
+			   "(the last) NOTIFY directly (collab.notify_worker off), the "
+			   "others through the announcer\n",
+			   cfg.direct_docs, cfg.docs);
+	if (!listener_start(&cfg, &l))
 		return 1;
+	shared_map(&cfg, &sh);
+	if (!run_clients(&cfg, &sh, &l, start + cfg.timeout, &edited_at))
+		return 1;
+	listener_index_senders(&cfg, &l, &sh);
+	waited = listener_finish(&cfg, &l);
 
 	memset(&total, 0, sizeof(total));
 	for (i = 0; i < cfg.clients; i++)
@@ -1957,22 +2704,41 @@ main(int argc, char **argv)
 		   "\n",
 		   total.incoming, total.transforms_flight, total.transforms_buffer,
 		   total.server_transforms, total.verifies);
+	printf("  listener: %" PRId64 " notifications, %" PRId64 " changes of "
+		   "the run's documents, %d of %d end markers (%.2f s after the "
+		   "clients exited), %" PRId64 " overflow messages (%" PRId64
+		   " payloads dropped), %" PRId64 " about other documents\n",
+		   l.received, l.changes, l.markers, cfg.docs, waited, l.overflows,
+		   l.dropped, l.foreign);
 
-	conn = connect_db(&cfg, "collab-stress checks", err, sizeof(err));
+	conn = connect_db(&cfg, "collab-stress checks", false, err, sizeof(err));
 	if (conn == NULL)
 		check_fail("%s", err);
 	for (d = 0; conn != NULL && d < cfg.docs; d++)
 	{
 		doc_stats st;
 
-		check_document(&cfg, conn, d, &sh, &st);
+		check_document(&cfg, conn, d, &sh, &l, &st);
 		printf("  document stress-%s-%d: %" PRId64 " revisions from %d "
 			   "clients, %" PRId64 " snapshots and %" PRId64
 			   " revisions of content() checked against the replay\n",
 			   cfg.run_id, d, st.head, st.clients, st.snapshots,
 			   st.content_checks);
+		printf("    announced once each: %" PRId64 " revisions (%" PRId64
+			   " without the change), %" PRId64 " by the announcer, %" PRId64
+			   " directly; never: %" PRId64 "\n",
+			   st.announced, st.by_reference, st.via_announcer, st.direct,
+			   st.missing);
+		missing += st.missing;
 	}
+	/* tolerated, an overflow still accounts for every payload it lost */
+	missing += cfg.docs - l.markers;
+	if (cfg.allow_overflow && l.overflows > 0 && missing > l.dropped)
+		check_fail("%" PRId64 " revisions and end markers were never "
+				   "announced, but the overflow messages account for %" PRId64,
+				   missing, l.dropped);
 	PQfinish(conn);
+	listener_destroy(&cfg, &l);
 	munmap(sh.reports, sh.bytes);
 	printf("  elapsed %.1f s (editing %.1f s, catching up and checking "
 		   "%.1f s)\n",
