@@ -92,6 +92,11 @@ must(void *p)
 	return p;
 }
 
+/* Values are immutable: one of each constant serves every document. */
+static const json_value json_null = {.type = JSON_NULL};
+static const json_value json_true = {.type = JSON_TRUE};
+static const json_value json_false = {.type = JSON_FALSE};
+
 /* A scalar JsonbValue as a core value. */
 static const json_value *
 scalar_to_core(glue_session *s, const JsonbValue *v)
@@ -99,11 +104,9 @@ scalar_to_core(glue_session *s, const JsonbValue *v)
 	switch (v->type)
 	{
 		case jbvNull:
-			return must((void *) json_scalar_new(s->arena, JSON_NULL));
+			return &json_null;
 		case jbvBool:
-			return must((void *) json_scalar_new(s->arena, v->val.boolean
-															   ? JSON_TRUE
-															   : JSON_FALSE));
+			return v->val.boolean ? &json_true : &json_false;
 		case jbvString:
 			return must((void *) json_string_new(s->arena, v->val.string.val,
 												 v->val.string.len));
@@ -199,10 +202,13 @@ jsonb_to_core(glue_session *s, Jsonb *jb)
 				continue;
 			case WJB_KEY:
 			{
-				const json_value *k = scalar_to_core(s, &v);
+				/* a key needs its bytes only, not a value around them */
+				char *key =
+					must(delta_arena_alloc(s->arena, v.val.string.len + 1));
 
-				stack[depth - 1].key = k->u.string.bytes;
-				stack[depth - 1].key_len = k->u.string.len;
+				memcpy(key, v.val.string.val, v.val.string.len);
+				stack[depth - 1].key = key;
+				stack[depth - 1].key_len = v.val.string.len;
 				continue;
 			}
 			case WJB_VALUE:
