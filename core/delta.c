@@ -954,8 +954,8 @@ delta_transform_position(const delta *a, int64_t index, bool priority,
 /* --- invert and apply -------------------------------------------------------
  */
 
-static delta_status
-require_document(const delta *d, const char *what, delta_error *err)
+delta_status
+delta_require_document(const delta *d, const char *what, delta_error *err)
 {
 	size_t i;
 
@@ -991,7 +991,7 @@ delta_invert(delta_arena *arena, const delta *change, const delta *base,
 	size_t i;
 	delta_status st;
 
-	if ((st = require_document(base, "the base", err)) != DELTA_OK ||
+	if ((st = delta_require_document(base, "the base", err)) != DELTA_OK ||
 		(st = require_fit(change, base, err)) != DELTA_OK)
 		return st;
 	if ((d = delta_new(arena, err)) == NULL)
@@ -1049,7 +1049,8 @@ delta_apply(delta_arena *arena, const delta *document, const delta *change,
 {
 	delta_status st;
 
-	if ((st = require_document(document, "the document", err)) != DELTA_OK ||
+	if ((st = delta_require_document(document, "the document", err)) !=
+			DELTA_OK ||
 		(st = require_fit(change, document, err)) != DELTA_OK)
 		return st;
 	return compose_named(arena, document, change, "the document", "the change",
@@ -1064,7 +1065,8 @@ delta_to_text(delta_arena *arena, const delta *document, char **text,
 	size_t i;
 	delta_status st;
 
-	if ((st = require_document(document, "the document", err)) != DELTA_OK)
+	if ((st = delta_require_document(document, "the document", err)) !=
+		DELTA_OK)
 		return st;
 	delta_buf_init(&buf, arena);
 	if ((st = delta_buf_append(&buf, "", 0, err)) != DELTA_OK)

@@ -498,21 +498,13 @@ delta_diff(delta_arena *arena, const delta *a, const delta *b, delta **out,
 	unit_seq sb;
 	differ df;
 	delta *d;
-	size_t i;
 	delta_status st;
 
-	for (i = 0; i < a->count; i++)
-		if (a->ops[i].kind != DELTA_OP_INSERT)
-			return delta_fail(err, DELTA_EMISMATCH,
-							  "diff needs documents, but ops[%zu] of the "
-							  "first is not an insert",
-							  i);
-	for (i = 0; i < b->count; i++)
-		if (b->ops[i].kind != DELTA_OP_INSERT)
-			return delta_fail(err, DELTA_EMISMATCH,
-							  "diff needs documents, but ops[%zu] of the "
-							  "second is not an insert",
-							  i);
+	if ((st = delta_require_document(a, "the first document", err)) !=
+			DELTA_OK ||
+		(st = delta_require_document(b, "the second document", err)) !=
+			DELTA_OK)
+		return st;
 	if ((st = flatten(arena, a, &sa, err)) != DELTA_OK ||
 		(st = flatten(arena, b, &sb, err)) != DELTA_OK)
 		return st;

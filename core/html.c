@@ -16,7 +16,7 @@
  */
 #include <string.h>
 
-#include "delta.h"
+#include "internal.h"
 
 #define LIST_DEPTH_MAX 8
 
@@ -451,9 +451,9 @@ delta_to_html(delta_arena *arena, const delta *document, char **html,
 	size_t i;
 	delta_status st;
 
-	if (!delta_is_document(document))
-		return delta_fail(err, DELTA_EMISMATCH,
-						  "the document must contain only inserts");
+	if ((st = delta_require_document(document, "the document", err)) !=
+		DELTA_OK)
+		return st;
 	memset(&w, 0, sizeof(w));
 	w.arena = arena;
 	w.err = err;

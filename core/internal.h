@@ -15,6 +15,13 @@ delta_status delta_attr_diff(delta_arena *arena, const json_value *a,
 							 delta_error *err);
 
 /*
+ * Fails with DELTA_EMISMATCH, naming the first offending operation, unless
+ * d holds inserts only; what names d in the message ("the document").
+ */
+delta_status delta_require_document(const delta *d, const char *what,
+									delta_error *err);
+
+/*
  * An iterator over a delta's operations that hands them out piece by piece
  * (quill-delta's OpIterator).  Once exhausted it yields an endless retain
  * without attributes: peek_length is INT64_MAX and peek_kind RETAIN.

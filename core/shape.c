@@ -11,7 +11,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "delta.h"
+#include "internal.h"
 
 /* A growable list of positions in the arena. */
 typedef struct pos_list {
@@ -83,15 +83,13 @@ delta_shape_of(delta_arena *arena, const delta *document, delta_shape *out,
 	size_t i;
 	delta_status st;
 
+	if ((st = delta_require_document(document, "the document", err)) !=
+		DELTA_OK)
+		return st;
 	for (i = 0; i < document->count; i++)
 	{
 		const delta_op *op = &document->ops[i];
 
-		if (op->kind != DELTA_OP_INSERT)
-			return delta_fail(
-				err, DELTA_EMISMATCH,
-				"the document must contain only inserts, but ops[%zu] is a %s",
-				i, op->kind == DELTA_OP_RETAIN ? "retain" : "delete");
 		if ((st = add_inserted(arena, &list, op, at, err)) != DELTA_OK)
 			return st;
 		at += op->length;

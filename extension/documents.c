@@ -82,6 +82,13 @@ get_int8(int row, int col)
 }
 
 void
+doc_not_found(text *doc_id)
+{
+	ereport(ERROR, errcode(ERRCODE_NO_DATA_FOUND),
+			errmsg("document \"%s\" does not exist", text_to_cstring(doc_id)));
+}
+
+void
 doc_read(glue_session *s, text *doc_id, bool lock, doc_row *row)
 {
 	static SPIPlanPtr plain;
@@ -104,9 +111,7 @@ doc_read(glue_session *s, text *doc_id, bool lock, doc_row *row)
 				 " WHERE doc_id = $1",
 				 1, types, values, NULL, true, 1);
 	if (SPI_processed == 0)
-		ereport(ERROR, errcode(ERRCODE_NO_DATA_FOUND),
-				errmsg("document \"%s\" does not exist",
-					   text_to_cstring(doc_id)));
+		doc_not_found(doc_id);
 	row->head = get_int8(0, 1);
 	row->shape.length = get_int8(0, 2);
 	astral =

@@ -38,6 +38,9 @@ text *doc_id_arg(FunctionCallInfo fcinfo, int argno, const char *what);
 /* Argument argno, raising 22004 when it is null. */
 Datum doc_required_arg(FunctionCallInfo fcinfo, int argno, const char *what);
 
+/* Raises P0002: there is no document doc_id. */
+pg_attribute_noreturn() void doc_not_found(text *doc_id);
+
 /* The row of collab.documents. */
 typedef struct doc_row {
 	int64 head;

@@ -307,9 +307,7 @@ collab_delete_document(PG_FUNCTION_ARGS)
 	doc_exec(&doc_plan, "DELETE FROM collab.documents WHERE doc_id = $1", 1,
 			 types, values, NULL, false, 0);
 	if (SPI_processed == 0)
-		ereport(ERROR, errcode(ERRCODE_NO_DATA_FOUND),
-				errmsg("document \"%s\" does not exist",
-					   text_to_cstring(doc_id)));
+		doc_not_found(doc_id);
 	doc_exec(&log_plan, "DELETE FROM collab.change_log WHERE doc_id = $1", 1,
 			 types, values, NULL, false, 0);
 	doc_exec(&snap_plan, "DELETE FROM collab.snapshots WHERE doc_id = $1", 1,

@@ -140,7 +140,8 @@ main(void)
 	EXPECT("[{\"insert\":\"c\"},{\"insert\":\"\\n\",\"attributes\":{\"code-"
 		   "block\":\"\\\"><script>\"}}]",
 		   "<pre data-language=\"&quot;&gt;&lt;script&gt;\">c</pre>");
-	EXPECT("[{\"retain\":1}]", "the document must contain only inserts");
+	EXPECT("[{\"retain\":1}]",
+		   "the document must contain only inserts, but ops[0] is a retain");
 
 	delta_arena_destroy(A);
 	return check_summary("html");
