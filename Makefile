@@ -5,6 +5,8 @@
 #   make installcheck         pg_regress: sql/*.sql against expected/*.out,
 #                             then pg_isolation_regress: specs/*.spec
 #   make unit                 tests/unit/test_*.c under ASan + UBSan
+#   make notifier             build/notifier/collab-notifier (libwebsockets,
+#                             libpq, jansson); SANITIZE=1 adds ASan + UBSan
 #   make format               clang-format -i on every C file
 #   make format-check         fails when a C file is not formatted
 #   make lint                 clang-tidy on core/
@@ -100,6 +102,27 @@ unit: $(UNIT_BINS)
 	if [ $$failed -ne 0 ]; then echo "make unit: $$failed failed"; exit 1; fi; \
 	echo "make unit: all $(words $(UNIT_BINS)) passed"
 
+# --- the notifier ----------------------------------------------------------
+# A daemon, not part of the extension: built with the system's libpq,
+# libwebsockets and jansson, into build/notifier/.
+
+NOTIFIER_SRCS = $(sort $(wildcard notifier/*.c))
+NOTIFIER_HEADERS = $(wildcard notifier/*.h)
+NOTIFIER_BIN = build/notifier/collab-notifier
+NOTIFIER_CFLAGS = -std=gnu11 -g -O2 -Wall -Wextra -Werror \
+	-I$(shell $(PG_CONFIG) --includedir)
+ifeq ($(SANITIZE),1)
+NOTIFIER_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+endif
+NOTIFIER_LIBS = -lwebsockets -ljansson -L$(shell $(PG_CONFIG) --libdir) -lpq
+
+$(NOTIFIER_BIN): $(NOTIFIER_SRCS) $(NOTIFIER_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(NOTIFIER_CFLAGS) -o $@ $(NOTIFIER_SRCS) $(NOTIFIER_LIBS)
+
+notifier: $(NOTIFIER_BIN)
+
 # --- style and editors ------------------------------------------------------
 
 CLANG_FORMAT ?= clang-format
@@ -124,4 +147,4 @@ lint:
 compile_commands.json: $(CORE_SRCS) $(EXT_SRCS) $(HEADERS) Makefile
 	$(BEAR) --output $@ -- $(MAKE) -B with_llvm=no all
 
-.PHONY: unit format format-check lint
+.PHONY: unit notifier format format-check lint

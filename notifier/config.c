@@ -1,0 +1,237 @@
+/*
+ * config.c — every option of collab-notifier in one table: flag, environment
+ * variable, default, limits and help.  --help prints the table.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum opt_kind {
+	OPT_STRING,
+	OPT_INT,
+	OPT_LONG,
+	OPT_ADDRESS,
+} opt_kind;
+
+typedef struct option_def {
+	const char *flag; /* without the leading dashes */
+	const char *env;  /* environment variable */
+	opt_kind kind;
+	const char *dflt; /* default, as text; NULL: none */
+	long min, max;	  /* bounds of numbers */
+	size_t offset;	  /* field in struct config */
+	const char *help;
+} option_def;
+
+#define FIELD(f) offsetof(config, f)
+
+static const option_def options[] = {
+	{"dsn", "COLLAB_DSN", OPT_STRING, NULL, 0, 0, FIELD(dsn),
+	 "PostgreSQL connection string or URI of the database with collab "
+	 "(required)"},
+	{"listen", "COLLAB_LISTEN", OPT_ADDRESS, "127.0.0.1:8080", 0, 0,
+	 FIELD(listen_host), "HOST:PORT to serve WebSockets (/ws) and HTTP on"},
+	{"static", "COLLAB_STATIC", OPT_STRING, NULL, 0, 0, FIELD(static_dir),
+	 "directory whose files are served at / (the demo editor)"},
+	{"pool-size", "COLLAB_POOL_SIZE", OPT_INT, "4", 1, 64, FIELD(pool_size),
+	 "database connections for submits and reads (plus one for LISTEN)"},
+	{"max-message-bytes", "COLLAB_MAX_MESSAGE_BYTES", OPT_LONG, "1048576", 256,
+	 64L * 1024 * 1024, FIELD(max_message_bytes),
+	 "largest message a client may send; bigger closes it (1009)"},
+	{"rate", "COLLAB_RATE", OPT_INT, "200", 1, 1000000, FIELD(rate),
+	 "messages per second a client may send; more are refused"},
+	{"burst", "COLLAB_BURST", OPT_INT, "400", 1, 1000000, FIELD(burst),
+	 "messages a client may send in a burst above the rate"},
+	{"max-docs", "COLLAB_MAX_DOCS", OPT_INT, "100", 1, 100000, FIELD(max_docs),
+	 "documents one connection may subscribe to"},
+	{"max-inflight", "COLLAB_MAX_INFLIGHT", OPT_INT, "16", 1, 10000,
+	 FIELD(max_inflight), "submits one connection may have in flight"},
+	{"max-queue", "COLLAB_MAX_QUEUE", OPT_INT, "4096", 16, 10000000,
+	 FIELD(max_queue),
+	 "messages queued for a slow client before it is closed (1013)"},
+	{"max-queue-bytes", "COLLAB_MAX_QUEUE_BYTES", OPT_LONG, "16777216", 65536,
+	 1L << 40, FIELD(max_queue_bytes),
+	 "bytes queued for a slow client before it is closed (1013)"},
+	{"history", "COLLAB_HISTORY", OPT_INT, "256", 1, 1000000, FIELD(history),
+	 "recent changes kept per followed document, for resumes without a query"},
+	{"gap-wait-ms", "COLLAB_GAP_WAIT_MS", OPT_INT, "50", 0, 60000,
+	 FIELD(gap_wait_ms),
+	 "how long a revision ahead of a missing one waits for the missing "
+	 "notification before the notifier fetches it"},
+	{"max-clients", "COLLAB_MAX_CLIENTS", OPT_INT, "100000", 1, 10000000,
+	 FIELD(max_clients), "WebSocket connections served at a time"},
+	{"allowed-origins", "COLLAB_ALLOWED_ORIGINS", OPT_STRING, NULL, 0, 0,
+	 FIELD(allowed_origins),
+	 "comma-separated Origin values accepted for WebSockets (default: any)"},
+	{"log-level", "COLLAB_LOG_LEVEL", OPT_STRING, "info", 0, 0,
+	 FIELD(log_level), "debug, info, warn or error"},
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+static void
+usage(FILE *out)
+{
+	fprintf(
+		out,
+		"usage: collab-notifier --dsn CONNINFO [--listen HOST:PORT] "
+		"[--static DIR] [OPTION VALUE]...\n\n"
+		"Carries collab's committed changes to WebSocket clients (ws://HOST:"
+		"PORT/ws)\nand their edits to collab.submit; GET /healthz answers "
+		"200 while the\ndatabase is reachable, 503 otherwise; GET /metrics "
+		"is for Prometheus.\n\nOptions (each also read from its environment "
+		"variable):\n");
+	for (size_t i = 0; i < N_OPTIONS; i++)
+	{
+		const option_def *o = &options[i];
+
+		fprintf(out, "  --%s (%s)%s%s%s\n      %s\n", o->flag, o->env,
+				o->dflt ? " [default " : "", o->dflt ? o->dflt : "",
+				o->dflt ? "]" : "", o->help);
+	}
+	fprintf(out, "  --help, --version\n");
+}
+
+static int
+set_option(config *cfg, const option_def *o, const char *value,
+		   const char *source)
+{
+	char *field = (char *) cfg + o->offset;
+
+	switch (o->kind)
+	{
+		case OPT_STRING:
+			*(const char **) field = value;
+			return 0;
+		case OPT_INT:
+		case OPT_LONG:
+		{
+			char *end;
+			long n;
+
+			errno = 0;
+			n = strtol(value, &end, 10);
+			if (errno || end == value || *end || n < o->min || n > o->max)
+			{
+				fprintf(stderr,
+						"collab-notifier: %s %s: \"%s\" is not a whole number "
+						"from %ld to %ld\n",
+						source, o->flag, value, o->min, o->max);
+				return -1;
+			}
+			if (o->kind == OPT_INT)
+				*(int *) field = (int) n;
+			else
+				*(long *) field = n;
+			return 0;
+		}
+		case OPT_ADDRESS:
+		{
+			const char *colon = strrchr(value, ':');
+			char *end;
+			long port;
+
+			if (!colon || colon == value ||
+				(size_t) (colon - value) >= sizeof(cfg->listen_host))
+			{
+				fprintf(stderr,
+						"collab-notifier: %s %s: \"%s\" is not HOST:PORT\n",
+						source, o->flag, value);
+				return -1;
+			}
+			errno = 0;
+			port = strtol(colon + 1, &end, 10);
+			if (errno || end == colon + 1 || *end || port < 0 || port > 65535)
+			{
+				fprintf(stderr,
+						"collab-notifier: %s %s: \"%s\" has no port from 0 to "
+						"65535\n",
+						source, o->flag, value);
+				return -1;
+			}
+			memcpy(cfg->listen_host, value, (size_t) (colon - value));
+			cfg->listen_host[colon - value] = '\0';
+			cfg->listen_port = (int) port;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+config_load(config *cfg, int argc, char **argv)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < N_OPTIONS; i++)
+	{
+		const char *env = getenv(options[i].env);
+		const char *value = env && *env ? env : options[i].dflt;
+
+		if (value && set_option(cfg, &options[i], value,
+								env && *env ? "environment" : "default") != 0)
+			return -1;
+	}
+	for (int a = 1; a < argc; a++)
+	{
+		const char *arg = argv[a];
+		const char *value = NULL;
+		const option_def *o = NULL;
+		size_t name_len;
+
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+		{
+			usage(stdout);
+			return 1;
+		}
+		if (strcmp(arg, "--version") == 0)
+		{
+			printf("collab-notifier %s\n", NOTIFIER_VERSION);
+			return 1;
+		}
+		if (strncmp(arg, "--", 2) != 0)
+		{
+			fprintf(stderr, "collab-notifier: unexpected argument \"%s\"\n",
+					arg);
+			usage(stderr);
+			return -1;
+		}
+		arg += 2;
+		name_len = strcspn(arg, "=");
+		for (size_t i = 0; i < N_OPTIONS; i++)
+		{
+			if (strlen(options[i].flag) == name_len &&
+				strncmp(options[i].flag, arg, name_len) == 0)
+				o = &options[i];
+		}
+		if (!o)
+		{
+			fprintf(stderr, "collab-notifier: unknown option \"--%.*s\"\n",
+					(int) name_len, arg);
+			usage(stderr);
+			return -1;
+		}
+		if (arg[name_len] == '=')
+			value = arg + name_len + 1;
+		else if (a + 1 < argc)
+			value = argv[++a];
+		else
+		{
+			fprintf(stderr, "collab-notifier: --%s needs a value\n", o->flag);
+			return -1;
+		}
+		if (set_option(cfg, o, value, "option") != 0)
+			return -1;
+	}
+	if (!cfg->dsn)
+	{
+		fprintf(stderr,
+				"collab-notifier: --dsn (or COLLAB_DSN) is required\n");
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * config.h — the notifier's settings: one table of options (config.c), each
+ * with a command-line flag and an environment variable of the same spelling
+ * (--max-message-bytes / COLLAB_MAX_MESSAGE_BYTES), a default and a help line.
+ * Precedence: flag, then environment, then default.
+ */
+#ifndef COLLAB_NOTIFIER_CONFIG_H
+#define COLLAB_NOTIFIER_CONFIG_H
+
+#include <stddef.h>
+
+#define NOTIFIER_VERSION "0.1.0"
+#define NOTIFIER_VERSION_TEXT NOTIFIER_VERSION
+
+typedef struct config {
+	const char *dsn;			 /* libpq connection string or URI */
+	char listen_host[256];		 /* address to bind */
+	int listen_port;			 /* TCP port */
+	const char *static_dir;		 /* files served at /, or NULL */
+	int pool_size;				 /* database connections for queries */
+	long max_message_bytes;		 /* largest message a client may send */
+	int rate;					 /* client messages per second */
+	int burst;					 /* client messages in a burst */
+	int max_docs;				 /* documents subscribed per connection */
+	int max_inflight;			 /* submits in flight per connection */
+	int max_queue;				 /* messages queued per connection */
+	long max_queue_bytes;		 /* bytes queued per connection */
+	int history;				 /* recent changes kept per document */
+	int gap_wait_ms;			 /* wait for a late notification, then fetch */
+	int max_clients;			 /* WebSocket connections at a time */
+	const char *allowed_origins; /* comma-separated Origins, or NULL: any */
+	const char *log_level;		 /* debug, info, warn, error */
+} config;
+
+/*
+ * Fills CFG from ARGV and the environment.  Returns 0 on success, 1 when
+ * --help or --version was printed (exit 0), -1 after printing an error to
+ * stderr (exit 2).
+ */
+int config_load(config *cfg, int argc, char **argv);
+
+#endif

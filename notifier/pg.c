@@ -1,0 +1,618 @@
+/*
+ * pg.c — asynchronous libpq inside the lws event loop (see pg.h).
+ *
+ * Connection states: DOWN (waiting for its retry timer), CONNECTING
+ * (PQconnectPoll driven by socket readiness), READY (idle), BUSY (one query
+ * in flight; for the LISTEN connection, the LISTEN itself).  The socket lws
+ * polls is a dup of libpq's, adopted again whenever libpq's socket changes
+ * (a connection attempt may try several addresses); lws closes the dup when
+ * the adopted wsi dies, libpq closes its own in PQfinish.
+ */
+#include "pg.h"
+
+#include "log.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PG_QUEUE_MAX 100000
+#define PG_BACKOFF_MIN_MS 100
+#define PG_BACKOFF_MAX_MS 10000
+#define PG_CHANNEL "collab"
+
+typedef struct pg_req {
+	struct pg_req *next;
+	char *sql;
+	int nparams;
+	char **values;
+	pg_done_fn done;
+	void *ctx;
+} pg_req;
+
+typedef enum pgc_state {
+	PGC_DOWN,
+	PGC_CONNECTING,
+	PGC_READY,
+	PGC_BUSY,
+} pgc_state;
+
+typedef struct pgconn {
+	lws_sorted_usec_list_t retry; /* reconnect timer */
+	const char *name;			  /* "listen" or "pool" */
+	int index;
+	PGconn *conn;
+	struct lws *wsi; /* the adopted dup of libpq's socket */
+	int fd;			 /* libpq's socket that wsi polls a dup of */
+	pgc_state state;
+	bool is_listen;
+	bool listening;	  /* LISTEN in place */
+	pg_req *req;	  /* in flight */
+	PGresult *result; /* the result kept for req (first error wins) */
+	int backoff_ms;
+	bool was_up; /* for logging a reconnect */
+} pgconn;
+
+static struct {
+	struct lws_context *context;
+	struct lws_vhost *vhost;
+	const char *dsn;
+	pg_events events;
+	pgconn *conns; /* [0] listens, [1..] the pool */
+	int nconns;
+	pg_req *head, *tail; /* waiting for a connection */
+	int queued;
+	int running;
+	bool stopping;
+	lws_sorted_usec_list_t dispatch; /* runs pgc_dispatch from the loop */
+} pg;
+
+static void pgc_connect(pgconn *c);
+static void pgc_dispatch(void);
+
+static void
+req_free(pg_req *r)
+{
+	for (int i = 0; i < r->nparams; i++)
+		free(r->values[i]);
+	free(r->values);
+	free(r->sql);
+	free(r);
+}
+
+/* Runs R's callback with RES or ERR, then frees R. */
+static void
+req_finish(pg_req *r, const PGresult *res, const pg_error *err)
+{
+	if (r->done)
+		r->done(r->ctx, res, err);
+	req_free(r);
+}
+
+static void
+req_fail_unavailable(pg_req *r, const char *why)
+{
+	pg_error err = {.unavailable = true, .sqlstate = NULL, .message = why};
+
+	req_finish(r, NULL, &err);
+}
+
+static pgconn *
+conn_of_wsi(struct lws *wsi)
+{
+	for (int i = 0; i < pg.nconns; i++)
+	{
+		if (pg.conns[i].wsi == wsi)
+			return &pg.conns[i];
+	}
+	return NULL;
+}
+
+/* Lets go of the adopted socket (lws closes the dup). */
+static void
+pgc_detach(pgconn *c)
+{
+	if (c->wsi)
+	{
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT,
+						LWS_TO_KILL_ASYNC);
+		c->wsi = NULL;
+	}
+	c->fd = -1;
+}
+
+/* Makes the loop poll libpq's current socket; false if it cannot. */
+static bool
+pgc_adopt(pgconn *c)
+{
+	int fd = PQsocket(c->conn);
+	lws_sock_file_fd_type u;
+
+	if (fd < 0)
+		return false;
+	if (c->wsi && fd == c->fd)
+		return true;
+	pgc_detach(c);
+	u.filefd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (u.filefd < 0)
+		return false;
+	c->wsi = lws_adopt_descriptor_vhost(pg.vhost, LWS_ADOPT_RAW_FILE_DESC, u,
+										"collab-pg", NULL);
+	if (!c->wsi)
+	{
+		close(u.filefd);
+		return false;
+	}
+	c->fd = fd;
+	return true;
+}
+
+static void
+retry_cb(lws_sorted_usec_list_t *sul)
+{
+	pgconn *c = lws_container_of(sul, pgconn, retry);
+
+	if (!pg.stopping && c->state == PGC_DOWN)
+		pgc_connect(c);
+}
+
+/* Whether any pool connection is connected or trying to. */
+static bool
+pool_alive(void)
+{
+	for (int i = 1; i < pg.nconns; i++)
+	{
+		if (pg.conns[i].state != PGC_DOWN)
+			return true;
+	}
+	return false;
+}
+
+/* The connection is gone: fail its query, schedule a reconnect. */
+static void
+pgc_lost(pgconn *c, const char *why)
+{
+	pg_req *r = c->req;
+
+	if (!pg.stopping)
+		log_msg(LOG_WARN, "pg: %s connection %d lost: %s", c->name, c->index,
+				why);
+	pgc_detach(c);
+	if (c->conn)
+		PQfinish(c->conn);
+	c->conn = NULL;
+	c->state = PGC_DOWN;
+	c->listening = false;
+	c->req = NULL;
+	if (c->result)
+		PQclear(c->result);
+	c->result = NULL;
+	if (r)
+	{
+		pg.running--;
+		req_fail_unavailable(r, why);
+	}
+	if (!c->is_listen && !pool_alive())
+	{
+		/* nobody left to run the queue: fail it rather than let it wait */
+		while (pg.head)
+		{
+			pg_req *q = pg.head;
+
+			pg.head = q->next;
+			pg.queued--;
+			req_fail_unavailable(q, "the database is unreachable");
+		}
+		pg.tail = NULL;
+	}
+	if (pg.stopping)
+		return;
+	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : PG_BACKOFF_MIN_MS;
+	if (c->backoff_ms > PG_BACKOFF_MAX_MS)
+		c->backoff_ms = PG_BACKOFF_MAX_MS;
+	{
+		/* full jitter over the upper half, so instances do not march */
+		int delay = c->backoff_ms / 2 + rand() % (c->backoff_ms / 2 + 1);
+
+		lws_sul_schedule(pg.context, 0, &c->retry, retry_cb,
+						 (lws_usec_t) delay * LWS_US_PER_MS);
+	}
+}
+
+static const char *
+conn_error(pgconn *c)
+{
+	const char *e = c->conn ? PQerrorMessage(c->conn) : "out of memory";
+	static char buf[256];
+	size_t n;
+
+	snprintf(buf, sizeof(buf), "%s", e && *e ? e : "unknown error");
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	for (char *p = buf; *p; p++)
+	{
+		if (*p == '\n')
+			*p = ' ';
+	}
+	return buf;
+}
+
+/* Sends R on C (READY). */
+static void
+pgc_send(pgconn *c, pg_req *r)
+{
+	c->req = r;
+	c->state = PGC_BUSY;
+	pg.running++;
+	if (!PQsendQueryParams(c->conn, r->sql, r->nparams, NULL,
+						   (const char *const *) r->values, NULL, NULL, 0))
+	{
+		pgc_lost(c, conn_error(c));
+		return;
+	}
+	if (PQflush(c->conn) == 1 && c->wsi)
+		lws_callback_on_writable(c->wsi);
+}
+
+static void
+listen_done(void *ctx, const PGresult *res, const pg_error *err)
+{
+	pgconn *c = ctx;
+
+	(void) res;
+	if (err)
+	{
+		if (!err->unavailable)
+			log_msg(LOG_ERROR, "pg: LISTEN failed: %s", err->message);
+		return;
+	}
+	c->listening = true;
+	log_msg(LOG_INFO, "pg: listening on channel %s", PG_CHANNEL);
+	if (pg.events.listening)
+		pg.events.listening();
+}
+
+static void
+pgc_connected(pgconn *c)
+{
+	c->state = PGC_READY;
+	c->backoff_ms = 0;
+	log_msg(LOG_INFO, "pg: %s connection %d %s", c->name, c->index,
+			c->was_up ? "reconnected" : "connected");
+	c->was_up = true;
+	if (c->is_listen)
+	{
+		pg_req *r = calloc(1, sizeof(*r));
+
+		if (!r || !(r->sql = strdup("LISTEN " PG_CHANNEL)))
+		{
+			free(r);
+			pgc_lost(c, "out of memory");
+			return;
+		}
+		r->done = listen_done;
+		r->ctx = c;
+		pgc_send(c, r);
+	}
+	else
+		pgc_dispatch();
+}
+
+static void
+pgc_poll_connect(pgconn *c)
+{
+	switch (PQconnectPoll(c->conn))
+	{
+		case PGRES_POLLING_READING:
+			if (!pgc_adopt(c))
+				pgc_lost(c, "cannot poll the database socket");
+			break;
+		case PGRES_POLLING_WRITING:
+			if (!pgc_adopt(c))
+				pgc_lost(c, "cannot poll the database socket");
+			else
+				lws_callback_on_writable(c->wsi);
+			break;
+		case PGRES_POLLING_OK:
+			if (!pgc_adopt(c))
+				pgc_lost(c, "cannot poll the database socket");
+			else if (PQsetnonblocking(c->conn, 1) != 0)
+				pgc_lost(c, conn_error(c));
+			else
+				pgc_connected(c);
+			break;
+		default:
+			pgc_lost(c, conn_error(c));
+			break;
+	}
+}
+
+static void
+pgc_connect(pgconn *c)
+{
+	const char *keys[] = {"dbname", "fallback_application_name", NULL};
+	const char *values[] = {pg.dsn, "collab-notifier", NULL};
+
+	c->conn = PQconnectStartParams(keys, values, 1);
+	if (!c->conn || PQstatus(c->conn) == CONNECTION_BAD)
+	{
+		c->state = PGC_CONNECTING;
+		pgc_lost(c, conn_error(c));
+		return;
+	}
+	c->state = PGC_CONNECTING;
+	/* libpq: start as if PQconnectPoll had asked for writability */
+	if (!pgc_adopt(c))
+	{
+		pgc_lost(c, "cannot poll the database socket");
+		return;
+	}
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Reads what the server sent; runs callbacks of finished queries. */
+static void
+pgc_read(pgconn *c)
+{
+	PGnotify *n;
+
+	if (!PQconsumeInput(c->conn))
+	{
+		pgc_lost(c, conn_error(c));
+		return;
+	}
+	while ((n = PQnotifies(c->conn)) != NULL)
+	{
+		if (pg.events.notify && strcmp(n->relname, PG_CHANNEL) == 0)
+			pg.events.notify(n->extra);
+		PQfreemem(n);
+	}
+	while (c->state == PGC_BUSY && !PQisBusy(c->conn))
+	{
+		PGresult *res = PQgetResult(c->conn);
+
+		if (res)
+		{
+			ExecStatusType st = PQresultStatus(res);
+			bool is_error =
+				st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE;
+
+			if (!c->result ||
+				(is_error && PQresultStatus(c->result) != PGRES_FATAL_ERROR))
+			{
+				if (c->result)
+					PQclear(c->result);
+				c->result = res;
+			}
+			else
+				PQclear(res);
+			continue;
+		}
+		/* the last result: the statement's transaction is over */
+		{
+			pg_req *r = c->req;
+			PGresult *kept = c->result;
+			ExecStatusType st =
+				kept ? PQresultStatus(kept) : PGRES_FATAL_ERROR;
+
+			c->req = NULL;
+			c->result = NULL;
+			c->state = PGC_READY;
+			pg.running--;
+			if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+				req_finish(r, kept, NULL);
+			else
+			{
+				const char *state =
+					kept ? PQresultErrorField(kept, PG_DIAG_SQLSTATE) : NULL;
+				const char *message =
+					kept ? PQresultErrorField(kept, PG_DIAG_MESSAGE_PRIMARY)
+						 : NULL;
+				pg_error err = {.unavailable = false,
+								.sqlstate = state ? state : "XX000",
+								.message = message ? message : "query failed"};
+
+				req_finish(r, NULL, &err);
+			}
+			if (kept)
+				PQclear(kept);
+			if (c->state == PGC_READY && !c->is_listen)
+				pgc_dispatch();
+		}
+	}
+}
+
+int
+pg_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+				void *in, size_t len)
+{
+	pgconn *c;
+
+	(void) user;
+	(void) in;
+	(void) len;
+	switch (reason)
+	{
+		case LWS_CALLBACK_RAW_RX_FILE:
+			c = conn_of_wsi(wsi);
+			if (!c)
+				return -1; /* a socket we let go of */
+			if (c->state == PGC_CONNECTING)
+				pgc_poll_connect(c);
+			else if (c->conn)
+				pgc_read(c);
+			return 0;
+		case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+			c = conn_of_wsi(wsi);
+			if (!c)
+				return 0;
+			if (c->state == PGC_CONNECTING)
+				pgc_poll_connect(c);
+			else if (c->conn)
+			{
+				int f = PQflush(c->conn);
+
+				if (f < 0)
+					pgc_lost(c, conn_error(c));
+				else if (f == 1)
+					lws_callback_on_writable(wsi);
+			}
+			return 0;
+		case LWS_CALLBACK_RAW_CLOSE_FILE:
+			c = conn_of_wsi(wsi);
+			if (c)
+			{
+				c->wsi = NULL;
+				c->fd = -1;
+				if (c->state != PGC_DOWN)
+					pgc_lost(c, "socket closed");
+			}
+			return 0;
+		default:
+			return 0;
+	}
+}
+
+/* Gives queued queries to idle pool connections. */
+static void
+pgc_dispatch(void)
+{
+	for (int i = 1; i < pg.nconns && pg.head; i++)
+	{
+		pgconn *c = &pg.conns[i];
+		pg_req *r;
+
+		if (c->state != PGC_READY)
+			continue;
+		r = pg.head;
+		pg.head = r->next;
+		if (!pg.head)
+			pg.tail = NULL;
+		pg.queued--;
+		r->next = NULL;
+		pgc_send(c, r);
+	}
+}
+
+void
+pg_start(struct lws_context *context, struct lws_vhost *vhost, const char *dsn,
+		 int pool_size, const pg_events *events)
+{
+	pg.context = context;
+	pg.vhost = vhost;
+	pg.dsn = dsn;
+	pg.events = *events;
+	pg.nconns = pool_size + 1;
+	pg.conns = calloc((size_t) pg.nconns, sizeof(pgconn));
+	if (!pg.conns)
+	{
+		log_msg(LOG_ERROR, "pg: out of memory");
+		exit(1);
+	}
+	for (int i = 0; i < pg.nconns; i++)
+	{
+		pgconn *c = &pg.conns[i];
+
+		c->index = i;
+		c->fd = -1;
+		c->is_listen = i == 0;
+		c->name = c->is_listen ? "listen" : "pool";
+		c->state = PGC_DOWN;
+		pgc_connect(c);
+	}
+}
+
+static void
+dispatch_cb(lws_sorted_usec_list_t *sul)
+{
+	(void) sul;
+	pgc_dispatch();
+}
+
+bool
+pg_query(const char *sql, int nparams, const char *const *values,
+		 pg_done_fn done, void *ctx)
+{
+	pg_req *r;
+
+	if (pg.stopping || !pool_alive() || pg.queued >= PG_QUEUE_MAX)
+		return false;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return false;
+	r->sql = strdup(sql);
+	r->nparams = nparams;
+	r->values = nparams ? calloc((size_t) nparams, sizeof(char *)) : NULL;
+	r->done = done;
+	r->ctx = ctx;
+	if (!r->sql || (nparams && !r->values))
+	{
+		req_free(r);
+		return false;
+	}
+	for (int i = 0; i < nparams; i++)
+	{
+		if (values[i] && !(r->values[i] = strdup(values[i])))
+		{
+			req_free(r);
+			return false;
+		}
+	}
+	if (pg.tail)
+		pg.tail->next = r;
+	else
+		pg.head = r;
+	pg.tail = r;
+	pg.queued++;
+	/* from the loop, not here: a send that fails runs callbacks */
+	lws_sul_schedule(pg.context, 0, &pg.dispatch, dispatch_cb, 0);
+	return true;
+}
+
+bool
+pg_healthy(void)
+{
+	bool pool_up = false;
+
+	for (int i = 1; i < pg.nconns; i++)
+	{
+		if (pg.conns[i].state == PGC_READY || pg.conns[i].state == PGC_BUSY)
+			pool_up = true;
+	}
+	return pg.nconns > 0 && pg.conns[0].listening && pool_up;
+}
+
+int
+pg_pending(void)
+{
+	return pg.queued + pg.running;
+}
+
+void
+pg_stop(void)
+{
+	pg.stopping = true;
+	lws_sul_cancel(&pg.dispatch);
+	for (int i = 0; i < pg.nconns; i++)
+	{
+		pgconn *c = &pg.conns[i];
+
+		lws_sul_cancel(&c->retry);
+		if (c->state != PGC_DOWN)
+			pgc_lost(c, "stopping");
+	}
+	while (pg.head)
+	{
+		pg_req *q = pg.head;
+
+		pg.head = q->next;
+		pg.queued--;
+		req_fail_unavailable(q, "the notifier is stopping");
+	}
+	pg.tail = NULL;
+	free(pg.conns);
+	pg.conns = NULL;
+	pg.nconns = 0;
+}

@@ -1,0 +1,88 @@
+/*
+ * protocol.h — the messages of docs/protocol.md: parsing what clients send,
+ * and encoding what they receive into reference-counted buffers.
+ *
+ * An outgoing message is encoded once into a msg (with LWS_PRE bytes of
+ * headroom for the frame header) and shared by every recipient, each holding
+ * a reference; the last msg_unref frees it.  lws_write writes the frame
+ * header into the headroom, which is safe to share because the loop is
+ * single-threaded and lws copies what a socket does not take at once.
+ */
+#ifndef COLLAB_NOTIFIER_PROTOCOL_H
+#define COLLAB_NOTIFIER_PROTOCOL_H
+
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_ID_MAX 200 /* bytes in a document or client id */
+
+typedef struct msg {
+	unsigned refs;
+	size_t len;			  /* bytes of JSON after the headroom */
+	unsigned char data[]; /* LWS_PRE headroom, then len bytes, then NUL */
+} msg;
+
+/* The JSON text of M (NUL-terminated). */
+static inline char *
+msg_text(msg *m)
+{
+	return (char *) m->data + LWS_PRE;
+}
+
+/* A msg holding a copy of TEXT[0..LEN), one reference; NULL when out of
+ * memory. */
+msg *msg_new(const char *text, size_t len);
+msg *msg_ref(msg *m);
+void msg_unref(msg *m);
+
+typedef enum req_type {
+	REQ_SUBSCRIBE,
+	REQ_UNSUBSCRIBE,
+	REQ_SUBMIT,
+	REQ_PRESENCE,
+} req_type;
+
+/* A parsed client message; strings point into root (owned, one reference). */
+typedef struct request {
+	json_t *root;
+	req_type type;
+	const char *doc;	/* every type */
+	const char *client; /* optional client id, or NULL */
+	bool has_rev;
+	int64_t rev;	/* subscribe (optional), submit */
+	bool create;	/* subscribe */
+	json_t *change; /* submit: object or array (borrowed) */
+	int64_t seq;	/* submit */
+	json_t *state;	/* presence: object (borrowed) */
+} request;
+
+/*
+ * Parses TEXT[0..LEN) into REQ.  Returns 0, or -1 with a message for a
+ * bad_message error in ERRBUF (and REQ->doc set when it could be read).
+ * On success the caller releases REQ with proto_request_free.
+ */
+int proto_parse(const char *text, size_t len, request *req, char *errbuf,
+				size_t errlen);
+void proto_request_free(request *req);
+
+/*
+ * Encoders: each returns a new msg with one reference, or NULL when out of
+ * memory.  Raw arguments (*_json) are JSON texts inserted as they are; ids
+ * are escaped.  CLIENT may be NULL (JSON null), SEQ < 0 means null.
+ */
+msg *proto_hello(const char *client);
+msg *proto_snapshot(const char *doc, int64_t rev, const char *content_json);
+msg *proto_change(const char *doc, int64_t rev, const char *change_json,
+				  const char *client, int64_t seq);
+msg *proto_ack(const char *doc, int64_t rev, int64_t seq);
+/* DOC may be NULL; SEQ < 0 leaves seq out. */
+msg *proto_error(const char *code, const char *message, const char *doc,
+				 int64_t seq);
+
+/* A valid id: 1 to PROTO_ID_MAX bytes. */
+bool proto_id_ok(const char *id);
+
+#endif
