@@ -1385,7 +1385,7 @@ fanout_conn_open(struct lws *wsi)
 	fo.conns = c;
 	fo.conns_open++;
 	fo.connections_total++;
-	log_msg(LOG_DEBUG, "ws: client %" PRIu64 " connected", c->id);
+	log_msg(LOG_INFO, "ws: client %" PRIu64 " connected", c->id);
 	enqueue(c, proto_hello(c->client));
 	return c;
 }
@@ -1393,7 +1393,7 @@ fanout_conn_open(struct lws *wsi)
 void
 fanout_conn_closed(conn *c)
 {
-	log_msg(LOG_DEBUG, "ws: client %" PRIu64 " (%s) closed", c->id, c->client);
+	log_msg(LOG_INFO, "ws: client %" PRIu64 " (%s) closed", c->id, c->client);
 	while (c->subs)
 		sub_remove(c->subs, true);
 	while (c->q_len > 0)

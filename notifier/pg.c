@@ -233,10 +233,22 @@ conn_error(pgconn *c)
 		buf[--n] = '\0';
 	for (char *p = buf; *p; p++)
 	{
-		if (*p == '\n')
+		if (*p == '\n' || *p == '\t')
 			*p = ' ';
 	}
 	return buf;
+}
+
+/* Server notices (and libpq's own) go to the log, one line each. */
+static void
+notice_cb(void *arg, const PGresult *res)
+{
+	pgconn *c = arg;
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY);
+	const char *message = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	log_msg(LOG_INFO, "pg: %s connection %d: %s: %s", c->name, c->index,
+			severity ? severity : "NOTICE", message ? message : "");
 }
 
 /* Sends R on C (READY). */
@@ -343,6 +355,7 @@ pgc_connect(pgconn *c)
 		return;
 	}
 	c->state = PGC_CONNECTING;
+	PQsetNoticeReceiver(c->conn, notice_cb, c);
 	/* libpq: start as if PQconnectPoll had asked for writability */
 	if (!pgc_adopt(c))
 	{
