@@ -33,25 +33,25 @@ oom(delta_error *err)
 /* --- attributes (quill-delta's AttributeMap) ---------------------------- */
 
 static bool
-attr_empty(const json_value *attrs)
+attr_empty(const djson_value *attrs)
 {
 	return attrs == NULL || attrs->u.object.count == 0;
 }
 
 /* JavaScript's === on parsed JSON: objects and arrays are never equal. */
 static bool
-strict_equal(const json_value *a, const json_value *b)
+strict_equal(const djson_value *a, const djson_value *b)
 {
 	if (a == NULL || b == NULL)
 		return a == b;
-	if (a->type == JSON_OBJECT || a->type == JSON_ARRAY)
+	if (a->type == DJSON_OBJECT || a->type == DJSON_ARRAY)
 		return false;
-	return json_equal(a, b);
+	return djson_equal(a, b);
 }
 
 /* Collects members while a new attribute object is built. */
 typedef struct member_list {
-	json_member *items;
+	djson_member *items;
 	size_t count;
 } member_list;
 
@@ -61,12 +61,12 @@ members_alloc(delta_arena *arena, member_list *list, size_t max,
 {
 	list->count = 0;
 	list->items =
-		delta_arena_alloc(arena, (max ? max : 1) * sizeof(json_member));
+		delta_arena_alloc(arena, (max ? max : 1) * sizeof(djson_member));
 	return list->items ? DELTA_OK : oom(err);
 }
 
 static delta_status
-members_finish(delta_arena *arena, member_list *list, const json_value **out,
+members_finish(delta_arena *arena, member_list *list, const djson_value **out,
 			   delta_error *err)
 {
 	if (list->count == 0)
@@ -74,11 +74,11 @@ members_finish(delta_arena *arena, member_list *list, const json_value **out,
 		*out = NULL;
 		return DELTA_OK;
 	}
-	return json_object_new(arena, list->items, list->count, out, err);
+	return djson_object_new(arena, list->items, list->count, out, err);
 }
 
 static int
-member_key_cmp(const json_member *a, const json_member *b)
+member_key_cmp(const djson_member *a, const djson_member *b)
 {
 	size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
 	int c = memcmp(a->key, b->key, n);
@@ -100,9 +100,9 @@ member_key_cmp(const json_member *a, const json_member *b)
 		size_t nb_ = (B) ? (B)->u.object.count : 0; \
 		while (i_ < na_ || j_ < nb_) \
 		{ \
-			const json_member *KEY; \
-			const json_value *VA = NULL; \
-			const json_value *VB = NULL; \
+			const djson_member *KEY; \
+			const djson_value *VA = NULL; \
+			const djson_value *VB = NULL; \
 			int c_; \
 			if (i_ == na_) \
 				c_ = 1; \
@@ -129,7 +129,7 @@ member_key_cmp(const json_member *a, const json_member *b)
 
 /* Adds a member; members_alloc sized the list for every key of both. */
 static void
-members_add(member_list *list, const json_member *key, const json_value *v)
+members_add(member_list *list, const djson_member *key, const djson_value *v)
 {
 	list->items[list->count].key = key->key;
 	list->items[list->count].key_len = key->key_len;
@@ -138,15 +138,15 @@ members_add(member_list *list, const json_member *key, const json_value *v)
 }
 
 static size_t
-attr_count(const json_value *a)
+attr_count(const djson_value *a)
 {
 	return a ? a->u.object.count : 0;
 }
 
 /* AttributeMap.compose(a, b, keepNull) */
 static delta_status
-attr_compose(delta_arena *arena, const json_value *a, const json_value *b,
-			 bool keep_null, const json_value **out, delta_error *err)
+attr_compose(delta_arena *arena, const djson_value *a, const djson_value *b,
+			 bool keep_null, const djson_value **out, delta_error *err)
 {
 	member_list list;
 	delta_status st;
@@ -167,7 +167,7 @@ attr_compose(delta_arena *arena, const json_value *a, const json_value *b,
 	FOR_EACH_KEY(a, b, key, va, vb, {
 		if (vb != NULL)
 		{
-			if (vb->type != JSON_NULL || keep_null)
+			if (vb->type != DJSON_NULL || keep_null)
 				members_add(&list, key, vb);
 		}
 		else
@@ -178,8 +178,8 @@ attr_compose(delta_arena *arena, const json_value *a, const json_value *b,
 
 /* AttributeMap.transform(a, b, priority) */
 static delta_status
-attr_transform(delta_arena *arena, const json_value *a, const json_value *b,
-			   bool priority, const json_value **out, delta_error *err)
+attr_transform(delta_arena *arena, const djson_value *a, const djson_value *b,
+			   bool priority, const djson_value **out, delta_error *err)
 {
 	member_list list;
 	delta_status st;
@@ -206,10 +206,10 @@ attr_transform(delta_arena *arena, const json_value *a, const json_value *b,
 
 /* AttributeMap.invert(attr, base) */
 static delta_status
-attr_invert(delta_arena *arena, const json_value *attr, const json_value *base,
-			const json_value **out, delta_error *err)
+attr_invert(delta_arena *arena, const djson_value *attr,
+			const djson_value *base, const djson_value **out, delta_error *err)
 {
-	static const json_value null_value = {.type = JSON_NULL};
+	static const djson_value null_value = {.type = DJSON_NULL};
 	member_list list;
 	delta_status st;
 
@@ -226,14 +226,14 @@ attr_invert(delta_arena *arena, const json_value *attr, const json_value *base,
 }
 
 delta_status
-delta_attr_diff(delta_arena *arena, const json_value *a, const json_value *b,
-				const json_value **out, delta_error *err)
+delta_attr_diff(delta_arena *arena, const djson_value *a, const djson_value *b,
+				const djson_value **out, delta_error *err)
 {
-	static const json_value null_value = {.type = JSON_NULL};
+	static const djson_value null_value = {.type = DJSON_NULL};
 	member_list list;
 	delta_status st;
 
-	if (json_equal(a, b) || (attr_empty(a) && attr_empty(b)))
+	if (djson_equal(a, b) || (attr_empty(a) && attr_empty(b)))
 	{
 		*out = NULL;
 		return DELTA_OK;
@@ -242,7 +242,7 @@ delta_attr_diff(delta_arena *arena, const json_value *a, const json_value *b,
 	if (st != DELTA_OK)
 		return st;
 	FOR_EACH_KEY(a, b, key, va, vb, {
-		if (!json_equal(va, vb))
+		if (!djson_equal(va, vb))
 			members_add(&list, key, vb != NULL ? vb : &null_value);
 	});
 	return members_finish(arena, &list, out, err);
@@ -359,7 +359,8 @@ delta_push(delta_arena *arena, delta *d, const delta_op *in, delta_error *err)
 		}
 		if (last != NULL && op.kind == last->kind &&
 			op.kind != DELTA_OP_DELETE && op.embed == NULL &&
-			last->embed == NULL && json_equal(op.attributes, last->attributes))
+			last->embed == NULL &&
+			djson_equal(op.attributes, last->attributes))
 		{
 			/* two text inserts or two retains: one longer op */
 			if (last->length > DELTA_COUNT_MAX - op.length)
@@ -391,7 +392,7 @@ delta_chop(delta *d)
 
 static delta_status
 push_retain(delta_arena *arena, delta *d, int64_t length,
-			const json_value *attributes, delta_error *err)
+			const djson_value *attributes, delta_error *err)
 {
 	delta_op op = {DELTA_OP_RETAIN, length, NULL, 0, NULL, attributes};
 
@@ -409,7 +410,7 @@ push_delete(delta_arena *arena, delta *d, int64_t length, delta_error *err)
 /* --- JSON ---------------------------------------------------------------- */
 
 static bool
-key_is(const json_member *m, const char *name)
+key_is(const djson_member *m, const char *name)
 {
 	return m->key_len == strlen(name) && memcmp(m->key, name, m->key_len) == 0;
 }
@@ -419,13 +420,13 @@ key_is(const json_member *m, const char *name)
  * written (1, 1.0, 1e2), as JavaScript reads it and as jsonb may print it.
  */
 static delta_status
-read_count(const json_value *v, size_t index, const char *what, int64_t *out,
+read_count(const djson_value *v, size_t index, const char *what, int64_t *out,
 		   delta_error *err)
 {
 	double n;
 	int shown;
 
-	if (v->type != JSON_NUMBER)
+	if (v->type != DJSON_NUMBER)
 		return delta_fail(err, DELTA_EINVAL,
 						  "ops[%zu]: %s must be a positive integer", index,
 						  what);
@@ -443,23 +444,23 @@ read_count(const json_value *v, size_t index, const char *what, int64_t *out,
 }
 
 static delta_status
-read_op(const json_value *v, size_t index, delta_op *op, delta_error *err)
+read_op(const djson_value *v, size_t index, delta_op *op, delta_error *err)
 {
-	const json_value *kind_value = NULL;
+	const djson_value *kind_value = NULL;
 	const char *kind_name = NULL;
 	size_t i;
 
-	if (v->type != JSON_OBJECT)
+	if (v->type != DJSON_OBJECT)
 		return delta_fail(err, DELTA_EINVAL,
 						  "ops[%zu]: an operation must be an object", index);
 	memset(op, 0, sizeof(*op));
 	for (i = 0; i < v->u.object.count; i++)
 	{
-		const json_member *m = &v->u.object.members[i];
+		const djson_member *m = &v->u.object.members[i];
 
 		if (key_is(m, "attributes"))
 		{
-			if (m->value->type != JSON_OBJECT)
+			if (m->value->type != DJSON_OBJECT)
 				return delta_fail(err, DELTA_EINVAL,
 								  "ops[%zu]: attributes must be an object",
 								  index);
@@ -491,13 +492,13 @@ read_op(const json_value *v, size_t index, delta_op *op, delta_error *err)
 	if (strcmp(kind_name, "insert") == 0)
 	{
 		op->kind = DELTA_OP_INSERT;
-		if (kind_value->type == JSON_STRING)
+		if (kind_value->type == DJSON_STRING)
 		{
 			op->text = kind_value->u.string.bytes;
 			op->bytes = kind_value->u.string.len;
 			op->length = utf8_utf16_length(op->text, op->bytes);
 		}
-		else if (kind_value->type == JSON_OBJECT)
+		else if (kind_value->type == DJSON_OBJECT)
 		{
 			op->embed = kind_value;
 			op->length = 1;
@@ -521,23 +522,23 @@ read_op(const json_value *v, size_t index, delta_op *op, delta_error *err)
 }
 
 delta_status
-delta_from_json(delta_arena *arena, const json_value *value, delta **out,
+delta_from_json(delta_arena *arena, const djson_value *value, delta **out,
 				delta_error *err)
 {
-	const json_value *ops = value;
+	const djson_value *ops = value;
 	delta *d;
 	size_t i;
 	delta_status st;
 
-	if (value->type == JSON_OBJECT)
+	if (value->type == DJSON_OBJECT)
 	{
-		ops = json_object_get(value, "ops", 3);
+		ops = djson_object_get(value, "ops", 3);
 		if (ops == NULL || value->u.object.count != 1)
 			return delta_fail(
 				err, DELTA_EINVAL,
 				"a delta object must have exactly one key, \"ops\"");
 	}
-	if (ops->type != JSON_ARRAY)
+	if (ops->type != DJSON_ARRAY)
 		return delta_fail(
 			err, DELTA_EINVAL,
 			"a delta must be an array of operations or {\"ops\": [...]}");
@@ -560,8 +561,8 @@ delta_status
 delta_parse(delta_arena *arena, const char *json, size_t len, delta **out,
 			delta_error *err)
 {
-	const json_value *value;
-	delta_status st = json_parse(arena, json, len, &value, err);
+	const djson_value *value;
+	delta_status st = djson_parse(arena, json, len, &value, err);
 
 	if (st != DELTA_OK)
 		return st;
@@ -590,9 +591,9 @@ delta_write(delta_buf *buf, const delta *d, delta_error *err)
 			case DELTA_OP_INSERT:
 				st = APPEND(buf, "{\"insert\":");
 				if (st == DELTA_OK)
-					st = op->embed ? json_write(buf, op->embed, err)
-								   : json_write_string(buf, op->text,
-													   op->bytes, err);
+					st = op->embed ? djson_write(buf, op->embed, err)
+								   : djson_write_string(buf, op->text,
+														op->bytes, err);
 				break;
 			case DELTA_OP_RETAIN:
 			case DELTA_OP_DELETE:
@@ -606,7 +607,7 @@ delta_write(delta_buf *buf, const delta *d, delta_error *err)
 		{
 			st = APPEND(buf, ",\"attributes\":");
 			if (st == DELTA_OK)
-				st = json_write(buf, op->attributes, err);
+				st = djson_write(buf, op->attributes, err);
 		}
 		if (st == DELTA_OK)
 			st = APPEND(buf, "}");
@@ -655,14 +656,14 @@ static bool
 op_equal(const delta_op *a, const delta_op *b)
 {
 	if (a->kind != b->kind || a->length != b->length ||
-		!json_equal(a->attributes, b->attributes))
+		!djson_equal(a->attributes, b->attributes))
 		return false;
 	if (a->kind != DELTA_OP_INSERT)
 		return true;
 	if ((a->embed == NULL) != (b->embed == NULL))
 		return false;
 	if (a->embed != NULL)
-		return json_equal(a->embed, b->embed);
+		return djson_equal(a->embed, b->embed);
 	return a->bytes == b->bytes && memcmp(a->text, b->text, a->bytes) == 0;
 }
 
@@ -900,7 +901,7 @@ delta_transform(delta_arena *arena, const delta *a, const delta *b,
 			st = delta_push(arena, d, &y, err);
 		else
 		{
-			const json_value *attrs;
+			const djson_value *attrs;
 
 			st = attr_transform(arena, x.attributes, y.attributes, priority,
 								&attrs, err);
@@ -1027,7 +1028,7 @@ delta_invert(delta_arena *arena, const delta *change, const delta *base,
 				st = delta_push(arena, d, &x, err);
 			else if (op->attributes != NULL)
 			{
-				const json_value *attrs;
+				const djson_value *attrs;
 
 				st = attr_invert(arena, op->attributes, x.attributes, &attrs,
 								 err);

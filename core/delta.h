@@ -47,8 +47,8 @@ typedef struct delta_op {
 	int64_t length;	  /* UTF-16 code units; an embed is 1 */
 	const char *text; /* insert text, UTF-8, bytes long */
 	size_t bytes;
-	const json_value *embed;	  /* insert of an embed (an object) */
-	const json_value *attributes; /* an object with members, or NULL */
+	const djson_value *embed;	   /* insert of an embed (an object) */
+	const djson_value *attributes; /* an object with members, or NULL */
 } delta_op;
 
 typedef struct delta {
@@ -91,7 +91,7 @@ delta_status delta_parse(delta_arena *arena, const char *json, size_t len,
 						 delta **out, delta_error *err);
 
 /* The same, from an already parsed JSON value. */
-delta_status delta_from_json(delta_arena *arena, const json_value *value,
+delta_status delta_from_json(delta_arena *arena, const djson_value *value,
 							 delta **out, delta_error *err);
 
 /* Appends {"ops":[...]} to buf. */

@@ -2,7 +2,7 @@
  * diff.c — delta_diff: the change that turns one document into another.
  *
  * Both documents are flattened into arrays of units: a code point of text,
- * or an embed (numbered from EMBED_BASE, compared with json_equal).  The
+ * or an embed (numbered from EMBED_BASE, compared with djson_equal).  The
  * common prefix and suffix are trimmed, and the middle is compared with
  * Myers' O(ND) algorithm in its linear-space form (bisect on the middle
  * snake, then recurse on both halves), as diff-match-patch does for Quill.
@@ -34,7 +34,7 @@
 
 typedef struct unit_seq {
 	uint32_t *units; /* code points, or EMBED_BASE + embed index */
-	const json_value **embeds;
+	const djson_value **embeds;
 	size_t count;
 } unit_seq;
 
@@ -91,8 +91,8 @@ flatten(delta_arena *arena, const delta *doc, unit_seq *seq, delta_error *err)
 	}
 	seq->units =
 		delta_arena_alloc(arena, (units ? units : 1) * sizeof(uint32_t));
-	seq->embeds =
-		delta_arena_alloc(arena, (embeds ? embeds : 1) * sizeof(json_value *));
+	seq->embeds = delta_arena_alloc(arena, (embeds ? embeds : 1) *
+											   sizeof(djson_value *));
 	if (seq->units == NULL || seq->embeds == NULL)
 		return oom(err);
 	seq->count = 0;
@@ -129,8 +129,8 @@ unit_equal(const differ *df, uint32_t x, uint32_t y)
 {
 	if (x < EMBED_BASE || y < EMBED_BASE)
 		return x == y;
-	return json_equal(df->a->embeds[x - EMBED_BASE],
-					  df->b->embeds[y - EMBED_BASE]);
+	return djson_equal(df->a->embeds[x - EMBED_BASE],
+					   df->b->embeds[y - EMBED_BASE]);
 }
 
 static delta_status

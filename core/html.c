@@ -87,43 +87,43 @@ escape(html_writer *w, const char *s, size_t n)
 	return delta_buf_append(&w->out, s + run, n - run, w->err);
 }
 
-static const json_value *
-attr(const json_value *attrs, const char *name)
+static const djson_value *
+attr(const djson_value *attrs, const char *name)
 {
-	return json_object_get(attrs, name, strlen(name));
+	return djson_object_get(attrs, name, strlen(name));
 }
 
 /* Quill's boolean formats: present, and neither null nor false. */
 static bool
-attr_on(const json_value *attrs, const char *name)
+attr_on(const djson_value *attrs, const char *name)
 {
-	const json_value *v = attr(attrs, name);
+	const djson_value *v = attr(attrs, name);
 
-	return v != NULL && v->type != JSON_NULL && v->type != JSON_FALSE;
+	return v != NULL && v->type != DJSON_NULL && v->type != DJSON_FALSE;
 }
 
 static bool
-attr_string_is(const json_value *attrs, const char *name, const char *value)
+attr_string_is(const djson_value *attrs, const char *name, const char *value)
 {
-	const json_value *v = attr(attrs, name);
+	const djson_value *v = attr(attrs, name);
 
-	return v != NULL && v->type == JSON_STRING &&
+	return v != NULL && v->type == DJSON_STRING &&
 		   v->u.string.len == strlen(value) &&
 		   memcmp(v->u.string.bytes, value, v->u.string.len) == 0;
 }
 
 /* An integer attribute in [lo, hi], else 0. */
 static int
-attr_int(const json_value *attrs, const char *name, int lo, int hi)
+attr_int(const djson_value *attrs, const char *name, int lo, int hi)
 {
-	const json_value *v = attr(attrs, name);
+	const djson_value *v = attr(attrs, name);
 	double d;
 
 	if (v == NULL)
 		return 0;
-	if (v->type == JSON_NUMBER)
+	if (v->type == DJSON_NUMBER)
 		d = v->u.number.value;
-	else if (v->type == JSON_STRING && v->u.string.len == 1 &&
+	else if (v->type == DJSON_STRING && v->u.string.len == 1 &&
 			 v->u.string.bytes[0] >= '0' && v->u.string.bytes[0] <= '9')
 		d = v->u.string.bytes[0] - '0';
 	else
@@ -200,10 +200,10 @@ url_allowed(const char *s, size_t n, bool image)
 	return strcmp(scheme, "mailto") == 0 || strcmp(scheme, "tel") == 0;
 }
 
-static const json_value *
-safe_url(const json_value *v, bool image)
+static const djson_value *
+safe_url(const djson_value *v, bool image)
 {
-	if (v == NULL || v->type != JSON_STRING ||
+	if (v == NULL || v->type != DJSON_STRING ||
 		!url_allowed(v->u.string.bytes, v->u.string.len, image))
 		return NULL;
 	return v;
@@ -238,8 +238,8 @@ static const char *const inline_tags[][2] = {
 static delta_status
 write_piece(html_writer *w, const piece *p, bool plain)
 {
-	const json_value *attrs = p->op->attributes;
-	const json_value *link =
+	const djson_value *attrs = p->op->attributes;
+	const djson_value *link =
 		plain ? NULL : safe_url(attr(attrs, "link"), false);
 	delta_status st = DELTA_OK;
 	size_t i;
@@ -257,7 +257,7 @@ write_piece(html_writer *w, const piece *p, bool plain)
 			return st;
 	if (p->op->embed != NULL)
 	{
-		const json_value *src = safe_url(attr(p->op->embed, "image"), true);
+		const djson_value *src = safe_url(attr(p->op->embed, "image"), true);
 
 		if (src != NULL && ((st = PUT(w, "<img src=\"")) != DELTA_OK ||
 							(st = escape(w, src->u.string.bytes,
@@ -350,7 +350,7 @@ open_list_item(html_writer *w, int level, const char *kind, bool checklist,
 }
 
 static delta_status
-end_line(html_writer *w, const json_value *block)
+end_line(html_writer *w, const djson_value *block)
 {
 	delta_status st;
 	int header;
@@ -358,13 +358,13 @@ end_line(html_writer *w, const json_value *block)
 
 	if (attr_on(block, "code-block"))
 	{
-		const json_value *lang = attr(block, "code-block");
+		const djson_value *lang = attr(block, "code-block");
 
 		if ((st = close_lists(w, 0)) != DELTA_OK)
 			return st;
 		if (w->in_pre)
 			st = PUT(w, "\n");
-		else if (lang->type == JSON_STRING)
+		else if (lang->type == DJSON_STRING)
 		{
 			if ((st = PUT(w, "<pre data-language=\"")) == DELTA_OK &&
 				(st = escape(w, lang->u.string.bytes, lang->u.string.len)) ==

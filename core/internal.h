@@ -10,8 +10,8 @@
  * AttributeMap.diff(a, b): the attributes that turn a into b (a removed key
  * becomes null); *out is NULL when they are equal.
  */
-delta_status delta_attr_diff(delta_arena *arena, const json_value *a,
-							 const json_value *b, const json_value **out,
+delta_status delta_attr_diff(delta_arena *arena, const djson_value *a,
+							 const djson_value *b, const djson_value **out,
 							 delta_error *err);
 
 /*

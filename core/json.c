@@ -1,7 +1,7 @@
 /*
  * json.c — a strict JSON parser and writer for the Delta core.
  *
- * The parser is recursive descent with a depth limit (JSON_DEPTH_MAX), so
+ * The parser is recursive descent with a depth limit (DJSON_DEPTH_MAX), so
  * hostile input cannot exhaust the stack.  Every string is validated as
  * UTF-8 and copied into the arena; escapes are decoded, and a \u escape
  * that names half a surrogate pair on its own is rejected because UTF-8
@@ -26,7 +26,7 @@ typedef struct json_parser {
 } json_parser;
 
 static delta_status parse_value(json_parser *p, int depth,
-								const json_value **out);
+								const djson_value **out);
 
 /* (returns the constant itself, so static analysis sees the failure) */
 static delta_status
@@ -56,10 +56,10 @@ skip_space(json_parser *p)
 	}
 }
 
-static json_value *
-new_value(json_parser *p, json_type type)
+static djson_value *
+new_value(json_parser *p, djson_type type)
 {
-	json_value *v = delta_arena_alloc(p->arena, sizeof(json_value));
+	djson_value *v = delta_arena_alloc(p->arena, sizeof(djson_value));
 
 	if (v != NULL)
 		v->type = type;
@@ -207,7 +207,7 @@ parse_string(json_parser *p, const char **bytes, size_t *len)
 }
 
 static delta_status
-parse_number(json_parser *p, const json_value **out)
+parse_number(json_parser *p, const djson_value **out)
 {
 	size_t start = p->pos;
 
@@ -241,8 +241,8 @@ parse_number(json_parser *p, const json_value **out)
 	}
 #undef DIGIT
 
-	*out =
-		json_number_new(p->arena, (const char *) p->s + start, p->pos - start);
+	*out = djson_number_new(p->arena, (const char *) p->s + start,
+							p->pos - start);
 	return *out != NULL ? DELTA_OK : oom(p->err);
 }
 
@@ -285,7 +285,7 @@ key_cmp(const char *a, size_t alen, const char *b, size_t blen)
 }
 
 typedef struct indexed_member {
-	json_member m;
+	djson_member m;
 	size_t index;
 } indexed_member;
 
@@ -306,18 +306,18 @@ indexed_member_cmp(const void *x, const void *y)
  * goes into a new arena array.
  */
 static delta_status
-make_object(delta_arena *arena, const json_member *members, size_t count,
-			const json_value **out, delta_error *err)
+make_object(delta_arena *arena, const djson_member *members, size_t count,
+			const djson_value **out, delta_error *err)
 {
-	json_value *v = delta_arena_alloc(arena, sizeof(json_value));
+	djson_value *v = delta_arena_alloc(arena, sizeof(djson_value));
 	indexed_member *tmp;
-	json_member *sorted;
+	djson_member *sorted;
 	size_t i;
 	size_t n = 0;
 
 	if (v == NULL)
 		return oom(err);
-	v->type = JSON_OBJECT;
+	v->type = DJSON_OBJECT;
 	v->u.object.members = NULL;
 	v->u.object.count = 0;
 	if (count == 0)
@@ -328,7 +328,7 @@ make_object(delta_arena *arena, const json_member *members, size_t count,
 	if (count > SIZE_MAX / sizeof(indexed_member))
 		return oom(err);
 	tmp = delta_arena_alloc(arena, count * sizeof(indexed_member));
-	sorted = delta_arena_alloc(arena, count * sizeof(json_member));
+	sorted = delta_arena_alloc(arena, count * sizeof(djson_member));
 	if (tmp == NULL || sorted == NULL)
 		return oom(err);
 	for (i = 0; i < count; i++)
@@ -351,10 +351,10 @@ make_object(delta_arena *arena, const json_member *members, size_t count,
 	return DELTA_OK;
 }
 
-const json_value *
-json_scalar_new(delta_arena *arena, json_type type)
+const djson_value *
+djson_scalar_new(delta_arena *arena, djson_type type)
 {
-	json_value *v = delta_arena_alloc(arena, sizeof(json_value));
+	djson_value *v = delta_arena_alloc(arena, sizeof(djson_value));
 
 	if (v != NULL)
 		v->type = type;
@@ -375,62 +375,62 @@ copy_bytes(delta_arena *arena, const char *bytes, size_t len)
 	return copy;
 }
 
-const json_value *
-json_string_new(delta_arena *arena, const char *bytes, size_t len)
+const djson_value *
+djson_string_new(delta_arena *arena, const char *bytes, size_t len)
 {
-	json_value *v = delta_arena_alloc(arena, sizeof(json_value));
+	djson_value *v = delta_arena_alloc(arena, sizeof(djson_value));
 	char *copy = copy_bytes(arena, bytes, len);
 
 	if (v == NULL || copy == NULL)
 		return NULL;
-	v->type = JSON_STRING;
+	v->type = DJSON_STRING;
 	v->u.string.bytes = copy;
 	v->u.string.len = len;
 	return v;
 }
 
-const json_value *
-json_number_new(delta_arena *arena, const char *literal, size_t len)
+const djson_value *
+djson_number_new(delta_arena *arena, const char *literal, size_t len)
 {
-	json_value *v = delta_arena_alloc(arena, sizeof(json_value));
+	djson_value *v = delta_arena_alloc(arena, sizeof(djson_value));
 	char *copy = copy_bytes(arena, literal, len);
 
 	if (v == NULL || copy == NULL)
 		return NULL;
-	v->type = JSON_NUMBER;
+	v->type = DJSON_NUMBER;
 	v->u.number.literal = copy;
 	v->u.number.len = len;
 	v->u.number.value = strtod(copy, NULL);
 	return v;
 }
 
-const json_value *
-json_array_new(delta_arena *arena, const json_value *const *items,
-			   size_t count)
+const djson_value *
+djson_array_new(delta_arena *arena, const djson_value *const *items,
+				size_t count)
 {
-	json_value *v = delta_arena_alloc(arena, sizeof(json_value));
-	const json_value **copy =
-		delta_arena_alloc(arena, (count ? count : 1) * sizeof(json_value *));
+	djson_value *v = delta_arena_alloc(arena, sizeof(djson_value));
+	const djson_value **copy =
+		delta_arena_alloc(arena, (count ? count : 1) * sizeof(djson_value *));
 
 	if (v == NULL || copy == NULL)
 		return NULL;
 	if (count > 0)
-		memcpy(copy, items, count * sizeof(json_value *));
-	v->type = JSON_ARRAY;
+		memcpy(copy, items, count * sizeof(djson_value *));
+	v->type = DJSON_ARRAY;
 	v->u.array.items = copy;
 	v->u.array.count = count;
 	return v;
 }
 
 delta_status
-json_object_new(delta_arena *arena, json_member *members, size_t count,
-				const json_value **out, delta_error *err)
+djson_object_new(delta_arena *arena, djson_member *members, size_t count,
+				 const djson_value **out, delta_error *err)
 {
 	return make_object(arena, members, count, out, err);
 }
 
 static delta_status
-parse_object(json_parser *p, int depth, const json_value **out)
+parse_object(json_parser *p, int depth, const djson_value **out)
 {
 	grow g = {NULL, 0, 0};
 	delta_status st;
@@ -444,12 +444,12 @@ parse_object(json_parser *p, int depth, const json_value **out)
 	}
 	for (;;)
 	{
-		json_member *m;
+		djson_member *m;
 
 		skip_space(p);
 		if (p->pos >= p->len || p->s[p->pos] != '"')
 			return syntax(p, "expected a string key");
-		m = grow_slot(p->arena, &g, sizeof(json_member));
+		m = grow_slot(p->arena, &g, sizeof(djson_member));
 		if (m == NULL)
 			return oom(p->err);
 		st = parse_string(p, &m->key, &m->key_len);
@@ -478,10 +478,10 @@ parse_object(json_parser *p, int depth, const json_value **out)
 }
 
 static delta_status
-parse_array(json_parser *p, int depth, const json_value **out)
+parse_array(json_parser *p, int depth, const djson_value **out)
 {
 	grow g = {NULL, 0, 0};
-	json_value *v;
+	djson_value *v;
 	delta_status st;
 
 	p->pos++; /* '[' */
@@ -492,8 +492,8 @@ parse_array(json_parser *p, int depth, const json_value **out)
 	{
 		for (;;)
 		{
-			const json_value **slot =
-				grow_slot(p->arena, &g, sizeof(json_value *));
+			const djson_value **slot =
+				grow_slot(p->arena, &g, sizeof(djson_value *));
 
 			if (slot == NULL)
 				return oom(p->err);
@@ -514,7 +514,7 @@ parse_array(json_parser *p, int depth, const json_value **out)
 			return syntax(p, "expected ',' or ']'");
 		}
 	}
-	v = new_value(p, JSON_ARRAY);
+	v = new_value(p, DJSON_ARRAY);
 	if (v == NULL)
 		return oom(p->err);
 	v->u.array.items = g.items;
@@ -524,11 +524,11 @@ parse_array(json_parser *p, int depth, const json_value **out)
 }
 
 static delta_status
-parse_literal(json_parser *p, const char *word, json_type type,
-			  const json_value **out)
+parse_literal(json_parser *p, const char *word, djson_type type,
+			  const djson_value **out)
 {
 	size_t n = strlen(word);
-	json_value *v;
+	djson_value *v;
 
 	if (p->len - p->pos < n || memcmp(p->s + p->pos, word, n) != 0)
 		return syntax(p, "unexpected character");
@@ -541,11 +541,12 @@ parse_literal(json_parser *p, const char *word, json_type type,
 }
 
 static delta_status
-parse_value(json_parser *p, int depth, const json_value **out)
+parse_value(json_parser *p, int depth, const djson_value **out)
 {
-	if (depth > JSON_DEPTH_MAX)
+	if (depth > DJSON_DEPTH_MAX)
 		return delta_fail(p->err, DELTA_ELIMIT,
-						  "JSON nested deeper than %d levels", JSON_DEPTH_MAX);
+						  "JSON nested deeper than %d levels",
+						  DJSON_DEPTH_MAX);
 	skip_space(p);
 	if (p->pos >= p->len)
 		return syntax(p, "unexpected end of input");
@@ -557,7 +558,7 @@ parse_value(json_parser *p, int depth, const json_value **out)
 			return parse_array(p, depth, out);
 		case '"':
 		{
-			json_value *v = new_value(p, JSON_STRING);
+			djson_value *v = new_value(p, DJSON_STRING);
 
 			if (v == NULL)
 				return oom(p->err);
@@ -565,19 +566,19 @@ parse_value(json_parser *p, int depth, const json_value **out)
 			return parse_string(p, &v->u.string.bytes, &v->u.string.len);
 		}
 		case 't':
-			return parse_literal(p, "true", JSON_TRUE, out);
+			return parse_literal(p, "true", DJSON_TRUE, out);
 		case 'f':
-			return parse_literal(p, "false", JSON_FALSE, out);
+			return parse_literal(p, "false", DJSON_FALSE, out);
 		case 'n':
-			return parse_literal(p, "null", JSON_NULL, out);
+			return parse_literal(p, "null", DJSON_NULL, out);
 		default:
 			return parse_number(p, out);
 	}
 }
 
 delta_status
-json_parse(delta_arena *arena, const char *text, size_t len,
-		   const json_value **out, delta_error *err)
+djson_parse(delta_arena *arena, const char *text, size_t len,
+			const djson_value **out, delta_error *err)
 {
 	json_parser p = {arena, (const unsigned char *) text, len, 0, err};
 	delta_status st = parse_value(&p, 1, out);
@@ -591,7 +592,7 @@ json_parse(delta_arena *arena, const char *text, size_t len,
 }
 
 bool
-json_equal(const json_value *a, const json_value *b)
+djson_equal(const djson_value *a, const djson_value *b)
 {
 	size_t i;
 
@@ -601,33 +602,33 @@ json_equal(const json_value *a, const json_value *b)
 		return false;
 	switch (a->type)
 	{
-		case JSON_NULL:
-		case JSON_TRUE:
-		case JSON_FALSE:
+		case DJSON_NULL:
+		case DJSON_TRUE:
+		case DJSON_FALSE:
 			return true;
-		case JSON_NUMBER:
+		case DJSON_NUMBER:
 			return a->u.number.value == b->u.number.value;
-		case JSON_STRING:
+		case DJSON_STRING:
 			return a->u.string.len == b->u.string.len &&
 				   memcmp(a->u.string.bytes, b->u.string.bytes,
 						  a->u.string.len) == 0;
-		case JSON_ARRAY:
+		case DJSON_ARRAY:
 			if (a->u.array.count != b->u.array.count)
 				return false;
 			for (i = 0; i < a->u.array.count; i++)
-				if (!json_equal(a->u.array.items[i], b->u.array.items[i]))
+				if (!djson_equal(a->u.array.items[i], b->u.array.items[i]))
 					return false;
 			return true;
-		case JSON_OBJECT:
+		case DJSON_OBJECT:
 			if (a->u.object.count != b->u.object.count)
 				return false;
 			for (i = 0; i < a->u.object.count; i++)
 			{
-				const json_member *x = &a->u.object.members[i];
-				const json_member *y = &b->u.object.members[i];
+				const djson_member *x = &a->u.object.members[i];
+				const djson_member *y = &b->u.object.members[i];
 
 				if (key_cmp(x->key, x->key_len, y->key, y->key_len) != 0 ||
-					!json_equal(x->value, y->value))
+					!djson_equal(x->value, y->value))
 					return false;
 			}
 			return true;
@@ -635,19 +636,19 @@ json_equal(const json_value *a, const json_value *b)
 	return false;
 }
 
-const json_value *
-json_object_get(const json_value *object, const char *key, size_t key_len)
+const djson_value *
+djson_object_get(const djson_value *object, const char *key, size_t key_len)
 {
 	size_t lo = 0;
 	size_t hi;
 
-	if (object == NULL || object->type != JSON_OBJECT)
+	if (object == NULL || object->type != DJSON_OBJECT)
 		return NULL;
 	hi = object->u.object.count;
 	while (lo < hi)
 	{
 		size_t mid = lo + (hi - lo) / 2;
-		const json_member *m = &object->u.object.members[mid];
+		const djson_member *m = &object->u.object.members[mid];
 		int c = key_cmp(m->key, m->key_len, key, key_len);
 
 		if (c == 0)
@@ -699,7 +700,7 @@ delta_buf_append(delta_buf *buf, const void *bytes, size_t len,
 }
 
 delta_status
-json_write_string(delta_buf *buf, const char *s, size_t len, delta_error *err)
+djson_write_string(delta_buf *buf, const char *s, size_t len, delta_error *err)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t run = 0;
@@ -761,26 +762,26 @@ json_write_string(delta_buf *buf, const char *s, size_t len, delta_error *err)
 }
 
 delta_status
-json_write(delta_buf *buf, const json_value *v, delta_error *err)
+djson_write(delta_buf *buf, const djson_value *v, delta_error *err)
 {
 	delta_status st = DELTA_OK;
 	size_t i;
 
 	switch (v->type)
 	{
-		case JSON_NULL:
+		case DJSON_NULL:
 			return delta_buf_append(buf, "null", 4, err);
-		case JSON_TRUE:
+		case DJSON_TRUE:
 			return delta_buf_append(buf, "true", 4, err);
-		case JSON_FALSE:
+		case DJSON_FALSE:
 			return delta_buf_append(buf, "false", 5, err);
-		case JSON_NUMBER:
+		case DJSON_NUMBER:
 			return delta_buf_append(buf, v->u.number.literal, v->u.number.len,
 									err);
-		case JSON_STRING:
-			return json_write_string(buf, v->u.string.bytes, v->u.string.len,
-									 err);
-		case JSON_ARRAY:
+		case DJSON_STRING:
+			return djson_write_string(buf, v->u.string.bytes, v->u.string.len,
+									  err);
+		case DJSON_ARRAY:
 			if ((st = delta_buf_append(buf, "[", 1, err)) != DELTA_OK)
 				return st;
 			for (i = 0; i < v->u.array.count && st == DELTA_OK; i++)
@@ -788,24 +789,24 @@ json_write(delta_buf *buf, const json_value *v, delta_error *err)
 				if (i > 0)
 					st = delta_buf_append(buf, ",", 1, err);
 				if (st == DELTA_OK)
-					st = json_write(buf, v->u.array.items[i], err);
+					st = djson_write(buf, v->u.array.items[i], err);
 			}
 			return st != DELTA_OK ? st : delta_buf_append(buf, "]", 1, err);
-		case JSON_OBJECT:
+		case DJSON_OBJECT:
 			if ((st = delta_buf_append(buf, "{", 1, err)) != DELTA_OK)
 				return st;
 			for (i = 0; i < v->u.object.count && st == DELTA_OK; i++)
 			{
-				const json_member *m = &v->u.object.members[i];
+				const djson_member *m = &v->u.object.members[i];
 
 				if (i > 0)
 					st = delta_buf_append(buf, ",", 1, err);
 				if (st == DELTA_OK)
-					st = json_write_string(buf, m->key, m->key_len, err);
+					st = djson_write_string(buf, m->key, m->key_len, err);
 				if (st == DELTA_OK)
 					st = delta_buf_append(buf, ":", 1, err);
 				if (st == DELTA_OK)
-					st = json_write(buf, m->value, err);
+					st = djson_write(buf, m->value, err);
 			}
 			return st != DELTA_OK ? st : delta_buf_append(buf, "}", 1, err);
 	}

@@ -18,26 +18,26 @@
 #include "arena.h"
 #include "status.h"
 
-typedef enum json_type {
-	JSON_NULL,
-	JSON_FALSE,
-	JSON_TRUE,
-	JSON_NUMBER,
-	JSON_STRING,
-	JSON_ARRAY,
-	JSON_OBJECT
-} json_type;
+typedef enum djson_type {
+	DJSON_NULL,
+	DJSON_FALSE,
+	DJSON_TRUE,
+	DJSON_NUMBER,
+	DJSON_STRING,
+	DJSON_ARRAY,
+	DJSON_OBJECT
+} djson_type;
 
-typedef struct json_value json_value;
+typedef struct djson_value djson_value;
 
-typedef struct json_member {
+typedef struct djson_member {
 	const char *key; /* UTF-8, key_len bytes, not NUL-terminated */
 	size_t key_len;
-	const json_value *value;
-} json_member;
+	const djson_value *value;
+} djson_member;
 
-struct json_value {
-	json_type type;
+struct djson_value {
+	djson_type type;
 	union {
 		struct {
 			const char *literal; /* as written, e.g. "1.50e3" */
@@ -49,18 +49,18 @@ struct json_value {
 			size_t len;
 		} string;
 		struct {
-			const json_value *const *items;
+			const djson_value *const *items;
 			size_t count;
 		} array;
 		struct {
-			const json_member *members; /* sorted by key, unique */
+			const djson_member *members; /* sorted by key, unique */
 			size_t count;
 		} object;
 	} u;
 };
 
 /* Nesting deeper than this is rejected with DELTA_ELIMIT. */
-#define JSON_DEPTH_MAX 200
+#define DJSON_DEPTH_MAX 200
 
 /*
  * Parses exactly one JSON text (RFC 8259, UTF-8; surrounding whitespace
@@ -68,37 +68,38 @@ struct json_value {
  * unescaped control characters and trailing garbage with DELTA_EINVAL and a
  * message giving the byte offset.
  */
-delta_status json_parse(delta_arena *arena, const char *text, size_t len,
-						const json_value **out, delta_error *err);
+delta_status djson_parse(delta_arena *arena, const char *text, size_t len,
+						 const djson_value **out, delta_error *err);
 
 /*
  * Deep equality as lodash's isEqual sees parsed JSON: objects compare
  * member by member regardless of order, numbers by value.  NULL pointers
  * (absent values) are equal only to each other.
  */
-bool json_equal(const json_value *a, const json_value *b);
+bool djson_equal(const djson_value *a, const djson_value *b);
 
 /* The member called key, or NULL. */
-const json_value *json_object_get(const json_value *object, const char *key,
-								  size_t key_len);
+const djson_value *djson_object_get(const djson_value *object, const char *key,
+									size_t key_len);
 
 /*
  * Builders, for callers that read JSON from elsewhere (a jsonb, say).
  * Each copies its bytes into the arena and returns NULL when it fails.
- * json_number_new takes a JSON number literal as written.
+ * djson_number_new takes a JSON number literal as written.
  */
-const json_value *json_scalar_new(delta_arena *arena, json_type type);
-const json_value *json_string_new(delta_arena *arena, const char *bytes,
-								  size_t len);
-const json_value *json_number_new(delta_arena *arena, const char *literal,
-								  size_t len);
-const json_value *json_array_new(delta_arena *arena,
-								 const json_value *const *items, size_t count);
+const djson_value *djson_scalar_new(delta_arena *arena, djson_type type);
+const djson_value *djson_string_new(delta_arena *arena, const char *bytes,
+									size_t len);
+const djson_value *djson_number_new(delta_arena *arena, const char *literal,
+									size_t len);
+const djson_value *djson_array_new(delta_arena *arena,
+								   const djson_value *const *items,
+								   size_t count);
 
 /* Builds an object from members in any order (duplicates: last wins). */
-delta_status json_object_new(delta_arena *arena, json_member *members,
-							 size_t count, const json_value **out,
-							 delta_error *err);
+delta_status djson_object_new(delta_arena *arena, djson_member *members,
+							  size_t count, const djson_value **out,
+							  delta_error *err);
 
 /* A growable byte buffer in an arena.  Grows geometrically. */
 typedef struct delta_buf {
@@ -113,11 +114,11 @@ delta_status delta_buf_append(delta_buf *buf, const void *bytes, size_t len,
 							  delta_error *err);
 
 /* Appends the compact JSON text of value (objects in canonical order). */
-delta_status json_write(delta_buf *buf, const json_value *value,
-						delta_error *err);
+delta_status djson_write(delta_buf *buf, const djson_value *value,
+						 delta_error *err);
 
 /* Appends s as a JSON string literal, quoted and escaped. */
-delta_status json_write_string(delta_buf *buf, const char *s, size_t len,
-							   delta_error *err);
+delta_status djson_write_string(delta_buf *buf, const char *s, size_t len,
+								delta_error *err);
 
 #endif

@@ -93,12 +93,12 @@ must(void *p)
 }
 
 /* Values are immutable: one of each constant serves every document. */
-static const json_value json_null = {.type = JSON_NULL};
-static const json_value json_true = {.type = JSON_TRUE};
-static const json_value json_false = {.type = JSON_FALSE};
+static const djson_value json_null = {.type = DJSON_NULL};
+static const djson_value json_true = {.type = DJSON_TRUE};
+static const djson_value json_false = {.type = DJSON_FALSE};
 
 /* A scalar JsonbValue as a core value. */
-static const json_value *
+static const djson_value *
 scalar_to_core(glue_session *s, const JsonbValue *v)
 {
 	switch (v->type)
@@ -108,15 +108,15 @@ scalar_to_core(glue_session *s, const JsonbValue *v)
 		case jbvBool:
 			return v->val.boolean ? &json_true : &json_false;
 		case jbvString:
-			return must((void *) json_string_new(s->arena, v->val.string.val,
-												 v->val.string.len));
+			return must((void *) djson_string_new(s->arena, v->val.string.val,
+												  v->val.string.len));
 		case jbvNumeric:
 		{
 			char *lit = DatumGetCString(
 				DirectFunctionCall1(numeric_out,
 									NumericGetDatum(v->val.numeric)));
 
-			return must((void *) json_number_new(s->arena, lit, strlen(lit)));
+			return must((void *) djson_number_new(s->arena, lit, strlen(lit)));
 		}
 		default:
 			elog(ERROR, "unexpected jsonb value type %d", (int) v->type);
@@ -128,8 +128,8 @@ scalar_to_core(glue_session *s, const JsonbValue *v)
 typedef struct build_frame {
 	bool object;
 	bool raw_scalar; /* jsonb's wrapper around a lone scalar */
-	const json_value **items;
-	json_member *members;
+	const djson_value **items;
+	djson_member *members;
 	int count;
 	int cap;
 	const char *key;
@@ -137,19 +137,19 @@ typedef struct build_frame {
 } build_frame;
 
 static void
-frame_add(glue_session *s, build_frame *f, const json_value *v)
+frame_add(glue_session *s, build_frame *f, const djson_value *v)
 {
 	if (f->count == f->cap)
 	{
 		f->cap = f->cap ? f->cap * 2 : 8;
 		if (f->object)
-			f->members =
-				f->members ? repalloc(f->members, f->cap * sizeof(json_member))
-						   : palloc(f->cap * sizeof(json_member));
+			f->members = f->members ? repalloc(f->members,
+											   f->cap * sizeof(djson_member))
+									: palloc(f->cap * sizeof(djson_member));
 		else
 			f->items = f->items
-						   ? repalloc(f->items, f->cap * sizeof(json_value *))
-						   : palloc(f->cap * sizeof(json_value *));
+						   ? repalloc(f->items, f->cap * sizeof(djson_value *))
+						   : palloc(f->cap * sizeof(djson_value *));
 	}
 	if (f->object)
 	{
@@ -169,7 +169,7 @@ frame_add(glue_session *s, build_frame *f, const json_value *v)
  * outlive the datum).  Only for UTF-8 databases, whose strings the core
  * can take as they are.
  */
-static const json_value *
+static const djson_value *
 jsonb_to_core(glue_session *s, Jsonb *jb)
 {
 	JsonbIterator *it = JsonbIteratorInit(&jb->root);
@@ -178,11 +178,11 @@ jsonb_to_core(glue_session *s, Jsonb *jb)
 	build_frame *stack = palloc(8 * sizeof(build_frame));
 	int depth = 0;
 	int cap = 8;
-	const json_value *result = NULL;
+	const djson_value *result = NULL;
 
 	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
 	{
-		const json_value *made = NULL;
+		const djson_value *made = NULL;
 
 		switch (tok)
 		{
@@ -224,12 +224,12 @@ jsonb_to_core(glue_session *s, Jsonb *jb)
 				if (f->raw_scalar)
 					made = f->items[0];
 				else if (f->object)
-					glue_check(json_object_new(s->arena, f->members, f->count,
-											   &made, &err),
+					glue_check(djson_object_new(s->arena, f->members, f->count,
+												&made, &err),
 							   &err, "out of memory");
 				else
-					made = must(
-						(void *) json_array_new(s->arena, f->items, f->count));
+					made = must((void *) djson_array_new(s->arena, f->items,
+														 f->count));
 				break;
 			}
 			default:
@@ -290,7 +290,7 @@ glue_parse(glue_session *s, Jsonb *jb, const char *argname)
 	return NULL; /* keep compiler quiet */
 }
 
-static void push_core(JsonbParseState **state, const json_value *v,
+static void push_core(JsonbParseState **state, const djson_value *v,
 					  JsonbIteratorToken as);
 
 static void
@@ -317,22 +317,22 @@ push_count(JsonbParseState **state, int64 n)
 
 /* A core value into a jsonb being built, as a value or an element. */
 static void
-push_core(JsonbParseState **state, const json_value *v, JsonbIteratorToken as)
+push_core(JsonbParseState **state, const djson_value *v, JsonbIteratorToken as)
 {
 	JsonbValue jv;
 	size_t i;
 
 	switch (v->type)
 	{
-		case JSON_NULL:
+		case DJSON_NULL:
 			jv.type = jbvNull;
 			break;
-		case JSON_TRUE:
-		case JSON_FALSE:
+		case DJSON_TRUE:
+		case DJSON_FALSE:
 			jv.type = jbvBool;
-			jv.val.boolean = v->type == JSON_TRUE;
+			jv.val.boolean = v->type == DJSON_TRUE;
 			break;
-		case JSON_NUMBER:
+		case DJSON_NUMBER:
 			jv.type = jbvNumeric;
 			jv.val.numeric = DatumGetNumeric(
 				DirectFunctionCall3(numeric_in,
@@ -340,20 +340,20 @@ push_core(JsonbParseState **state, const json_value *v, JsonbIteratorToken as)
 									ObjectIdGetDatum(InvalidOid),
 									Int32GetDatum(-1)));
 			break;
-		case JSON_STRING:
+		case DJSON_STRING:
 			push_string(state, v->u.string.bytes, v->u.string.len, as);
 			return;
-		case JSON_ARRAY:
+		case DJSON_ARRAY:
 			(void) pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
 			for (i = 0; i < v->u.array.count; i++)
 				push_core(state, v->u.array.items[i], WJB_ELEM);
 			(void) pushJsonbValue(state, WJB_END_ARRAY, NULL);
 			return;
-		case JSON_OBJECT:
+		case DJSON_OBJECT:
 			(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 			for (i = 0; i < v->u.object.count; i++)
 			{
-				const json_member *m = &v->u.object.members[i];
+				const djson_member *m = &v->u.object.members[i];
 
 				push_string(state, m->key, m->key_len, WJB_KEY);
 				push_core(state, m->value, WJB_VALUE);

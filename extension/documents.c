@@ -209,5 +209,6 @@ doc_write_id(glue_session *s, delta_buf *buf, text *id)
 	delta_error err;
 
 	(void) s;
-	glue_check(json_write_string(buf, utf8, len, &err), &err, "out of memory");
+	glue_check(djson_write_string(buf, utf8, len, &err), &err,
+			   "out of memory");
 }

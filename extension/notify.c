@@ -100,7 +100,7 @@ collab_presence(PG_FUNCTION_ARGS)
 	delta_buf buf;
 	StringInfoData json;
 	char *utf8;
-	const json_value *parsed;
+	const djson_value *parsed;
 	delta_error err;
 
 	if (!JB_ROOT_IS_OBJECT(state))
@@ -121,9 +121,9 @@ collab_presence(PG_FUNCTION_ARGS)
 	JsonbToCString(&json, &state->root, VARSIZE(state));
 	utf8 = pg_server_to_any(json.data, json.len, PG_UTF8);
 	/* compact, like the rest of the payload (jsonb prints spaces) */
-	glue_check(json_parse(s.arena, utf8, strlen(utf8), &parsed, &err), &err,
+	glue_check(djson_parse(s.arena, utf8, strlen(utf8), &parsed, &err), &err,
 			   "invalid presence state");
-	glue_check(json_write(&buf, parsed, &err), &err, "out of memory");
+	glue_check(djson_write(&buf, parsed, &err), &err, "out of memory");
 	append(&buf, "}");
 	if (buf.len + 1 > NOTIFY_CHANGE_MAX)
 		ereport(ERROR, errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

@@ -59,18 +59,18 @@ status_name(delta_status st)
 }
 
 /* The member key of request req, or NULL. */
-static const json_value *
-member(const json_value *req, const char *key)
+static const djson_value *
+member(const djson_value *req, const char *key)
 {
-	return json_object_get(req, key, strlen(key));
+	return djson_object_get(req, key, strlen(key));
 }
 
 /* Reads the delta in member key of req. */
 static delta_status
-get_delta(delta_arena *arena, const json_value *req, const char *key,
+get_delta(delta_arena *arena, const djson_value *req, const char *key,
 		  delta **out, delta_error *err)
 {
-	const json_value *v = member(req, key);
+	const djson_value *v = member(req, key);
 
 	if (v == NULL)
 		return delta_fail(err, DELTA_EINVAL, "request: missing \"%s\"", key);
@@ -79,13 +79,13 @@ get_delta(delta_arena *arena, const json_value *req, const char *key,
 
 /* Reads the optional boolean "priority" (absent: false). */
 static delta_status
-get_priority(const json_value *req, bool *out, delta_error *err)
+get_priority(const djson_value *req, bool *out, delta_error *err)
 {
-	const json_value *v = member(req, "priority");
+	const djson_value *v = member(req, "priority");
 
-	if (v == NULL || v->type == JSON_FALSE)
+	if (v == NULL || v->type == DJSON_FALSE)
 		*out = false;
-	else if (v->type == JSON_TRUE)
+	else if (v->type == DJSON_TRUE)
 		*out = true;
 	else
 		return delta_fail(err, DELTA_EINVAL,
@@ -95,12 +95,12 @@ get_priority(const json_value *req, bool *out, delta_error *err)
 
 /* Reads "index": an integer in [0, 2^53]. */
 static delta_status
-get_index(const json_value *req, int64_t *out, delta_error *err)
+get_index(const djson_value *req, int64_t *out, delta_error *err)
 {
-	const json_value *v = member(req, "index");
+	const djson_value *v = member(req, "index");
 	double d;
 
-	if (v == NULL || v->type != JSON_NUMBER)
+	if (v == NULL || v->type != DJSON_NUMBER)
 		return delta_fail(err, DELTA_EINVAL,
 						  "request: \"index\" must be a number");
 	d = v->u.number.value;
@@ -134,10 +134,10 @@ write_ok_int(delta_buf *buf, int64_t n, delta_error *err)
 
 /* Runs the request in req and appends its {"ok":...} answer to buf. */
 static delta_status
-dispatch(delta_arena *arena, const json_value *req, delta_buf *buf,
+dispatch(delta_arena *arena, const djson_value *req, delta_buf *buf,
 		 delta_error *err)
 {
-	const json_value *fnv;
+	const djson_value *fnv;
 	const char *fn;
 	size_t fn_len;
 	delta *a = NULL;
@@ -146,10 +146,10 @@ dispatch(delta_arena *arena, const json_value *req, delta_buf *buf,
 	delta_status st;
 	bool priority = false;
 
-	if (req->type != JSON_OBJECT)
+	if (req->type != DJSON_OBJECT)
 		return delta_fail(err, DELTA_EINVAL, "request: not an object");
 	fnv = member(req, "fn");
-	if (fnv == NULL || fnv->type != JSON_STRING)
+	if (fnv == NULL || fnv->type != DJSON_STRING)
 		return delta_fail(err, DELTA_EINVAL,
 						  "request: \"fn\" must be a string");
 	fn = fnv->u.string.bytes;
@@ -233,7 +233,7 @@ dispatch(delta_arena *arena, const json_value *req, delta_buf *buf,
 			(st = delta_to_text(arena, a, &text, &len, err)) != DELTA_OK)
 			return st;
 		if ((st = delta_buf_append(buf, "{\"ok\":", 6, err)) != DELTA_OK ||
-			(st = json_write_string(buf, text, len, err)) != DELTA_OK)
+			(st = djson_write_string(buf, text, len, err)) != DELTA_OK)
 			return st;
 		return delta_buf_append(buf, "}", 1, err);
 	}
@@ -270,7 +270,7 @@ handle_line(const char *line, size_t len)
 {
 	delta_arena *arena = delta_arena_create(NULL);
 	delta_error err = {DELTA_OK, ""};
-	const json_value *req;
+	const djson_value *req;
 	delta_buf buf;
 	delta_status st;
 
@@ -280,7 +280,7 @@ handle_line(const char *line, size_t len)
 		return;
 	}
 	delta_buf_init(&buf, arena);
-	st = json_parse(arena, line, len, &req, &err);
+	st = djson_parse(arena, line, len, &req, &err);
 	if (st == DELTA_OK)
 		st = dispatch(arena, req, &buf, &err);
 	if (st == DELTA_OK)

@@ -124,22 +124,22 @@ pick(chooser *c, unsigned n)
 	return c->data[c->pos++] % n;
 }
 
-static const json_value *
+static const djson_value *
 json(const char *text)
 {
-	const json_value *v;
+	const djson_value *v;
 	delta_error err;
 
 	if (text == NULL)
 		return NULL;
-	FUZZ_REQUIRE(json_parse(arena, text, strlen(text), &v, &err) == DELTA_OK,
+	FUZZ_REQUIRE(djson_parse(arena, text, strlen(text), &v, &err) == DELTA_OK,
 				 "bad pool entry %s: %s", text, err.message);
 	return v;
 }
 
 static void
 push(delta *d, delta_op_kind kind, int64_t length, const char *text,
-	 size_t bytes, const json_value *embed, const json_value *attrs)
+	 size_t bytes, const djson_value *embed, const djson_value *attrs)
 {
 	delta_op op = {kind, length, text, bytes, embed, attrs};
 	delta_error err;
@@ -163,7 +163,8 @@ units_of(const char *s, size_t bytes)
 static void
 push_insert(chooser *c, delta *d)
 {
-	const json_value *attrs = json(insert_attrs[pick(c, COUNT(insert_attrs))]);
+	const djson_value *attrs =
+		json(insert_attrs[pick(c, COUNT(insert_attrs))]);
 
 	if (pick(c, 8) == 7)
 	{

@@ -2,9 +2,9 @@
  * fuzz_parse.c — libFuzzer target for the core's JSON and delta parsers.
  *
  * The input is taken as JSON text.  Properties checked on every input:
- *   - json_parse and delta_parse either succeed or fail with a known status
+ *   - djson_parse and delta_parse either succeed or fail with a known status
  *     that is also stored in the error struct, with a non-empty message;
- *   - a parsed JSON value written with json_write parses back to an equal
+ *   - a parsed JSON value written with djson_write parses back to an equal
  *     value and writes the same text again (the writer is canonical);
  *   - a parsed delta is canonical (pushing its operations again changes
  *     nothing), its lengths add up, and delta_write then delta_parse gives
@@ -38,30 +38,30 @@ check_failure(const char *what, delta_status st, const delta_error *err)
 }
 
 static void
-check_json(delta_arena *arena, const json_value *value)
+check_json(delta_arena *arena, const djson_value *value)
 {
 	delta_buf first;
 	delta_buf second;
 	delta_error err;
-	const json_value *again;
+	const djson_value *again;
 	delta_status st;
 
 	delta_buf_init(&first, arena);
-	REQUIRE(json_write(&first, value, &err) == DELTA_OK, "json_write: %s",
+	REQUIRE(djson_write(&first, value, &err) == DELTA_OK, "djson_write: %s",
 			err.message);
 	fuzz_error_reset(&err);
-	st = json_parse(arena, first.data, first.len, &again, &err);
+	st = djson_parse(arena, first.data, first.len, &again, &err);
 	REQUIRE(st == DELTA_OK,
-			"json_write gave %.*s which json_parse refuses: %s",
+			"djson_write gave %.*s which djson_parse refuses: %s",
 			(int) first.len, first.data, err.message);
-	REQUIRE(json_equal(value, again), "json_write changed the value: %.*s",
+	REQUIRE(djson_equal(value, again), "djson_write changed the value: %.*s",
 			(int) first.len, first.data);
 	delta_buf_init(&second, arena);
-	REQUIRE(json_write(&second, again, &err) == DELTA_OK, "json_write: %s",
+	REQUIRE(djson_write(&second, again, &err) == DELTA_OK, "djson_write: %s",
 			err.message);
 	REQUIRE(first.len == second.len &&
 				memcmp(first.data, second.data, first.len) == 0,
-			"json_write is not canonical: %.*s then %.*s", (int) first.len,
+			"djson_write is not canonical: %.*s then %.*s", (int) first.len,
 			first.data, (int) second.len, second.data);
 }
 
@@ -91,7 +91,7 @@ check_canonical(delta_arena *arena, const delta *d)
 }
 
 static void
-check_delta(delta_arena *arena, const delta *d, const json_value *value)
+check_delta(delta_arena *arena, const delta *d, const djson_value *value)
 {
 	delta_buf first;
 	delta_buf second;
@@ -133,7 +133,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	delta_arena *arena = delta_arena_create(NULL);
 	const char *text = (const char *) data;
-	const json_value *value = NULL;
+	const djson_value *value = NULL;
 	delta *d = NULL;
 	delta_error err;
 	delta_status json_st;
@@ -142,9 +142,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	REQUIRE(arena != NULL, "delta_arena_create failed");
 
 	fuzz_error_reset(&err);
-	json_st = json_parse(arena, text, size, &value, &err);
+	json_st = djson_parse(arena, text, size, &value, &err);
 	if (json_st != DELTA_OK)
-		check_failure("json_parse", json_st, &err);
+		check_failure("djson_parse", json_st, &err);
 	else
 		check_json(arena, value);
 

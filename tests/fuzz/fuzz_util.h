@@ -96,7 +96,7 @@ fuzz_check_canonical(delta_arena *arena, const delta *d, const char *what)
 		FUZZ_REQUIRE(op->length > 0, "%s: ops[%zu] has length %lld", what, i,
 					 (long long) op->length);
 		FUZZ_REQUIRE(op->attributes == NULL ||
-						 (op->attributes->type == JSON_OBJECT &&
+						 (op->attributes->type == DJSON_OBJECT &&
 						  op->attributes->u.object.count > 0),
 					 "%s: ops[%zu] keeps empty attributes", what, i);
 		FUZZ_REQUIRE(op->kind != DELTA_OP_DELETE || op->attributes == NULL,
@@ -125,12 +125,12 @@ fuzz_has_null_insert_attribute(const delta *d)
 
 	for (i = 0; i < d->count; i++)
 	{
-		const json_value *attrs = d->ops[i].attributes;
+		const djson_value *attrs = d->ops[i].attributes;
 
 		if (d->ops[i].kind != DELTA_OP_INSERT || attrs == NULL)
 			continue;
 		for (k = 0; k < attrs->u.object.count; k++)
-			if (attrs->u.object.members[k].value->type == JSON_NULL)
+			if (attrs->u.object.members[k].value->type == DJSON_NULL)
 				return true;
 	}
 	return false;

@@ -459,9 +459,9 @@ typedef struct client {
 
 	/* the pool's parsed attributes and embeds, for the client's life */
 	delta_arena *pool;
-	const json_value *insert_attrs[COUNT(insert_attrs)];
-	const json_value *retain_attrs[COUNT(retain_attrs)];
-	const json_value *embeds[COUNT(embeds)];
+	const djson_value *insert_attrs[COUNT(insert_attrs)];
+	const djson_value *retain_attrs[COUNT(retain_attrs)];
+	const djson_value *embeds[COUNT(embeds)];
 
 	/* the OT state, in arena (copied to a fresh one now and then) */
 	delta_arena *arena;
@@ -565,7 +565,7 @@ client_connect(client *c)
 
 static void
 push(client *c, delta *d, delta_op_kind kind, int64_t length, const char *text,
-	 size_t bytes, const json_value *embed, const json_value *attrs)
+	 size_t bytes, const djson_value *embed, const djson_value *attrs)
 {
 	delta_op op = {kind, length, text, bytes, embed, attrs};
 	delta_error err;
@@ -701,7 +701,8 @@ random_edit(client *c)
 	else
 	{
 		size_t i = rnd(c, (unsigned) (nl + 1));
-		const json_value *attrs = c->insert_attrs[rnd(c, COUNT(insert_attrs))];
+		const djson_value *attrs =
+			c->insert_attrs[rnd(c, COUNT(insert_attrs))];
 
 		push(c, d, DELTA_OP_RETAIN, b[i], NULL, 0, NULL, NULL);
 		if (rnd(c, 8) == 0)
@@ -1194,8 +1195,8 @@ client_init(client *c, const config *cfg, int index, const shared *sh)
 		client_fail(c, "out of memory");
 #define PARSE_POOL(name) \
 	for (i = 0; i < COUNT(name); i++) \
-		if (name[i] != NULL && json_parse(c->pool, name[i], strlen(name[i]), \
-										  &c->name[i], &err) != DELTA_OK) \
+		if (name[i] != NULL && djson_parse(c->pool, name[i], strlen(name[i]), \
+										   &c->name[i], &err) != DELTA_OK) \
 			client_fail(c, "bad pool entry %s: %s", name[i], err.message);
 	PARSE_POOL(insert_attrs)
 	PARSE_POOL(retain_attrs)
@@ -1393,11 +1394,11 @@ typedef struct doc_stats {
 /* A change notification about one of the run's documents, as it came. */
 typedef struct announced {
 	int64_t rev;
-	const json_value *client; /* a string, or null */
-	const json_value *seq;	  /* a number, or null */
-	const json_value *change; /* NULL when left out (too big) */
-	size_t bytes;			  /* of the payload, without its NUL */
-	int pid;				  /* of the backend that ran NOTIFY */
+	const djson_value *client; /* a string, or null */
+	const djson_value *seq;	   /* a number, or null */
+	const djson_value *change; /* NULL when left out (too big) */
+	size_t bytes;			   /* of the payload, without its NUL */
+	int pid;				   /* of the backend that ran NOTIFY */
 } announced;
 
 /* What the listener heard of one document, in order of arrival. */
@@ -1430,29 +1431,29 @@ typedef struct listener {
 	size_t nsenders;
 } listener;
 
-static const json_value *
-member(const json_value *object, const char *key)
+static const djson_value *
+member(const djson_value *object, const char *key)
 {
-	return json_object_get(object, key, strlen(key));
+	return djson_object_get(object, key, strlen(key));
 }
 
 static bool
-json_is_string(const json_value *v, const char *s)
+json_is_string(const djson_value *v, const char *s)
 {
 	size_t len = strlen(s);
 
-	return v != NULL && v->type == JSON_STRING && v->u.string.len == len &&
+	return v != NULL && v->type == DJSON_STRING && v->u.string.len == len &&
 		   memcmp(v->u.string.bytes, s, len) == 0;
 }
 
 /* An integer written as one (no fraction, no exponent). */
 static bool
-json_integer(const json_value *v, int64_t *out)
+json_integer(const djson_value *v, int64_t *out)
 {
 	char text[32];
 	char *end;
 
-	if (v == NULL || v->type != JSON_NUMBER || v->u.number.len == 0 ||
+	if (v == NULL || v->type != DJSON_NUMBER || v->u.number.len == 0 ||
 		v->u.number.len >= sizeof(text))
 		return false;
 	memcpy(text, v->u.number.literal, v->u.number.len);
@@ -1464,14 +1465,14 @@ json_integer(const json_value *v, int64_t *out)
 
 /* The compact JSON of v, for a message. */
 static const char *
-json_text(delta_arena *arena, const json_value *v)
+json_text(delta_arena *arena, const djson_value *v)
 {
 	delta_buf buf;
 
 	if (v == NULL)
 		return "(absent)";
 	delta_buf_init(&buf, arena);
-	if (json_write(&buf, v, NULL) != DELTA_OK ||
+	if (djson_write(&buf, v, NULL) != DELTA_OK ||
 		delta_buf_append(&buf, "", 1, NULL) != DELTA_OK)
 		return "(out of memory)";
 	return buf.data;
@@ -1482,7 +1483,7 @@ json_text(delta_arena *arena, const json_value *v)
  * run's document, -2 for one of this run that it never made.
  */
 static int
-doc_index(const config *cfg, const json_value *id)
+doc_index(const config *cfg, const djson_value *id)
 {
 	char prefix[64];
 	size_t plen =
@@ -1510,18 +1511,18 @@ static void
 listener_take(const config *cfg, listener *l, const PGnotify *n)
 {
 	size_t bytes = strlen(n->extra);
-	const json_value *v;
-	const json_value *type;
-	const json_value *doc;
+	const djson_value *v;
+	const djson_value *type;
+	const djson_value *doc;
 	delta_error err;
 	doc_news *news;
 	announced a;
 	int d;
 
 	l->received++;
-	if (json_parse(l->arena, n->extra, bytes, &v, &err) != DELTA_OK ||
-		v->type != JSON_OBJECT || (type = member(v, "type")) == NULL ||
-		type->type != JSON_STRING)
+	if (djson_parse(l->arena, n->extra, bytes, &v, &err) != DELTA_OK ||
+		v->type != DJSON_OBJECT || (type = member(v, "type")) == NULL ||
+		type->type != DJSON_STRING)
 	{
 		check_fail("a notification on channel %s is not a collab payload: %s",
 				   n->relname, cut(n->extra));
@@ -1543,7 +1544,7 @@ listener_take(const config *cfg, listener *l, const PGnotify *n)
 		return;
 	}
 	doc = member(v, "doc");
-	if (doc == NULL || doc->type != JSON_STRING)
+	if (doc == NULL || doc->type != DJSON_STRING)
 	{
 		check_fail("a notification without a document: %s", cut(n->extra));
 		return;
@@ -1582,10 +1583,10 @@ listener_take(const config *cfg, listener *l, const PGnotify *n)
 	a.bytes = bytes;
 	a.pid = n->be_pid;
 	if (!json_integer(member(v, "rev"), &a.rev) || a.client == NULL ||
-		(a.client->type != JSON_STRING && a.client->type != JSON_NULL) ||
+		(a.client->type != DJSON_STRING && a.client->type != DJSON_NULL) ||
 		a.seq == NULL ||
-		(a.seq->type != JSON_NUMBER && a.seq->type != JSON_NULL) ||
-		(a.change != NULL && a.change->type != JSON_OBJECT) ||
+		(a.seq->type != DJSON_NUMBER && a.seq->type != DJSON_NULL) ||
+		(a.change != NULL && a.change->type != DJSON_OBJECT) ||
 		v->u.object.count != (a.change != NULL ? 6u : 5u))
 	{
 		check_fail("a malformed change notification: %s", cut(n->extra));
@@ -1824,14 +1825,14 @@ check_announced(const config *cfg, const listener *l, const shared *sh,
 	const char *written;
 	delta_error err;
 
-	if (client_id == NULL ? a->client->type != JSON_NULL
+	if (client_id == NULL ? a->client->type != DJSON_NULL
 						  : !json_is_string(a->client, client_id))
 		check_fail("%s: rev %" PRId64 " was announced with client %s, "
 				   "the log has %s",
 				   doc_id, a->rev, json_text(arena, a->client),
 				   client_id ? client_id : "null");
 	if (PQgetisnull(log, row, 3))
-		seq_ok = a->seq->type == JSON_NULL;
+		seq_ok = a->seq->type == DJSON_NULL;
 	else
 		seq_ok = json_integer(a->seq, &seq) &&
 				 seq == strtoll(PQgetvalue(log, row, 3), NULL, 10);

@@ -476,14 +476,14 @@ static const char *const embed_pool[] = {
 	"{\"formula\":\"e=mc^2\"}",
 };
 
-static const json_value *
+static const djson_value *
 J(const char *text)
 {
-	const json_value *v;
+	const djson_value *v;
 
 	if (text == NULL)
 		return NULL;
-	if (json_parse(A, text, strlen(text), &v, NULL) != DELTA_OK)
+	if (djson_parse(A, text, strlen(text), &v, NULL) != DELTA_OK)
 		exit(2);
 	return v;
 }
