@@ -102,7 +102,8 @@ typedef struct qctx {
 	unsigned gen;
 	int64_t seq;
 	int64_t since;
-	bool resume; /* a resume fetch: fall back to a snapshot */
+	bool resume;   /* a resume fetch: fall back to a snapshot */
+	char *id_json; /* a fetch's id, echoed */
 } qctx;
 
 static struct {
@@ -231,7 +232,7 @@ static void
 send_error(conn *c, const char *code, const char *message, const char *doc_id,
 		   int64_t seq)
 {
-	enqueue(c, proto_error(code, message, doc_id, seq));
+	enqueue(c, proto_error(code, message, doc_id, seq, NULL));
 }
 
 int
@@ -770,6 +771,7 @@ qctx_free(qctx *q)
 	if (q->c)
 		conn_unref(q->c);
 	doc_unref(q->d);
+	free(q->id_json);
 	free(q);
 }
 
@@ -1270,6 +1272,74 @@ handle_presence(conn *c, const request *req)
 	free(state);
 }
 
+static void
+fetch_done(void *ctx, const PGresult *res, const pg_error *err)
+{
+	qctx *q = ctx;
+	conn *c = q->c;
+
+	if (!c->wsi)
+		;
+	else if (err)
+	{
+		const char *code = err->unavailable ? "unavailable"
+						   : strcmp(err->sqlstate, "P0002") == 0 ? "not_found"
+						   : strcmp(err->sqlstate, "22023") == 0
+							   ? "invalid_revision"
+						   : strcmp(err->sqlstate, "42501") == 0 ? "forbidden"
+																 : "internal";
+
+		enqueue(c, proto_error(code,
+							   err->unavailable ? "the database is unreachable"
+												: err->message,
+							   q->d->id, -1, q->id_json));
+	}
+	else
+		enqueue(c, proto_content(q->d->id,
+								 strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+								 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+								 q->id_json));
+	qctx_free(q);
+}
+
+/* A revision's content and HTML; needs no subscription. */
+static void
+handle_fetch(conn *c, const request *req)
+{
+	char rev[24];
+	const char *params[2] = {req->doc, NULL};
+	doc *d = doc_get(req->doc); /* referenced by the query alone, maybe */
+	qctx *q = d ? qctx_new(c, d, 0) : NULL;
+
+	if (!q)
+	{
+		if (d && d->refs == 0)
+		{
+			d->refs++;
+			doc_unref(d); /* leaves the table */
+		}
+		send_error(c, "internal", "out of memory", req->doc, -1);
+		return;
+	}
+	if (req->id)
+		q->id_json = json_dumps(req->id, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (req->has_rev)
+	{
+		snprintf(rev, sizeof(rev), "%" PRId64, req->rev);
+		params[1] = rev;
+	}
+	if (!pg_query(
+			"SELECT r, c::text, collab.to_html(c) "
+			"FROM (SELECT coalesce($2::bigint, collab.head($1)) AS r) h, "
+			"LATERAL (SELECT collab.content($1, h.r) AS c) x",
+			2, params, fetch_done, q))
+	{
+		enqueue(c, proto_error("unavailable", "the database is unreachable",
+							   req->doc, -1, q->id_json));
+		qctx_free(q);
+	}
+}
+
 /* Takes one token from C's bucket; false when it is empty. */
 static bool
 rate_ok(conn *c)
@@ -1348,6 +1418,9 @@ fanout_conn_message(conn *c, const char *text, size_t len)
 				break;
 			case REQ_PRESENCE:
 				handle_presence(c, &req);
+				break;
+			case REQ_FETCH:
+				handle_fetch(c, &req);
 				break;
 		}
 	}

@@ -204,7 +204,7 @@ proto_ack(const char *doc, int64_t rev, int64_t seq)
 
 msg *
 proto_error(const char *code, const char *message, const char *doc,
-			int64_t seq)
+			int64_t seq, const char *id_json)
 {
 	sbuf b = {0};
 
@@ -221,6 +221,34 @@ proto_error(const char *code, const char *message, const char *doc,
 	{
 		sb_str(&b, ",\"seq\":");
 		sb_int(&b, seq);
+	}
+	if (id_json)
+	{
+		sb_str(&b, ",\"id\":");
+		sb_str(&b, id_json);
+	}
+	sb_str(&b, "}");
+	return sb_finish(&b);
+}
+
+msg *
+proto_content(const char *doc, int64_t rev, const char *content_json,
+			  const char *html, const char *id_json)
+{
+	sbuf b = {0};
+
+	sb_str(&b, "{\"type\":\"content\",\"doc\":");
+	sb_json_string(&b, doc);
+	sb_str(&b, ",\"rev\":");
+	sb_int(&b, rev);
+	sb_str(&b, ",\"content\":");
+	sb_str(&b, content_json);
+	sb_str(&b, ",\"html\":");
+	sb_json_string(&b, html);
+	if (id_json)
+	{
+		sb_str(&b, ",\"id\":");
+		sb_str(&b, id_json);
 	}
 	sb_str(&b, "}");
 	return sb_finish(&b);
@@ -306,6 +334,8 @@ proto_parse(const char *text, size_t len, request *req, char *errbuf,
 		req->type = REQ_SUBMIT;
 	else if (strcmp(type, "presence") == 0)
 		req->type = REQ_PRESENCE;
+	else if (strcmp(type, "fetch") == 0)
+		req->type = REQ_FETCH;
 	else
 	{
 		snprintf(errbuf, errlen, "unknown message type \"%.40s\"", type);
@@ -374,6 +404,9 @@ proto_parse(const char *text, size_t len, request *req, char *errbuf,
 						 "\"presence\" needs a \"state\": a JSON object");
 				return -1;
 			}
+			break;
+		case REQ_FETCH:
+			req->id = json_object_get(root, "id");
 			break;
 	}
 	return 0;

@@ -43,6 +43,7 @@ typedef enum req_type {
 	REQ_UNSUBSCRIBE,
 	REQ_SUBMIT,
 	REQ_PRESENCE,
+	REQ_FETCH,
 } req_type;
 
 /* A parsed client message; strings point into root (owned, one reference). */
@@ -57,6 +58,7 @@ typedef struct request {
 	json_t *change; /* submit: object or array (borrowed) */
 	int64_t seq;	/* submit */
 	json_t *state;	/* presence: object (borrowed) */
+	json_t *id;		/* fetch: any JSON the answer echoes, or NULL */
 } request;
 
 /*
@@ -78,9 +80,12 @@ msg *proto_snapshot(const char *doc, int64_t rev, const char *content_json);
 msg *proto_change(const char *doc, int64_t rev, const char *change_json,
 				  const char *client, int64_t seq);
 msg *proto_ack(const char *doc, int64_t rev, int64_t seq);
-/* DOC may be NULL; SEQ < 0 leaves seq out. */
+/* DOC may be NULL; SEQ < 0 leaves seq out; ID_JSON (NULL: none) is echoed. */
 msg *proto_error(const char *code, const char *message, const char *doc,
-				 int64_t seq);
+				 int64_t seq, const char *id_json);
+/* The answer to a fetch; ID_JSON may be NULL. */
+msg *proto_content(const char *doc, int64_t rev, const char *content_json,
+				   const char *html, const char *id_json);
 
 /* A valid id: 1 to PROTO_ID_MAX bytes. */
 bool proto_id_ok(const char *id);

@@ -82,7 +82,8 @@ check_encoders(const request *req)
 	require_int(v, "seq", req->seq);
 	json_decref(v);
 
-	v = parse_msg(proto_error("bad_message", client, req->doc, req->seq));
+	v = parse_msg(
+		proto_error("bad_message", client, req->doc, req->seq, NULL));
 	require_string(v, "message", client);
 	require_string(v, "doc", req->doc);
 	json_decref(v);
@@ -105,6 +106,12 @@ check_encoders(const request *req)
 		change = json_object_get(v, "change");
 		REQUIRE(json_equal(change, req->change),
 				"the change came back different");
+		json_decref(v);
+
+		v = parse_msg(proto_content(req->doc, req->rev, text, client, "[1]"));
+		require_string(v, "html", client);
+		REQUIRE(json_equal(json_object_get(v, "content"), req->change),
+				"the fetched content came back different");
 		json_decref(v);
 
 		v = parse_msg(proto_snapshot(req->doc, req->rev, text));
