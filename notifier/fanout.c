@@ -1123,8 +1123,15 @@ submit_done(void *ctx, const PGresult *res, const pg_error *err)
 		e.rev = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		if (s->state == SUB_LIVE && e.rev <= s->rev)
 		{
-			/* a resubmit of a change this client received as a change */
+			/*
+			 * A resubmit of a change committed before: the client has it
+			 * already, in its snapshot or as a change it resumed.  The
+			 * ack says so; a client that took the change as its ack
+			 * ignores an ack for a seq no longer in flight.
+			 */
 			pend_remove(s, q->seq);
+			fo.acks++;
+			enqueue(s->c, proto_ack(d->id, e.rev, q->seq));
 			qctx_free(q);
 			return;
 		}
