@@ -25,7 +25,7 @@
 #define REV_UNBOUNDED INT64_MAX
 #define SHUTDOWN_SUBMIT_WAIT_US (5 * LWS_US_PER_SEC)
 #define SHUTDOWN_CLOSE_WAIT_US (3 * LWS_US_PER_SEC)
-#define RETRY_FETCH_MS 1000
+#define RETRY_FETCH_MS 250 /* a fetch that could not run, again */
 
 typedef struct doc doc;
 typedef struct sub sub;
@@ -621,7 +621,11 @@ gap_fetch(doc *d)
 				  "FROM collab.changes($1, $2, $3)",
 				  3, params, gap_done, d))
 	{
-		/* the database is down: the LISTEN reconnect resynchronises */
+		/*
+		 * No pool connection is up (LISTEN may come back before the pool
+		 * does): try again later rather than lose the resync.
+		 */
+		gap_schedule(d, RETRY_FETCH_MS);
 		doc_unref(d);
 		return;
 	}
