@@ -1,0 +1,796 @@
+/*
+ * converge_test.c — many OT clients over several notifier instances, editing
+ * a few documents at once, some losing their connection with a change in
+ * flight; at the end every copy, collab.content and the log must agree.
+ *
+ *   converge_test --url HOST:PORT[,HOST:PORT...] --dsn CONNINFO
+ *                 [--clients 40] [--docs 4] [--edits 40] [--seed N]
+ *                 [--drop 0.15]
+ *
+ * Each client follows docs/protocol.md's client algorithm with the core's
+ * compose/transform/apply: one change in flight, later edits composed into
+ * a buffer, incoming changes transformed against both (theirs first), acks
+ * (or a change carrying its own id and seq) ending the flight.  Edits are
+ * random inserts (with attributes, emoji, combining marks, embeds), deletes
+ * and formats at code point boundaries.  With probability --drop, right
+ * after a submit the client cuts its connection, keeps editing offline,
+ * and comes back on a random instance: it resumes from its revision and
+ * resubmits the change in flight with the same seq and base revision.
+ *
+ * Checked: every stream is gap-free (revision R + 1 after R); at the end
+ * each client's copy equals collab.content(doc); the log is revisions
+ * 1..head; every acknowledged (client, seq) is in it exactly once, at the
+ * acknowledged revision.  Prints what differed; exit status 1 on failure.
+ */
+#include "delta.h"
+#include "wsc.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_URLS 8
+#define RUN_SECONDS_MAX 120
+
+typedef struct client {
+	int index;
+	char id[64];
+	int doc;
+	wsc *ws;
+	bool subscribed;
+	uint64_t rng;
+	int edits_left;
+	int64_t next_edit_us;
+	int64_t reconnect_us; /* offline until then; 0: online */
+	delta_arena *arena;
+	delta *copy; /* the local document: server's rev + inflight + buffer */
+	int64_t rev;
+	delta *inflight, *buffer;
+	char *inflight_json; /* as first sent, for resubmits */
+	int64_t inflight_seq, inflight_base, seq;
+	int64_t *acked_rev; /* [seq] -> revision, 0: not acknowledged */
+	int acked_cap;
+	int drops;
+} client;
+
+static struct {
+	char hosts[MAX_URLS][128];
+	int ports[MAX_URLS];
+	int nurls;
+	int nclients, ndocs, edits;
+	double drop;
+	uint64_t seed;
+	char run[24];
+	wsc_loop *loop;
+	client *clients;
+	int failures;
+} g;
+
+static void
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("FAIL ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (++g.failures > 20)
+		exit(1);
+}
+
+static uint64_t
+next_random(uint64_t *s)
+{
+	/* xorshift64* */
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+static unsigned
+pick(client *c, unsigned n)
+{
+	return n ? (unsigned) (next_random(&c->rng) % n) : 0;
+}
+
+static void
+doc_id(int doc, char *out, size_t size)
+{
+	snprintf(out, size, "converge-%s-%d", g.run, doc);
+}
+
+static char *
+to_json(delta_arena *arena, const delta *d)
+{
+	delta_buf buf;
+
+	delta_buf_init(&buf, arena);
+	if (delta_write(&buf, d, NULL) != DELTA_OK ||
+		delta_buf_append(&buf, "", 1, NULL) != DELTA_OK)
+	{
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+	return buf.data;
+}
+
+static delta *
+from_json(delta_arena *arena, const char *text)
+{
+	delta *d;
+	delta_error err;
+
+	if (delta_parse(arena, text, strlen(text), &d, &err) != DELTA_OK)
+	{
+		fail("cannot parse a delta: %s: %.200s", err.message, text);
+		return NULL;
+	}
+	return d;
+}
+
+/* --- random edits ---------------------------------------------------- */
+
+static const char *const words[] = {
+	"a",
+	"hello ",
+	"world",
+	" ",
+	"\n",
+	"<&\"'>",
+	"\xc3\xa9",
+	"e\xcc\x81",
+	"\xf0\x9f\x98\x80",
+	"\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd",
+	"\xe6\x97\xa5",
+	"\xf0\x9d\x84\x9e",
+};
+static const char *const attrs[] = {
+	NULL,
+	NULL,
+	"{\"bold\":true}",
+	"{\"italic\":true}",
+	"{\"color\":\"#e00\"}",
+	"{\"link\":\"https://x.test/?a=1&b=2\"}",
+};
+static const char *const formats[] = {
+	"{\"bold\":true}", "{\"bold\":null}",	"{\"italic\":true}",
+	"{\"header\":1}",  "{\"header\":null}", "{\"color\":null}",
+};
+static const char *const embeds[] = {
+	"{\"image\":\"x.png\"}",
+	"{\"formula\":\"e=mc^2\"}",
+};
+
+/*
+ * Code point boundaries of the copy, in UTF-16 units, 0 and the length
+ * included: where edits may start and end.  Returns how many (malloc'd).
+ */
+static int64_t *
+boundaries(const delta *doc, size_t *count)
+{
+	size_t cap = 16, n = 0;
+	int64_t *b = malloc(cap * sizeof(int64_t)), at = 0;
+
+	b[n++] = 0;
+	for (size_t i = 0; i < doc->count; i++)
+	{
+		const delta_op *op = &doc->ops[i];
+		size_t k = 0;
+
+		do
+		{
+			if (n + 2 > cap)
+				b = realloc(b, (cap *= 2) * sizeof(int64_t));
+			if (op->embed)
+				at += 1;
+			else
+			{
+				unsigned char lead = (unsigned char) op->text[k++];
+
+				at += lead >= 0xF0 ? 2 : 1;
+				while (k < op->bytes &&
+					   ((unsigned char) op->text[k] & 0xC0) == 0x80)
+					k++;
+			}
+			b[n++] = at;
+		} while (!op->embed && k < op->bytes);
+	}
+	*count = n;
+	return b;
+}
+
+/* A random change of C's copy, as JSON text built from parts. */
+static delta *
+random_change(client *c)
+{
+	size_t n;
+	int64_t *b = boundaries(c->copy, &n);
+	size_t last = n - 2; /* b[last]: the start of the final newline */
+	char json[1024];
+	unsigned kind = pick(c, 10);
+	delta *d;
+
+	if (kind < 3 && last > 0)
+	{
+		size_t i = pick(c, (unsigned) last), j = i + 1 + pick(c, 5);
+
+		if (j > last)
+			j = last;
+		snprintf(json, sizeof(json),
+				 "[{\"retain\":%" PRId64 "},{\"delete\":%" PRId64 "}]", b[i],
+				 b[j] - b[i]);
+	}
+	else if (kind < 5)
+	{
+		/* a format, which may cover the final newline (a line format) */
+		size_t i = pick(c, (unsigned) (n - 1)), j = i + 1 + pick(c, 8);
+
+		if (j > n - 1)
+			j = n - 1;
+		snprintf(json, sizeof(json),
+				 "[{\"retain\":%" PRId64 "},{\"retain\":%" PRId64
+				 ",\"attributes\":%s}]",
+				 b[i], b[j] - b[i],
+				 formats[pick(c, sizeof(formats) / sizeof(*formats))]);
+	}
+	else
+	{
+		int64_t at = b[pick(c, (unsigned) (last + 1))];
+		const char *a = attrs[pick(c, sizeof(attrs) / sizeof(*attrs))];
+		char attr_part[96] = "";
+
+		if (a)
+			snprintf(attr_part, sizeof(attr_part), ",\"attributes\":%s", a);
+		if (pick(c, 8) == 0)
+			snprintf(json, sizeof(json),
+					 "[{\"retain\":%" PRId64 "},{\"insert\":%s%s}]", at,
+					 embeds[pick(c, sizeof(embeds) / sizeof(*embeds))],
+					 attr_part);
+		else
+		{
+			char text[256] = "";
+			json_t *s;
+			char *quoted;
+
+			for (unsigned k = 1 + pick(c, 3); k > 0; k--)
+				strcat(text, words[pick(c, sizeof(words) / sizeof(*words))]);
+			s = json_string(text);
+			quoted = json_dumps(s, JSON_ENCODE_ANY);
+			snprintf(json, sizeof(json),
+					 "[{\"retain\":%" PRId64 "},{\"insert\":%s%s}]", at,
+					 quoted, attr_part);
+			free(quoted);
+			json_decref(s);
+		}
+	}
+	free(b);
+	/* an edit at 0 has no leading retain (a retain of 0 is invalid) */
+	if (strncmp(json, "[{\"retain\":0},", 14) == 0)
+		memmove(json + 1, json + 14, strlen(json + 14) + 1);
+	d = from_json(c->arena, json);
+	if (d)
+		delta_chop(d);
+	return d;
+}
+
+/* --- the client algorithm --------------------------------------------- */
+
+static void
+send_inflight(client *c)
+{
+	char doc[96];
+
+	doc_id(c->doc, doc, sizeof(doc));
+	wsc_sendf(c->ws,
+			  "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":%" PRId64
+			  ",\"change\":%s,\"seq\":%" PRId64 "}",
+			  doc, c->inflight_base, c->inflight_json, c->inflight_seq);
+}
+
+static void go_offline(client *c);
+
+/* Moves the buffer into flight, if nothing is flying and we are online. */
+static void
+flush(client *c)
+{
+	if (c->inflight || !c->buffer || !c->subscribed)
+		return;
+	c->inflight = c->buffer;
+	c->buffer = NULL;
+	c->inflight_seq = ++c->seq;
+	c->inflight_base = c->rev;
+	free(c->inflight_json);
+	c->inflight_json = strdup(to_json(c->arena, c->inflight));
+	send_inflight(c);
+	if ((double) (next_random(&c->rng) % 1000) < g.drop * 1000)
+		go_offline(c); /* the submit may or may not reach the server */
+}
+
+static void
+local_edit(client *c)
+{
+	delta *change = random_change(c), *copy;
+	delta_error err;
+
+	if (!change)
+		return;
+	if (delta_apply(c->arena, c->copy, change, &copy, &err) != DELTA_OK)
+	{
+		fail("client %d: a local edit does not apply: %s", c->index,
+			 err.message);
+		return;
+	}
+	c->copy = copy;
+	if (!c->buffer)
+		c->buffer = change;
+	else if (delta_compose(c->arena, c->buffer, change, &c->buffer, &err) !=
+			 DELTA_OK)
+		fail("client %d: compose: %s", c->index, err.message);
+	if (c->buffer && c->buffer->count == 0)
+		c->buffer = NULL;
+	c->edits_left--;
+	flush(c);
+}
+
+static void
+record_ack(client *c, int64_t seq, int64_t rev)
+{
+	if (seq >= c->acked_cap)
+	{
+		int cap = (int) seq * 2 + 16;
+
+		c->acked_rev = realloc(c->acked_rev, (size_t) cap * sizeof(int64_t));
+		memset(c->acked_rev + c->acked_cap, 0,
+			   (size_t) (cap - c->acked_cap) * sizeof(int64_t));
+		c->acked_cap = cap;
+	}
+	c->acked_rev[seq] = rev;
+}
+
+/* Another client's change R: transformed past what we have not sent home. */
+static void
+take_change(client *c, int64_t rev, delta *incoming)
+{
+	delta **mine[2] = {&c->inflight, &c->buffer};
+	delta *copy;
+	delta_error err;
+
+	for (int i = 0; i < 2; i++)
+	{
+		delta *theirs;
+
+		if (!*mine[i])
+			continue;
+		if (delta_transform(c->arena, *mine[i], incoming, false, &theirs,
+							&err) != DELTA_OK ||
+			delta_transform(c->arena, incoming, *mine[i], true, mine[i],
+							&err) != DELTA_OK)
+		{
+			fail("client %d: transform: %s", c->index, err.message);
+			return;
+		}
+		incoming = theirs;
+	}
+	if (delta_apply(c->arena, c->copy, incoming, &copy, &err) != DELTA_OK)
+	{
+		fail("client %d: revision %" PRId64 " does not apply to its copy: %s",
+			 c->index, rev, err.message);
+		return;
+	}
+	c->copy = copy;
+	c->rev = rev;
+}
+
+static void
+on_message(wsc *ws, const char *text, size_t len, void *user)
+{
+	client *c = user;
+	json_t *m = json_loadb(text, len, 0, NULL);
+	const char *type = json_string_value(json_object_get(m, "type"));
+	char doc[96];
+
+	(void) ws;
+	doc_id(c->doc, doc, sizeof(doc));
+	if (!type)
+		fail("client %d: not a message: %.200s", c->index, text);
+	else if (strcmp(type, "hello") == 0)
+	{
+		if (c->rev >= 0)
+			wsc_sendf(c->ws,
+					  "{\"type\":\"subscribe\",\"doc\":\"%s\",\"rev\":%" PRId64
+					  ",\"client\":\"%s\"}",
+					  doc, c->rev, c->id);
+		else
+			wsc_sendf(
+				c->ws,
+				"{\"type\":\"subscribe\",\"doc\":\"%s\",\"client\":\"%s\"}",
+				doc, c->id);
+		/* resubscribed: what was in flight goes again, same seq and base */
+		if (c->inflight)
+			send_inflight(c);
+		c->subscribed = true;
+	}
+	else if (strcmp(type, "snapshot") == 0)
+	{
+		char *content =
+			json_dumps(json_object_get(m, "content"), JSON_COMPACT);
+
+		if (c->rev >= 0)
+			fail("client %d: a snapshot when resuming from %" PRId64, c->index,
+				 c->rev);
+		c->copy = from_json(c->arena, content);
+		c->rev = json_integer_value(json_object_get(m, "rev"));
+		free(content);
+	}
+	else if (strcmp(type, "change") == 0 || strcmp(type, "ack") == 0)
+	{
+		int64_t rev = json_integer_value(json_object_get(m, "rev"));
+		json_t *seqv = json_object_get(m, "seq");
+		const char *client_id =
+			json_string_value(json_object_get(m, "client"));
+		bool own = c->inflight && json_is_integer(seqv) &&
+				   json_integer_value(seqv) == c->inflight_seq &&
+				   (strcmp(type, "ack") == 0 ||
+					(client_id && strcmp(client_id, c->id) == 0));
+
+		if (strcmp(type, "ack") == 0 && !own)
+			; /* a late ack for a change already confirmed */
+		else if (rev != c->rev + 1)
+			fail("client %d: revision %" PRId64 " after %" PRId64 " (%s)",
+				 c->index, rev, c->rev, type);
+		else if (own)
+		{
+			record_ack(c, c->inflight_seq, rev);
+			c->inflight = NULL;
+			c->rev = rev;
+			flush(c);
+		}
+		else
+		{
+			char *change =
+				json_dumps(json_object_get(m, "change"), JSON_COMPACT);
+			delta *d = from_json(c->arena, change);
+
+			free(change);
+			if (d)
+				take_change(c, rev, d);
+		}
+	}
+	else if (strcmp(type, "error") == 0)
+		fail("client %d: error %s: %s", c->index,
+			 json_string_value(json_object_get(m, "code")),
+			 json_string_value(json_object_get(m, "message")));
+	json_decref(m);
+}
+
+static void
+go_online(client *c)
+{
+	int u = (int) pick(c, (unsigned) g.nurls);
+
+	c->ws = wsc_connect(g.loop, g.hosts[u], g.ports[u], on_message, c);
+	c->reconnect_us = 0;
+	c->subscribed = false;
+}
+
+static void
+go_offline(client *c)
+{
+	c->drops++;
+	wsc_drop(c->ws);
+	wsc_free(c->ws);
+	c->ws = NULL;
+	c->subscribed = false;
+	c->reconnect_us = wsc_now_us() + 20000 + pick(c, 200000);
+}
+
+/* --- checks at the end -------------------------------------------------- */
+
+static bool
+all_quiet(void *arg)
+{
+	(void) arg;
+	for (int i = 0; i < g.nclients; i++)
+	{
+		client *c = &g.clients[i];
+
+		if (c->edits_left > 0 || c->inflight || c->buffer || !c->ws ||
+			!c->subscribed || c->rev < 0)
+			return false;
+	}
+	return true;
+}
+
+static int64_t heads[64];
+
+static bool
+all_at_head(void *arg)
+{
+	(void) arg;
+	for (int i = 0; i < g.nclients; i++)
+	{
+		if (g.clients[i].rev != heads[g.clients[i].doc])
+			return false;
+	}
+	return true;
+}
+
+static void
+check_database(PGconn *db)
+{
+	for (int d = 0; d < g.ndocs; d++)
+	{
+		char doc[96];
+		const char *p[1] = {doc};
+		PGresult *r;
+
+		doc_id(d, doc, sizeof(doc));
+		r = PQexecParams(db, "SELECT collab.head($1)", 1, NULL, p, NULL, NULL,
+						 0);
+		heads[d] = PQresultStatus(r) == PGRES_TUPLES_OK
+					   ? strtoll(PQgetvalue(r, 0, 0), NULL, 10)
+					   : -1;
+		PQclear(r);
+	}
+	if (!wsc_run_until(g.loop, all_at_head, NULL, 10000))
+		fail("clients did not all reach the head revisions");
+	for (int d = 0; d < g.ndocs; d++)
+	{
+		char doc[96];
+		const char *p[1] = {doc};
+		PGresult *r;
+		delta_arena *arena = delta_arena_create(NULL);
+		delta *content;
+
+		doc_id(d, doc, sizeof(doc));
+		r = PQexecParams(db,
+						 "SELECT collab.head($1), collab.content($1)::text", 1,
+						 NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		{
+			fail("reading %s: %s", doc, PQerrorMessage(db));
+			PQclear(r);
+			continue;
+		}
+		if (strtoll(PQgetvalue(r, 0, 0), NULL, 10) != heads[d])
+			fail("%s: the head moved after the clients stopped", doc);
+		content = from_json(arena, PQgetvalue(r, 0, 1));
+		PQclear(r);
+		for (int i = 0; i < g.nclients; i++)
+		{
+			client *c = &g.clients[i];
+
+			if (c->doc == d && content && !delta_equal(c->copy, content))
+				fail("client %d's copy of %s differs from collab.content:\n  "
+					 "client: %.300s\n  server: %.300s",
+					 i, doc, to_json(c->arena, c->copy),
+					 to_json(arena, content));
+		}
+		/* the log: 1..head, each acknowledged change once, where it was
+		 * acknowledged */
+		r = PQexecParams(db,
+						 "SELECT rev, client_id, client_seq FROM "
+						 "collab.changes($1, 0) ORDER BY rev",
+						 1, NULL, p, NULL, NULL, 0);
+		for (int row = 0; row < PQntuples(r); row++)
+		{
+			int64_t rev = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+			const char *cid = PQgetvalue(r, row, 1);
+			int64_t seq = strtoll(PQgetvalue(r, row, 2), NULL, 10);
+			int idx = -1;
+
+			if (rev != row + 1)
+				fail("%s: the log has revision %" PRId64 " at position %d",
+					 doc, rev, row + 1);
+			if (sscanf(cid, "cv-%*[^-]-%d", &idx) != 1 || idx < 0 ||
+				idx >= g.nclients)
+			{
+				fail("%s: revision %" PRId64 " from an unknown client %s", doc,
+					 rev, cid);
+				continue;
+			}
+			if (seq < g.clients[idx].acked_cap &&
+				g.clients[idx].acked_rev[seq] &&
+				g.clients[idx].acked_rev[seq] != rev)
+				fail("%s: %s seq %" PRId64 " acknowledged as %" PRId64
+					 " but logged as %" PRId64,
+					 doc, cid, seq, g.clients[idx].acked_rev[seq], rev);
+		}
+		if (PQntuples(r) != heads[d])
+			fail("%s: %d log rows for head %" PRId64, doc, PQntuples(r),
+				 heads[d]);
+		PQclear(r);
+		delta_arena_destroy(arena);
+	}
+	/* every acknowledged change is in the log (the unique index makes it once)
+	 */
+	for (int i = 0; i < g.nclients; i++)
+	{
+		client *c = &g.clients[i];
+		char doc[96], rev[24], seq[24];
+		const char *p[4] = {doc, rev, c->id, seq};
+
+		doc_id(c->doc, doc, sizeof(doc));
+		for (int s = 1; s < c->acked_cap; s++)
+		{
+			PGresult *r;
+
+			if (!c->acked_rev[s])
+				continue;
+			snprintf(rev, sizeof(rev), "%" PRId64, c->acked_rev[s]);
+			snprintf(seq, sizeof(seq), "%d", s);
+			r = PQexecParams(
+				db,
+				"SELECT count(*) FROM collab.changes($1, $2::bigint - 1, "
+				"$2::bigint) "
+				"WHERE client_id = $3 AND client_seq = $4::bigint",
+				4, NULL, p, NULL, NULL, 0);
+			if (PQresultStatus(r) != PGRES_TUPLES_OK ||
+				strcmp(PQgetvalue(r, 0, 0), "1") != 0)
+				fail("client %d's acknowledged seq %d is not the log's "
+					 "revision %s",
+					 i, s, rev);
+			PQclear(r);
+		}
+	}
+}
+
+static void
+add_url(const char *s, size_t n)
+{
+	const char *colon = memchr(s, ':', n);
+
+	if (!colon || g.nurls == MAX_URLS || colon - s >= 127)
+	{
+		fprintf(stderr, "bad --url\n");
+		exit(2);
+	}
+	memcpy(g.hosts[g.nurls], s, (size_t) (colon - s));
+	g.hosts[g.nurls][colon - s] = '\0';
+	g.ports[g.nurls++] = atoi(colon + 1);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *dsn = NULL;
+	PGconn *db;
+	int64_t start, deadline;
+	int drops = 0, acks = 0;
+
+	g.nclients = 40;
+	g.ndocs = 4;
+	g.edits = 40;
+	g.drop = 0.15;
+	g.seed = (uint64_t) wsc_now_us();
+	for (int i = 1; i + 1 < argc; i += 2)
+	{
+		const char *k = argv[i], *v = argv[i + 1];
+
+		if (strcmp(k, "--url") == 0)
+			for (const char *s = v; *s;)
+			{
+				size_t n = strcspn(s, ",");
+
+				add_url(s, n);
+				s += n + (s[n] == ',');
+			}
+		else if (strcmp(k, "--dsn") == 0)
+			dsn = v;
+		else if (strcmp(k, "--clients") == 0)
+			g.nclients = atoi(v);
+		else if (strcmp(k, "--docs") == 0)
+			g.ndocs = atoi(v);
+		else if (strcmp(k, "--edits") == 0)
+			g.edits = atoi(v);
+		else if (strcmp(k, "--seed") == 0)
+			g.seed = strtoull(v, NULL, 10);
+		else if (strcmp(k, "--drop") == 0)
+			g.drop = atof(v);
+	}
+	if (!g.nurls || !dsn || g.nclients < 1 || g.ndocs < 1 || g.ndocs > 64)
+	{
+		fprintf(stderr, "usage: converge_test --url HOST:PORT[,...] --dsn "
+						"CONNINFO [--clients N] [--docs D<=64] [--edits E] "
+						"[--seed S] [--drop P]\n");
+		return 2;
+	}
+	printf("converge_test: %d clients, %d documents, %d edits each, drop "
+		   "%.2f, seed %" PRIu64 "\n",
+		   g.nclients, g.ndocs, g.edits, g.drop, g.seed);
+	snprintf(g.run, sizeof(g.run), "%" PRIx64, g.seed & 0xffffffffff);
+	db = PQconnectdb(dsn);
+	if (PQstatus(db) != CONNECTION_OK)
+	{
+		fprintf(stderr, "cannot connect: %s", PQerrorMessage(db));
+		return 2;
+	}
+	for (int d = 0; d < g.ndocs; d++)
+	{
+		char doc[96];
+		const char *p[1] = {doc};
+
+		doc_id(d, doc, sizeof(doc));
+		PQclear(PQexecParams(db, "SELECT collab.create_document($1)", 1, NULL,
+							 p, NULL, NULL, 0));
+	}
+	g.loop = wsc_loop_new(g.nclients + 16);
+	g.clients = calloc((size_t) g.nclients, sizeof(client));
+	start = wsc_now_us();
+	for (int i = 0; i < g.nclients; i++)
+	{
+		client *c = &g.clients[i];
+
+		c->index = i;
+		c->doc = i % g.ndocs;
+		c->rng = g.seed * 1000003 + (uint64_t) i * 7919 + 1;
+		snprintf(c->id, sizeof(c->id), "cv-%s-%d", g.run, i);
+		c->edits_left = g.edits;
+		c->rev = -1;
+		c->arena = delta_arena_create(NULL);
+		c->next_edit_us = start + pick(c, 300000);
+		go_online(c);
+	}
+	deadline = start + (int64_t) RUN_SECONDS_MAX * 1000000;
+	while (!all_quiet(NULL) && wsc_now_us() < deadline && g.failures == 0)
+	{
+		int64_t now = wsc_now_us();
+
+		wsc_service(g.loop);
+		for (int i = 0; i < g.nclients; i++)
+		{
+			client *c = &g.clients[i];
+
+			if (!c->ws && now >= c->reconnect_us)
+				go_online(c);
+			else if (c->ws && wsc_is_closed(c->ws))
+			{
+				fail("client %d: the server closed its connection (%d)", i,
+					 wsc_close_code(c->ws));
+				wsc_free(c->ws);
+				c->ws = NULL;
+				c->reconnect_us = now;
+			}
+			if (c->edits_left > 0 && c->copy && now >= c->next_edit_us)
+			{
+				local_edit(c);
+				c->next_edit_us = now + 20000 + pick(c, 80000);
+			}
+			else if (c->edits_left == 0)
+				flush(c);
+		}
+	}
+	if (!all_quiet(NULL))
+		fail("the clients did not finish within %d s", RUN_SECONDS_MAX);
+	else
+		check_database(db);
+	for (int i = 0; i < g.nclients; i++)
+	{
+		drops += g.clients[i].drops;
+		for (int s = 0; s < g.clients[i].acked_cap; s++)
+			acks += g.clients[i].acked_rev[s] != 0;
+	}
+	printf("converge_test: %.1f s, %d acknowledged changes, %d drops with a "
+		   "change in flight, %s\n",
+		   (double) (wsc_now_us() - start) / 1e6, acks, drops,
+		   g.failures ? "FAILED" : "all copies agree");
+	for (int i = 0; i < g.nclients; i++)
+	{
+		wsc_free(g.clients[i].ws);
+		delta_arena_destroy(g.clients[i].arena);
+		free(g.clients[i].acked_rev);
+		free(g.clients[i].inflight_json);
+	}
+	wsc_loop_free(g.loop);
+	free(g.clients);
+	PQfinish(db);
+	return g.failures ? 1 : 0;
+}
