@@ -5,8 +5,8 @@
  *   load --url HOST:PORT[,HOST:PORT...] --mode MODE [--clients N] [--docs D]
  *        [--seconds S] [--rate R] [--pid PID[,PID...]] [--prefix P]
  *
- * One libwebsockets client context holds every connection (spread round
- * robin over the notifiers given).  Modes:
+ * One wsc loop (tests/notifier/wsc.c, the client the tests use too) holds
+ * every connection, spread round robin over the notifiers given.  Modes:
  *
  *   latency  N clients over D documents; the first client of each document
  *            writes R changes a second (one in flight), each inserting its
@@ -26,7 +26,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <libwebsockets.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,32 +36,29 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wsc.h"
+
 #define MAX_URLS 8
 #define MAX_PIDS 8
 #define OUT_MAX 4
 #define MSG_MAX 1024
 
 typedef struct client {
-	lws_sorted_usec_list_t send_sul; /* writer: paces its submits */
-	bool due;						 /* writer: a submit is due */
-	struct lws *wsi;
+	wsc *ws;
 	int index;
 	int doc;
 	bool writer;
-	bool connected, closed, subscribed;
+	bool subscribed;
 	int64_t rev;	 /* last revision seen */
 	int64_t seq;	 /* writer: last seq sent */
 	bool inflight;	 /* writer: a submit without its ack */
+	bool due;		 /* writer: a submit is due when the ack comes */
 	int64_t sent_us; /* writer: when the submit in flight was sent */
-	int64_t next_us; /* writer: when to send the next change */
-	char *out[OUT_MAX];
-	int nout;
-	char *rx; /* fragments of a message */
-	size_t rx_len;
+	int64_t next_us; /* writer: when the next submit is due */
 } client;
 
 static struct {
-	struct lws_context *ctx;
+	wsc_loop *loop;
 	char hosts[MAX_URLS][128];
 	int ports[MAX_URLS];
 	int nurls;
@@ -90,10 +86,7 @@ static bool writing;			  /* writers are running */
 static int64_t
 now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return wsc_now_us();
 }
 
 static void
@@ -106,10 +99,8 @@ die(const char *what)
 static void
 send_text(client *c, const char *text)
 {
-	if (c->nout == OUT_MAX || !c->wsi)
-		die("outgoing queue full");
-	c->out[c->nout++] = strdup(text);
-	lws_callback_on_writable(c->wsi);
+	if (!wsc_send(c->ws, text))
+		die("a send failed: the connection is closed");
 }
 
 static int64_t
@@ -140,8 +131,12 @@ writer_send(client *c)
 }
 
 static void
-on_message(client *c, const char *msg)
+on_message(wsc *ws, const char *msg, size_t len, void *user)
 {
+	client *c = user;
+
+	(void) ws;
+	(void) len;
 	if (strncmp(msg, "{\"type\":\"hello\"", 15) == 0)
 	{
 		char text[256];
@@ -187,7 +182,7 @@ on_message(client *c, const char *msg)
 			g.acks++;
 			g.ack_us_total += now_us() - c->sent_us;
 		}
-		if (c->writer && g.measuring && (c->due || write_interval_us == 0))
+		if (c->writer && writing && (c->due || write_interval_us == 0))
 		{
 			c->due = false;
 			writer_send(c);
@@ -202,121 +197,14 @@ on_message(client *c, const char *msg)
 	}
 }
 
-static int
-callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-		 void *in, size_t len)
-{
-	client *c = user;
-
-	switch (reason)
-	{
-		case LWS_CALLBACK_CLIENT_ESTABLISHED:
-			c->connected = true;
-			return 0;
-		case LWS_CALLBACK_CLIENT_RECEIVE:
-		{
-			bool last = lws_is_final_fragment(wsi) &&
-						lws_remaining_packet_payload(wsi) == 0;
-			char *rx = realloc(c->rx, c->rx_len + len + 1);
-
-			if (!rx)
-				die("out of memory");
-			c->rx = rx;
-			memcpy(c->rx + c->rx_len, in, len);
-			c->rx_len += len;
-			c->rx[c->rx_len] = '\0';
-			if (last)
-			{
-				on_message(c, c->rx);
-				free(c->rx);
-				c->rx = NULL;
-				c->rx_len = 0;
-			}
-			return 0;
-		}
-		case LWS_CALLBACK_CLIENT_WRITEABLE:
-		{
-			unsigned char buf[LWS_PRE + MSG_MAX];
-			size_t n;
-
-			if (c->nout == 0)
-				return 0;
-			n = strlen(c->out[0]);
-			memcpy(buf + LWS_PRE, c->out[0], n);
-			free(c->out[0]);
-			memmove(&c->out[0], &c->out[1],
-					(size_t) (c->nout - 1) * sizeof(char *));
-			c->nout--;
-			if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int) n)
-				return -1;
-			if (c->nout)
-				lws_callback_on_writable(wsi);
-			return 0;
-		}
-		case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		case LWS_CALLBACK_CLIENT_CLOSED:
-			if (c)
-			{
-				c->closed = true;
-				c->wsi = NULL;
-			}
-			return 0;
-		default:
-			return 0;
-	}
-}
-
-/*
- * lws_service sleeps until an event; a 10 ms tick makes it return, so that
- * the loops below keep their deadlines.  Writers are paced by timers of
- * their own.
- */
-static lws_sorted_usec_list_t tick_sul;
-
-static void
-tick(lws_sorted_usec_list_t *sul)
-{
-	lws_sul_schedule(g.ctx, 0, sul, tick, 10000);
-}
-
-static void
-pace(lws_sorted_usec_list_t *sul)
-{
-	client *c = lws_container_of(sul, client, send_sul);
-
-	if (!writing || c->closed)
-		return;
-	if (c->inflight)
-		c->due = true; /* sent when its ack comes */
-	else
-		writer_send(c);
-	lws_sul_schedule(g.ctx, 0, sul, pace, write_interval_us);
-}
-
-static const struct lws_protocols protocols[] = {
-	{"load", callback, 0, 4096, 0, NULL, 0},
-	{NULL, NULL, 0, 0, 0, NULL, 0},
-};
-
 static void
 connect_client(client *c)
 {
-	struct lws_client_connect_info info;
 	int u = c->index % g.nurls;
 
-	memset(&info, 0, sizeof(info));
-	info.context = g.ctx;
-	info.address = g.hosts[u];
-	info.port = g.ports[u];
-	info.path = "/ws";
-	info.host = g.hosts[u];
-	info.origin = g.hosts[u];
-	info.protocol = NULL;
-	info.local_protocol_name = "load";
-	info.userdata = c;
-	info.pwsi = &c->wsi;
-	if (!lws_client_connect_via_info(&info))
-		c->closed = true;
+	c->ws = wsc_connect(g.loop, g.hosts[u], g.ports[u], on_message, c);
+	if (!c->ws)
+		die("cannot start a connection");
 }
 
 /* Services the loop until every client in [from, to) is subscribed. */
@@ -331,13 +219,13 @@ wait_subscribed(int from, int to, double timeout_s)
 
 		for (int i = from; i < to; i++)
 		{
-			if (g.clients[i].closed)
+			if (wsc_is_closed(g.clients[i].ws))
 				return false;
 			ready += g.clients[i].subscribed;
 		}
 		if (ready == to - from)
 			return true;
-		lws_service(g.ctx, 0);
+		wsc_service(g.loop);
 	}
 	return false;
 }
@@ -448,19 +336,33 @@ run_writers(int64_t interval_us)
 			continue;
 		if (interval_us)
 			/* writers start spread over one interval, not in one burst */
-			lws_sul_schedule(g.ctx, 0, &c->send_sul, pace,
-							 rand() % interval_us);
+			c->next_us = start + rand() % interval_us;
 		else
 			writer_send(c);
 	}
 	while (now_us() < end)
-		lws_service(g.ctx, 0);
+	{
+		int64_t t = now_us();
+
+		wsc_service(g.loop);
+		/* the writers are the first client of each document */
+		for (int i = 0; interval_us && i < g.ndocs && i < g.nclients; i++)
+		{
+			client *c = &g.clients[i];
+
+			if (!c->writer || t < c->next_us)
+				continue;
+			c->next_us += interval_us;
+			if (c->inflight)
+				c->due = true; /* sent when its ack comes */
+			else
+				writer_send(c);
+		}
+	}
 	writing = false;
-	for (int i = 0; i < g.nclients; i++)
-		lws_sul_cancel(&g.clients[i].send_sul);
 	/* let the last changes arrive */
 	for (int64_t drain = now_us() + 500000; now_us() < drain;)
-		lws_service(g.ctx, 0);
+		wsc_service(g.loop);
 	g.measuring = false;
 }
 
@@ -503,9 +405,6 @@ add_pid(const char *item, size_t len)
 int
 main(int argc, char **argv)
 {
-	struct lws_context_creation_info info;
-	struct rlimit rl;
-
 	g.mode = "latency";
 	g.nclients = 1000;
 	g.ndocs = 100;
@@ -537,21 +436,10 @@ main(int argc, char **argv)
 	}
 	if (!g.nurls || g.nclients < 2 || g.ndocs < 1)
 		die("--url, --clients >= 2 and --docs >= 1 are needed");
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-	{
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 	signal(SIGPIPE, SIG_IGN);
-	lws_set_log_level(LLL_ERR, NULL);
-	memset(&info, 0, sizeof(info));
-	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = protocols;
-	info.fd_limit_per_thread = (unsigned) g.nclients + 64;
-	g.ctx = lws_create_context(&info);
-	if (!g.ctx)
-		die("cannot create the lws context");
-	tick(&tick_sul);
+	g.loop = wsc_loop_new(g.nclients); /* raises the descriptor limit too */
+	if (!g.loop)
+		die("cannot create the client loop");
 	g.clients = calloc((size_t) g.nclients, sizeof(client));
 	if (!g.clients)
 		die("out of memory");
@@ -578,7 +466,7 @@ main(int argc, char **argv)
 			connect_range(done, to);
 			done = to;
 			for (int64_t settle = now_us() + 300000; now_us() < settle;)
-				lws_service(g.ctx, 0);
+				wsc_service(g.loop);
 			printf("idle_clients %d rss_kb %ld per_client_bytes %.0f\n", done,
 				   notifier_rss_kb(),
 				   (double) (notifier_rss_kb() - base) * 1024.0 / done);
@@ -637,6 +525,6 @@ main(int argc, char **argv)
 	}
 	else
 		die("--mode is latency, fanout or idle");
-	lws_context_destroy(g.ctx);
+	wsc_loop_free(g.loop);
 	return g.errors ? 1 : 0;
 }

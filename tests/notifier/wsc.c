@@ -153,15 +153,17 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				return 0;
 			if (last && !c->rx)
 			{
-				/* in is not NUL-terminated: copy when the callback needs it */
-				char *copy = malloc(len + 1);
+				/* in is not NUL-terminated: a copy, on the stack when small */
+				char small[2048];
+				char *copy = len < sizeof(small) ? small : malloc(len + 1);
 
 				if (!copy)
 					return -1;
 				memcpy(copy, in, len);
 				copy[len] = '\0';
 				deliver(c, copy, len);
-				free(copy);
+				if (copy != small)
+					free(copy);
 				return 0;
 			}
 			{
