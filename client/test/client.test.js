@@ -1,0 +1,332 @@
+// client.test.js — the CollabClient state machine against a scripted fake
+// server (node --test). The fake server keeps a real log and transforms
+// submits as collab.submit does (each committed change in turn wins ties),
+// so every test can check that client and server end with the same document.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import Delta from 'quill-delta';
+import { CollabClient, movePresence } from '../collab-client.js';
+
+// A WebSocket stand-in: the test opens, feeds and closes it.
+class FakeSocket {
+  static all = [];
+  constructor(url) {
+    this.url = url;
+    this.sent = [];
+    this.closed = false;
+    FakeSocket.all.push(this);
+  }
+  send(text) {
+    if (this.closed) throw new Error('send on a closed socket');
+    this.sent.push(JSON.parse(text));
+  }
+  close() {
+    this.drop();
+  }
+  open() {
+    this.onopen();
+    this.deliver({ type: 'hello', client: 'server-chosen', server: 'fake' });
+  }
+  deliver(msg) {
+    this.onmessage({ data: JSON.stringify(msg) });
+  }
+  drop() {
+    if (this.closed) return;
+    this.closed = true;
+    this.onclose({ code: 1006 });
+  }
+  take(type) {
+    const i = this.sent.findIndex((m) => m.type === type);
+    assert.ok(i >= 0, `expected the client to send ${type}; it sent ${JSON.stringify(this.sent)}`);
+    return this.sent.splice(i, 1)[0];
+  }
+}
+
+// The server's side of one document: its log, and submit as collab.submit.
+class FakeServer {
+  constructor() {
+    this.doc = new Delta().insert('\n');
+    this.log = []; // {change, client, seq}
+    this.seen = new Map(); // client/seq -> rev
+  }
+  get head() {
+    return this.log.length;
+  }
+  submit(m) {
+    const key = `${m.client}/${m.seq}`;
+    if (this.seen.has(key)) return { rev: this.seen.get(key), duplicate: true };
+    let change = new Delta(m.change.ops);
+    for (let r = m.rev; r < this.head; r++) change = this.log[r].change.transform(change, true);
+    this.doc = this.doc.compose(change);
+    this.log.push({ change, client: m.client, seq: m.seq });
+    this.seen.set(key, this.head);
+    return { rev: this.head, change };
+  }
+  other(ops) {
+    // a change by someone else, against the head
+    const change = new Delta(ops);
+    this.doc = this.doc.compose(change);
+    this.log.push({ change, client: 'other', seq: this.head + 1 });
+    return this.changeMsg(this.head);
+  }
+  changeMsg(rev) {
+    const e = this.log[rev - 1];
+    return { type: 'change', doc: 'd', rev, change: { ops: e.change.ops }, client: e.client, seq: e.seq };
+  }
+  snapshot() {
+    return { type: 'snapshot', doc: 'd', rev: this.head, content: { ops: this.doc.ops } };
+  }
+}
+
+function fakeTimers() {
+  const pending = [];
+  return {
+    pending,
+    setTimeout(fn, ms) {
+      const t = { fn, ms };
+      pending.push(t);
+      return t;
+    },
+    clearTimeout(t) {
+      const i = pending.indexOf(t);
+      if (i >= 0) pending.splice(i, 1);
+    },
+    runAll() {
+      while (pending.length) pending.shift().fn();
+    },
+  };
+}
+
+function setup() {
+  FakeSocket.all = [];
+  const timers = fakeTimers();
+  const server = new FakeServer();
+  const client = new CollabClient({ url: 'ws://x/ws', doc: 'd', Delta, WebSocket: FakeSocket, clientId: 'me', timers, random: () => 0.5 });
+  const events = [];
+  for (const name of ['connection', 'snapshot', 'change', 'sync', 'rev', 'presence', 'error']) client.on(name, (...a) => events.push([name, ...a]));
+  client.start();
+  const ws = FakeSocket.all[0];
+  ws.open();
+  const sub = ws.take('subscribe');
+  assert.equal(sub.rev, undefined);
+  assert.equal(sub.client, 'me');
+  ws.deliver(server.snapshot());
+  return { client, server, ws, timers, events };
+}
+
+function converged(client, server) {
+  assert.deepEqual(client.document.ops, server.doc.ops);
+  assert.ok(client.synced, 'nothing left unacknowledged');
+  assert.equal(client.rev, server.head);
+}
+
+test('a local edit is submitted and acknowledged', () => {
+  const { client, server, ws } = setup();
+  client.submit(new Delta().insert('Hi'));
+  const s = ws.take('submit');
+  assert.deepEqual([s.rev, s.seq, s.client], [0, 1, 'me']);
+  const r = server.submit(s);
+  ws.deliver({ type: 'ack', doc: 'd', rev: r.rev, seq: s.seq });
+  converged(client, server);
+});
+
+test('one change in flight; later edits wait composed in the buffer', () => {
+  const { client, server, ws } = setup();
+  client.submit(new Delta().insert('a'));
+  client.submit(new Delta().retain(1).insert('b'));
+  client.submit(new Delta().retain(2).insert('c'));
+  const s1 = ws.take('submit');
+  assert.equal(ws.sent.filter((m) => m.type === 'submit').length, 0, 'only one submit in flight');
+  ws.deliver({ type: 'ack', doc: 'd', rev: server.submit(s1).rev, seq: 1 });
+  const s2 = ws.take('submit');
+  assert.deepEqual(s2.change.ops, [{ retain: 1 }, { insert: 'bc' }]);
+  assert.equal(s2.rev, 1);
+  ws.deliver({ type: 'ack', doc: 'd', rev: server.submit(s2).rev, seq: 2 });
+  converged(client, server);
+});
+
+// every interleaving of: a remote change, our ack, and our later edit
+for (const order of [
+  ['remote', 'ack', 'edit'],
+  ['remote', 'edit', 'ack'],
+  ['edit', 'remote', 'ack'],
+  ['ack', 'remote', 'edit'],
+  ['ack', 'edit', 'remote'],
+  ['edit', 'ack', 'remote'],
+]) {
+  test(`in flight: ${order.join(', ')}`, () => {
+    const { client, server, ws, events } = setup();
+    client.submit(new Delta().insert('mine'));
+    const s1 = ws.take('submit');
+    // the server has committed someone else's change at the same place first
+    const remote = server.other([{ insert: 'theirs' }]);
+    const r1 = server.submit(s1);
+    let acked = false;
+    let remoteSent = false;
+    for (const step of order) {
+      if (step === 'remote') {
+        // the server's stream is in revision order: remote (1) before our ack (2)
+        ws.deliver(remote);
+        remoteSent = true;
+      } else if (step === 'ack') {
+        if (!remoteSent) {
+          ws.deliver(remote);
+          remoteSent = true;
+        }
+        ws.deliver({ type: 'ack', doc: 'd', rev: r1.rev, seq: s1.seq });
+        acked = true;
+      } else {
+        client.submit(new Delta().insert('!'));
+      }
+    }
+    assert.ok(acked);
+    if (ws.sent.some((m) => m.type === 'submit')) {
+      const s2 = ws.take('submit');
+      ws.deliver({ type: 'ack', doc: 'd', rev: server.submit(s2).rev, seq: s2.seq });
+    }
+    converged(client, server);
+    assert.ok(events.some(([n, d]) => n === 'change' && d.ops.some((op) => op.insert === 'theirs')));
+  });
+}
+
+test('reconnect with a change in flight that did not commit: resume and resubmit the same', () => {
+  const { client, server, ws, timers } = setup();
+  client.submit(new Delta().insert('lost?'));
+  const s1 = ws.take('submit');
+  ws.drop();
+  assert.equal(client.connection, 'closed');
+  const remote = server.other([{ insert: 'X' }]);
+  client.submit(new Delta().insert('offline '));
+  timers.runAll();
+  const ws2 = FakeSocket.all[1];
+  ws2.open();
+  const sub = ws2.take('subscribe');
+  assert.equal(sub.rev, 0);
+  const again = ws2.take('submit');
+  assert.deepEqual(again, s1, 'the resubmit is the same message');
+  ws2.deliver(remote);
+  const r = server.submit(again);
+  ws2.deliver({ type: 'ack', doc: 'd', rev: r.rev, seq: again.seq });
+  const s2 = ws2.take('submit');
+  ws2.deliver({ type: 'ack', doc: 'd', rev: server.submit(s2).rev, seq: s2.seq });
+  converged(client, server);
+});
+
+test('reconnect with a change in flight that did commit: its change in the resumed stream is the ack', () => {
+  const { client, server, ws, timers } = setup();
+  client.submit(new Delta().insert('kept'));
+  const s1 = ws.take('submit');
+  server.submit(s1); // committed, but the ack was lost with the connection
+  ws.drop();
+  timers.runAll();
+  const ws2 = FakeSocket.all[1];
+  ws2.open();
+  ws2.take('subscribe');
+  const again = ws2.take('submit');
+  const dup = server.submit(again);
+  assert.ok(dup.duplicate, 'the server deduplicates it');
+  ws2.deliver(server.changeMsg(1)); // the resumed stream: our own change
+  ws2.deliver({ type: 'ack', doc: 'd', rev: 1, seq: 1 }); // and a late ack, ignored
+  converged(client, server);
+});
+
+test('a snapshot instead of a resume replaces the document', () => {
+  const { client, server, ws, timers, events } = setup();
+  client.submit(new Delta().insert('x'));
+  ws.take('submit');
+  ws.drop();
+  server.other([{ insert: 'server truth ' }]);
+  timers.runAll();
+  const ws2 = FakeSocket.all[1];
+  ws2.open();
+  ws2.take('subscribe');
+  ws2.deliver(server.snapshot());
+  assert.ok(events.some(([n, , info]) => n === 'snapshot' && info.replaced));
+  assert.deepEqual(client.document.ops, server.doc.ops);
+  assert.ok(client.synced);
+});
+
+test('a rejected submit resynchronises from a snapshot', () => {
+  const { client, server, ws, events } = setup();
+  client.submit(new Delta().insert('bad'));
+  const s = ws.take('submit');
+  ws.deliver({ type: 'error', code: 'invalid_change', message: 'no', doc: 'd', seq: s.seq });
+  const sub = ws.take('subscribe');
+  assert.equal(sub.rev, undefined, 'subscribes again without rev');
+  ws.deliver(server.snapshot());
+  assert.ok(events.some(([n, e]) => n === 'error' && e.code === 'invalid_change'));
+  converged(client, server);
+});
+
+test('unavailable: the same submit again after a pause', () => {
+  const { client, server, ws, timers } = setup();
+  client.submit(new Delta().insert('retry'));
+  const s = ws.take('submit');
+  ws.deliver({ type: 'error', code: 'unavailable', message: 'db down', doc: 'd', seq: s.seq });
+  timers.runAll();
+  assert.deepEqual(ws.take('submit'), s);
+  ws.deliver({ type: 'ack', doc: 'd', rev: server.submit(s).rev, seq: s.seq });
+  converged(client, server);
+});
+
+test('reconnect waits grow exponentially with jitter, capped', () => {
+  FakeSocket.all = [];
+  const timers = fakeTimers();
+  const client = new CollabClient({ url: 'ws://x/ws', doc: 'd', Delta, WebSocket: FakeSocket, timers, random: () => 0.999, backoffMinMs: 100, backoffMaxMs: 1000 });
+  client.start();
+  const waits = [];
+  for (let i = 0; i < 6; i++) {
+    FakeSocket.all.at(-1).drop();
+    waits.push(timers.pending[0].ms);
+    timers.runAll();
+  }
+  assert.deepEqual(waits, [99, 199, 399, 799, 999, 999]);
+  const low = new CollabClient({ url: 'ws://x/ws', doc: 'd', Delta, WebSocket: FakeSocket, timers, random: () => 0 });
+  assert.equal(low.scheduleReconnect(), 0, 'full jitter reaches down to 0');
+});
+
+test('presence: remote cursors move with local and remote changes; {} removes them', () => {
+  const { client, server, ws, events } = setup();
+  client.submit(new Delta().insert('hello world'));
+  const s = ws.take('submit');
+  ws.deliver({ type: 'ack', doc: 'd', rev: server.submit(s).rev, seq: s.seq });
+  ws.deliver({ type: 'presence', doc: 'd', client: 'ada', state: { index: 6, length: 5, name: 'Ada' } });
+  assert.deepEqual(client.presences.get('ada'), { index: 6, length: 5, name: 'Ada' });
+  client.submit(new Delta().insert('>> '));
+  assert.equal(client.presences.get('ada').index, 9, 'our insert before the cursor moves it');
+  ws.deliver({ type: 'presence', doc: 'd', client: 'ada', state: {} });
+  assert.equal(client.presences.has('ada'), false);
+  assert.ok(events.some(([n, p]) => n === 'presence' && p.client === 'ada' && Object.keys(p.state).length === 0));
+});
+
+test('movePresence: the author of an insert at the cursor pushes it, others do not', () => {
+  const change = new Delta().retain(3).insert('ab');
+  assert.equal(movePresence({ index: 3, length: 0 }, change, true).index, 5);
+  assert.equal(movePresence({ index: 3, length: 0 }, change, false).index, 3);
+  assert.deepEqual(movePresence({ index: 1, length: 4 }, new Delta().retain(2).delete(2), false), { index: 1, length: 2 });
+});
+
+test('presence is throttled', () => {
+  const { client, ws, timers } = setup();
+  client.setPresence({ index: 0 });
+  client.setPresence({ index: 1 });
+  client.setPresence({ index: 2 });
+  assert.equal(timers.pending.length, 1);
+  timers.runAll();
+  const sent = ws.sent.filter((m) => m.type === 'presence');
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0].state.index, 2, 'the latest state wins');
+});
+
+test('fetch resolves by id, errors reject', async () => {
+  const { client, ws } = setup();
+  const p1 = client.fetch(3);
+  const p2 = client.fetch();
+  const [m1, m2] = [ws.take('fetch'), ws.take('fetch')];
+  assert.equal(m1.rev, 3);
+  assert.equal(m2.rev, undefined);
+  ws.deliver({ type: 'content', doc: 'd', rev: 5, content: { ops: [{ insert: 'x\n' }] }, html: '<p>x</p>', id: m2.id });
+  ws.deliver({ type: 'error', code: 'invalid_revision', message: 'no', doc: 'd', id: m1.id });
+  assert.equal((await p2).html, '<p>x</p>');
+  await assert.rejects(p1, (e) => e.code === 'invalid_revision');
+});
