@@ -1,9 +1,8 @@
 // demo.js — the demo page: one document (?doc=name), Quill bound to a
 // CollabClient, a connection/sync indicator, the revision, a history slider
 // (the document at an earlier revision, read-only, through fetch) and an
-// HTML export (collab.to_html through fetch). Quill is the UMD global of
-// quill.js; quill-cursors ships as an ES module.
-import QuillCursors from './node_modules/quill-cursors/dist/quill-cursors.js';
+// HTML export (collab.to_html through fetch). Quill and QuillCursors are
+// the globals of their UMD builds, loaded by index.html.
 import { CollabClient } from './collab-client.js';
 import { bindQuill } from './quill-binding.js';
 
