@@ -645,30 +645,34 @@ sub_find(conn *c, const char *doc_id)
 	return NULL;
 }
 
-static bool
-pend_remove(sub *s, int64_t seq)
+/* Where SEQ is among S's submits in flight, or -1. */
+static int
+pend_find(const sub *s, int64_t seq)
 {
 	for (int i = 0; i < s->npend; i++)
 	{
 		if (s->pend[i] == seq)
-		{
-			s->pend[i] = s->pend[--s->npend];
-			s->c->inflight--;
-			return true;
-		}
+			return i;
 	}
-	return false;
+	return -1;
 }
 
 static bool
-pend_has(sub *s, int64_t seq)
+pend_has(const sub *s, int64_t seq)
 {
-	for (int i = 0; i < s->npend; i++)
-	{
-		if (s->pend[i] == seq)
-			return true;
-	}
-	return false;
+	return pend_find(s, seq) >= 0;
+}
+
+static bool
+pend_remove(sub *s, int64_t seq)
+{
+	int i = pend_find(s, seq);
+
+	if (i < 0)
+		return false;
+	s->pend[i] = s->pend[--s->npend];
+	s->c->inflight--;
+	return true;
 }
 
 static void

@@ -98,6 +98,21 @@ req_fail_unavailable(pg_req *r, const char *why)
 	req_finish(r, NULL, &err);
 }
 
+/* Fails every query waiting for a connection. */
+static void
+fail_queue(const char *why)
+{
+	while (pg.head)
+	{
+		pg_req *q = pg.head;
+
+		pg.head = q->next;
+		pg.queued--;
+		req_fail_unavailable(q, why);
+	}
+	pg.tail = NULL;
+}
+
 static pgconn *
 conn_of_wsi(struct lws *wsi)
 {
@@ -194,18 +209,7 @@ pgc_lost(pgconn *c, const char *why)
 		req_fail_unavailable(r, why);
 	}
 	if (!c->is_listen && !pool_alive())
-	{
-		/* nobody left to run the queue: fail it rather than let it wait */
-		while (pg.head)
-		{
-			pg_req *q = pg.head;
-
-			pg.head = q->next;
-			pg.queued--;
-			req_fail_unavailable(q, "the database is unreachable");
-		}
-		pg.tail = NULL;
-	}
+		fail_queue("the database is unreachable"); /* nobody left to run it */
 	if (pg.stopping)
 		return;
 	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : PG_BACKOFF_MIN_MS;
@@ -616,15 +620,7 @@ pg_stop(void)
 		if (c->state != PGC_DOWN)
 			pgc_lost(c, "stopping");
 	}
-	while (pg.head)
-	{
-		pg_req *q = pg.head;
-
-		pg.head = q->next;
-		pg.queued--;
-		req_fail_unavailable(q, "the notifier is stopping");
-	}
-	pg.tail = NULL;
+	fail_queue("the notifier is stopping");
 	free(pg.conns);
 	pg.conns = NULL;
 	pg.nconns = 0;
