@@ -4,7 +4,8 @@
 //
 //   rev       the last revision received from the server
 //   inflight  at most one submitted change waiting for its ack (with its seq
-//             and base revision, kept as sent so a resubmit is identical)
+//             and base revision, and its ops as sent, so that a resubmit
+//             is identical)
 //   buffer    local edits made since, composed into one change
 //
 // and the invariant: the local document == the server's document at rev,
@@ -179,13 +180,16 @@ export class CollabClient {
     if (this.inflight || !this.buffer || this.rev < 0 || this.connection !== 'open') return;
     const change = this.buffer;
     this.buffer = null;
-    this.inflight = { change, seq: ++this.seq, base: this.rev };
+    // sent: the ops as submitted against base. change is transformed past
+    // later revisions as they arrive, but a resubmit must repeat what was
+    // sent: the server transforms it past the same revisions itself.
+    this.inflight = { change, sent: JSON.stringify(change.ops), seq: ++this.seq, base: this.rev };
     this.sendInflight();
   }
 
   sendInflight() {
     const f = this.inflight;
-    this.send({ type: 'submit', doc: this.doc, rev: f.base, change: { ops: f.change.ops }, client: this.clientId, seq: f.seq });
+    this.send({ type: 'submit', doc: this.doc, rev: f.base, change: { ops: JSON.parse(f.sent) }, client: this.clientId, seq: f.seq });
   }
 
   // Our presence (e.g. {index, length, name, color}), sent at most every

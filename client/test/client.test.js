@@ -330,3 +330,41 @@ test('fetch resolves by id, errors reject', async () => {
   assert.equal((await p2).html, '<p>x</p>');
   await assert.rejects(p1, (e) => e.code === 'invalid_revision');
 });
+
+// a drop at every point around an in-flight change, with a remote change
+// committed before ours, and ours committed or not when the drop comes
+for (const committed of [false, true]) {
+  for (const dropAt of ['before remote', 'after remote', 'after ack']) {
+    test(`drop ${dropAt}, our change ${committed ? 'committed' : 'not committed'}`, () => {
+      const { client, server, ws, timers } = setup();
+      client.submit(new Delta().insert('mine '));
+      const s1 = ws.take('submit');
+      const remote = server.other([{ insert: 'theirs ' }]);
+      let r1 = committed ? server.submit(s1) : null;
+      if (dropAt !== 'before remote') ws.deliver(remote);
+      if (dropAt === 'after ack' && r1) ws.deliver({ type: 'ack', doc: 'd', rev: r1.rev, seq: s1.seq });
+      ws.drop();
+      client.submit(new Delta().retain(client.document.length() - 1).insert(' offline'));
+      timers.runAll();
+      const ws2 = FakeSocket.all.at(-1);
+      ws2.open();
+      const sub = ws2.take('subscribe');
+      // resume: every revision after ours, as the server's stream would send them
+      for (let rev = sub.rev + 1; rev <= server.head; rev++) ws2.deliver(server.changeMsg(rev));
+      const acked = dropAt === 'after ack' && committed;
+      if (!acked) {
+        const again = ws2.take('submit');
+        assert.equal(again.seq, s1.seq, 'the resubmit keeps its seq');
+        const r = server.submit(again);
+        assert.equal(Boolean(r.duplicate), committed, 'deduplicated exactly when it had committed');
+        if (!r.duplicate) ws2.deliver({ type: 'ack', doc: 'd', rev: r.rev, seq: again.seq });
+        r1 = r;
+      }
+      while (ws2.sent.some((m) => m.type === 'submit')) {
+        const s = ws2.take('submit');
+        ws2.deliver({ type: 'ack', doc: 'd', rev: server.submit(s).rev, seq: s.seq });
+      }
+      converged(client, server);
+    });
+  }
+}
