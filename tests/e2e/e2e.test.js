@@ -138,10 +138,24 @@ test('a page that loses its connection while typing comes back and converges', a
   await perform(a.page, ['Shared line. ']);
   await converge([a.page, b.page]);
 
-  // cut B's socket and keep it off the network while it types
-  await b.context.setOffline(true);
-  await b.page.evaluate(() => window.collab.client.ws && window.collab.client.ws.close());
+  // B types; its socket is cut with a change in flight, and it types on
+  await b.page.evaluate(() => {
+    const { client, quill } = window.collab;
+    quill.setSelection(0, 0, 'user');
+    quill.insertText(0, 'In flight. ', 'user');
+    window.cutWithChangeInFlight = client.inflight !== null;
+  });
+  // the socket goes first (an offline page cannot finish a close
+  // handshake), then the network, before the first reconnect (>= 0.9 s)
+  await b.page.evaluate(() => {
+    const { client } = window.collab;
+    client.random = () => 0.9;
+    client.backoffMinMs = 1000;
+    client.ws.close();
+  });
   await b.page.waitForFunction(() => window.collab.client.connection !== 'open', null, { timeout: 5000 });
+  await b.context.setOffline(true);
+  assert.ok(await b.page.evaluate(() => window.cutWithChangeInFlight), 'the cut came with a change in flight');
   await Promise.all([
     perform(b.page, [{ at: 0 }, 'Offline B wrote this 🚀 ', { key: 'Control+b' }, 'bold']),
     perform(a.page, [{ at: 1000 }, 'A kept typing. ']),
@@ -152,6 +166,7 @@ test('a page that loses its connection while typing comes back and converges', a
   const text = await converge([a.page, b.page], 30000);
   assert.equal(text, serverContent(doc));
   assert.match(text, /Offline B wrote this 🚀/);
+  assert.equal((text.match(/In flight\. /g) || []).length, 1, 'the change in flight is there once');
   assert.match(text, /A kept typing/);
   await a.context.close();
   await b.context.close();
