@@ -62,6 +62,9 @@ static const option_def options[] = {
 	 FIELD(gap_wait_ms),
 	 "how long a revision ahead of a missing one waits for the missing "
 	 "notification before the notifier fetches it"},
+	{"slow-ms", "COLLAB_SLOW_MS", OPT_INT, "10000", 1, 3600000, FIELD(slow_ms),
+	 "a client whose outgoing queue stays over half full this long is closed "
+	 "(1013); until then it is sent changes as fast as it reads them"},
 	{"max-clients", "COLLAB_MAX_CLIENTS", OPT_INT, "100000", 1, 10000000,
 	 FIELD(max_clients), "WebSocket connections served at a time"},
 	{"allowed-origins", "COLLAB_ALLOWED_ORIGINS", OPT_STRING, NULL, 0, 0,

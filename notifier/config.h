@@ -27,6 +27,7 @@ typedef struct config {
 	long max_queue_bytes;		 /* bytes queued per connection */
 	int history;				 /* recent changes kept per document */
 	int gap_wait_ms;			 /* wait for a late notification, then fetch */
+	int slow_ms;				 /* a queue full this long closes it (1013) */
 	int max_clients;			 /* WebSocket connections at a time */
 	const char *allowed_origins; /* comma-separated Origins, or NULL: any */
 	const char *log_level;		 /* debug, info, warn, error */

@@ -55,6 +55,7 @@ struct sub {
 	int64_t *pend; /* seqs of submits in flight */
 	int npend, pend_cap;
 	bool presence; /* has announced a non-empty presence */
+	bool more;	   /* its catch-up fetch stopped at a chunk's end */
 };
 
 struct conn {
@@ -73,6 +74,8 @@ struct conn {
 	int inflight; /* submits in flight, over all subs */
 	int close_code;
 	char close_reason[64];
+	bool blocked; /* its queue is over half full: pumps wait */
+	lws_sorted_usec_list_t slow_sul; /* fires --slow-ms after blocking */
 	int refs;
 };
 
@@ -104,6 +107,7 @@ typedef struct qctx {
 	int64_t since;
 	bool resume;   /* a resume fetch: fall back to a snapshot */
 	char *id_json; /* a fetch's id, echoed */
+	bool capped;   /* a catch-up fetch cut at a chunk */
 } qctx;
 
 static struct {
@@ -125,6 +129,7 @@ static struct {
 
 static void pump(sub *s);
 static void doc_unref(doc *d);
+static int64_t catchup_chunk(void);
 static void start_snapshot(sub *s);
 
 /* --- small helpers
@@ -235,6 +240,41 @@ send_error(conn *c, const char *code, const char *message, const char *doc_id,
 	enqueue(c, proto_error(code, message, doc_id, seq, NULL));
 }
 
+/*
+ * Whether C's queue can take more of its documents' streams: under half
+ * full.  A connection that stays over half full for --slow-ms is closed
+ * (1013): it reads too slowly, and resumes later from its revision.
+ */
+static void
+slow_cb(lws_sorted_usec_list_t *sul)
+{
+	conn *c = lws_container_of(sul, conn, slow_sul);
+
+	if (!c->blocked || !c->wsi || c->close_code)
+		return;
+	fo.slow_closes++;
+	log_msg(LOG_WARN,
+			"ws: closing client %" PRIu64 ": reads too slowly (%u messages, "
+			"%zu bytes queued for %d ms)",
+			c->id, c->q_len, c->q_bytes, fo.cfg->slow_ms);
+	fanout_conn_close(c, 1013, "too slow: resume");
+}
+
+static bool
+room(conn *c)
+{
+	if (c->q_len < (unsigned) fo.cfg->max_queue / 2 &&
+		c->q_bytes < (size_t) fo.cfg->max_queue_bytes / 2)
+		return true;
+	if (!c->blocked)
+	{
+		c->blocked = true;
+		lws_sul_schedule(fo.context, 0, &c->slow_sul, slow_cb,
+						 (lws_usec_t) fo.cfg->slow_ms * LWS_US_PER_MS);
+	}
+	return false;
+}
+
 int
 fanout_conn_writable(conn *c)
 {
@@ -261,6 +301,15 @@ fanout_conn_writable(conn *c)
 	msg_unref(m);
 	if (n < 0)
 		return -1;
+	if (c->blocked && c->q_len <= (unsigned) fo.cfg->max_queue / 4 &&
+		c->q_bytes <= (size_t) fo.cfg->max_queue_bytes / 4)
+	{
+		/* drained: its streams go on where they stopped */
+		c->blocked = false;
+		lws_sul_cancel(&c->slow_sul);
+		for (sub *s = c->subs; s && !c->close_code; s = s->cnext)
+			pump(s);
+	}
 	if (c->q_len > 0 || c->close_code)
 		lws_callback_on_writable(c->wsi);
 	else if (c->q_cap > 16)
@@ -737,16 +786,39 @@ deliver(sub *s, const entry *e)
 
 static void sub_fetch(sub *s, int64_t since, int64_t until, bool resume);
 
-/* Moves S forward through its document's window. */
+/*
+ * Moves S forward through its document's window while its connection has
+ * room; a subscriber behind the window (or whose catch-up stopped at a
+ * chunk) fetches the next chunk of its own.  Called again when the
+ * connection drains.
+ */
 static void
 pump(sub *s)
 {
+	conn *c = s->c;
 	doc *d = s->d;
 
-	if (s->state != SUB_LIVE || !d->known)
+	if (s->state != SUB_LIVE || !c->wsi || c->close_code)
 		return;
-	while (s->rev < d->hi && s->c->wsi && !s->c->close_code)
+	if (s->more)
 	{
+		if (d->known && s->rev >= d->lo - 1)
+			s->more = false; /* the window has the rest */
+		else
+		{
+			if (!room(c))
+				return;
+			s->more = false;
+			sub_fetch(s, s->rev, d->known ? d->lo - 1 : REV_UNBOUNDED, false);
+			return;
+		}
+	}
+	if (!d->known)
+		return;
+	while (s->rev < d->hi && !c->close_code)
+	{
+		if (!room(c))
+			return;
 		if (s->rev + 1 < d->lo)
 		{
 			sub_fetch(s, s->rev, d->lo - 1, false);
@@ -855,17 +927,22 @@ sub_fetch_done(void *ctx, const PGresult *res, const pg_error *err)
 
 		if (!entry_from_row(d, res, i, &e))
 			continue;
-		if (d->known && e.rev < d->lo)
+		if (d->known && e.rev > d->hi)
+			doc_offer(d, &e); /* new to the window too */
+		else if (!d->known || e.rev < d->lo)
 		{
-			/* older than the window: for this subscriber alone */
+			/* not in the window: for this subscriber alone */
 			if (e.rev == s->rev + 1)
 				deliver(s, &e);
 			entry_clear(&e);
 		}
 		else
-			doc_offer(d, &e);
+			entry_clear(&e); /* in the window: pump sends it */
 	}
 	s->state = SUB_LIVE;
+	/* a full chunk: there may be more, fetched when the queue has room */
+	s->more = q->capped && PQntuples(res) > 0 &&
+			  (int64_t) PQntuples(res) >= catchup_chunk();
 	if (q->resume && d->known && s->rev > d->want)
 	{
 		d->want = s->rev;
@@ -873,6 +950,15 @@ sub_fetch_done(void *ctx, const PGresult *res, const pg_error *err)
 	}
 	pump(s);
 	qctx_free(q);
+}
+
+/* Revisions one catch-up fetch brings: what a quarter of a queue holds. */
+static int64_t
+catchup_chunk(void)
+{
+	int64_t n = fo.cfg->max_queue / 4;
+
+	return n < 16 ? 16 : n > 1000 ? 1000 : n;
 }
 
 /* Fetches the revisions after SINCE (up to UNTIL) for S alone. */
@@ -893,6 +979,11 @@ sub_fetch(sub *s, int64_t since, int64_t until, bool resume)
 		return;
 	}
 	q->resume = resume;
+	if (until == REV_UNBOUNDED || until - since > catchup_chunk())
+	{
+		until = since + catchup_chunk();
+		q->capped = true;
+	}
 	snprintf(since_text, sizeof(since_text), "%" PRId64, since);
 	if (until != REV_UNBOUNDED)
 	{
@@ -1482,6 +1573,7 @@ void
 fanout_conn_closed(conn *c)
 {
 	log_msg(LOG_INFO, "ws: client %" PRIu64 " (%s) closed", c->id, c->client);
+	lws_sul_cancel(&c->slow_sul);
 	while (c->subs)
 		sub_remove(c->subs, true);
 	while (c->q_len > 0)

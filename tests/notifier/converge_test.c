@@ -12,15 +12,24 @@
  * a buffer, incoming changes transformed against both (theirs first), acks
  * (or a change carrying its own id and seq) ending the flight.  Edits are
  * random inserts (with attributes, emoji, combining marks, embeds), deletes
- * and formats at code point boundaries.  With probability --drop, right
- * after a submit the client cuts its connection, keeps editing offline,
- * and comes back on a random instance: it resumes from its revision and
- * resubmits the change in flight with the same seq and base revision.
+ * and formats at code point boundaries.  With probability --drop, a
+ * submit is followed by a cut connection: a third of the time before the
+ * submit is written (the server never sees it), otherwise 0-15 ms after it
+ * has left (the server runs it; its ack is lost, or raced by the cut).  The
+ * client keeps editing offline and comes back on a random instance: it
+ * resumes from its revision and resubmits the change in flight with the same
+ * seq and base revision, at once or up to 60 ms later (by then the resumed
+ * stream may have brought the first submission back as a change carrying
+ * the client's own id and seq, which is its ack; or the resubmit's ack
+ * arrives late, for a change the client already has).
  *
  * Checked: every stream is gap-free (revision R + 1 after R); at the end
  * each client's copy equals collab.content(doc); the log is revisions
- * 1..head; every acknowledged (client, seq) is in it exactly once, at the
- * acknowledged revision.  Prints what differed; exit status 1 on failure.
+ * 1..head; every seq a client used was acknowledged, and every (client,
+ * seq) of the log appears once, at its acknowledged revision; with enough
+ * drops after a submit left, some of them came back as the client's own
+ * change (the deduplication path was taken).  Prints what differed; exit
+ * status 1 on failure.
  */
 #include "delta.h"
 #include "wsc.h"
@@ -54,7 +63,14 @@ typedef struct client {
 	int64_t inflight_seq, inflight_base, seq;
 	int64_t *acked_rev; /* [seq] -> revision, 0: not acknowledged */
 	int acked_cap;
-	int drops;
+	int64_t drop_at_us;		/* cut once the submit has left; 0: no */
+	int64_t resubmit_at_us; /* resubmit the change in flight; 0: no */
+	/* counters */
+	int drops;		 /* connections cut with a change in flight */
+	int drops_sent;	 /* ... after the submit had been written */
+	int resubmits;	 /* changes in flight sent again after a reconnect */
+	int own_changes; /* resumed changes carrying our id and inflight seq */
+	int stray_acks;	 /* acks for a seq no longer in flight (late) */
 } client;
 
 static struct {
@@ -311,7 +327,12 @@ flush(client *c)
 	c->inflight_json = strdup(to_json(c->arena, c->inflight));
 	send_inflight(c);
 	if ((double) (next_random(&c->rng) % 1000) < g.drop * 1000)
-		go_offline(c); /* the submit may or may not reach the server */
+	{
+		if (pick(c, 3) == 0)
+			go_offline(c); /* before the submit is written: never seen */
+		else
+			c->drop_at_us = wsc_now_us() + pick(c, 15000);
+	}
 }
 
 static void
@@ -413,9 +434,19 @@ on_message(wsc *ws, const char *text, size_t len, void *user)
 				c->ws,
 				"{\"type\":\"subscribe\",\"doc\":\"%s\",\"client\":\"%s\"}",
 				doc, c->id);
-		/* resubscribed: what was in flight goes again, same seq and base */
+		/* resubscribed: what was in flight goes again, same seq and base,
+		 * at once or a little later (the resumed stream may confirm it
+		 * first) */
 		if (c->inflight)
-			send_inflight(c);
+		{
+			if (pick(c, 2) == 0)
+			{
+				c->resubmits++;
+				send_inflight(c);
+			}
+			else
+				c->resubmit_at_us = wsc_now_us() + pick(c, 60000);
+		}
 		c->subscribed = true;
 	}
 	else if (strcmp(type, "snapshot") == 0)
@@ -442,14 +473,17 @@ on_message(wsc *ws, const char *text, size_t len, void *user)
 					(client_id && strcmp(client_id, c->id) == 0));
 
 		if (strcmp(type, "ack") == 0 && !own)
-			; /* a late ack for a change already confirmed */
+			c->stray_acks++; /* a late ack for a change already confirmed */
 		else if (rev != c->rev + 1)
 			fail("client %d: revision %" PRId64 " after %" PRId64 " (%s)",
 				 c->index, rev, c->rev, type);
 		else if (own)
 		{
+			if (strcmp(type, "change") == 0)
+				c->own_changes++;
 			record_ack(c, c->inflight_seq, rev);
 			c->inflight = NULL;
+			c->resubmit_at_us = 0;
 			c->rev = rev;
 			flush(c);
 		}
@@ -484,7 +518,14 @@ go_online(client *c)
 static void
 go_offline(client *c)
 {
-	c->drops++;
+	if (c->inflight)
+	{
+		c->drops++;
+		if (wsc_unsent(c->ws) == 0)
+			c->drops_sent++;
+	}
+	c->drop_at_us = 0;
+	c->resubmit_at_us = 0;
 	wsc_drop(c->ws);
 	wsc_free(c->ws);
 	c->ws = NULL;
@@ -526,6 +567,14 @@ all_at_head(void *arg)
 static void
 check_database(PGconn *db)
 {
+	/* per client: rows of the log matching one of its acknowledged seqs */
+	int64_t *logged = calloc((size_t) g.nclients, sizeof(int64_t));
+
+	if (!logged)
+	{
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
 	for (int d = 0; d < g.ndocs; d++)
 	{
 		char doc[96];
@@ -580,6 +629,8 @@ check_database(PGconn *db)
 						 "SELECT rev, client_id, client_seq FROM "
 						 "collab.changes($1, 0) ORDER BY rev",
 						 1, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			fail("reading the log of %s: %s", doc, PQerrorMessage(db));
 		for (int row = 0; row < PQntuples(r); row++)
 		{
 			int64_t rev = strtoll(PQgetvalue(r, row, 0), NULL, 10);
@@ -597,12 +648,18 @@ check_database(PGconn *db)
 					 rev, cid);
 				continue;
 			}
-			if (seq < g.clients[idx].acked_cap &&
-				g.clients[idx].acked_rev[seq] &&
-				g.clients[idx].acked_rev[seq] != rev)
+			if (g.clients[idx].doc != d || seq < 1 ||
+				seq >= g.clients[idx].acked_cap ||
+				!g.clients[idx].acked_rev[seq])
+				fail("%s: revision %" PRId64 " is %s seq %" PRId64
+					 ", which that client never saw acknowledged",
+					 doc, rev, cid, seq);
+			else if (g.clients[idx].acked_rev[seq] != rev)
 				fail("%s: %s seq %" PRId64 " acknowledged as %" PRId64
 					 " but logged as %" PRId64,
 					 doc, cid, seq, g.clients[idx].acked_rev[seq], rev);
+			else
+				logged[idx]++;
 		}
 		if (PQntuples(r) != heads[d])
 			fail("%s: %d log rows for head %" PRId64, doc, PQntuples(r),
@@ -610,37 +667,31 @@ check_database(PGconn *db)
 		PQclear(r);
 		delta_arena_destroy(arena);
 	}
-	/* every acknowledged change is in the log (the unique index makes it once)
+	/*
+	 * Every seq a client used (1..seq) was acknowledged, at distinct
+	 * revisions, and the log holds exactly those: each log row matched an
+	 * acknowledged seq at its revision above, so as many rows as seqs means
+	 * each acknowledged change is there once.
 	 */
 	for (int i = 0; i < g.nclients; i++)
 	{
 		client *c = &g.clients[i];
-		char doc[96], rev[24], seq[24];
-		const char *p[4] = {doc, rev, c->id, seq};
+		int64_t acked = 0;
 
-		doc_id(c->doc, doc, sizeof(doc));
-		for (int s = 1; s < c->acked_cap; s++)
+		for (int64_t s = 1; s <= c->seq; s++)
 		{
-			PGresult *r;
-
-			if (!c->acked_rev[s])
-				continue;
-			snprintf(rev, sizeof(rev), "%" PRId64, c->acked_rev[s]);
-			snprintf(seq, sizeof(seq), "%d", s);
-			r = PQexecParams(
-				db,
-				"SELECT count(*) FROM collab.changes($1, $2::bigint - 1, "
-				"$2::bigint) "
-				"WHERE client_id = $3 AND client_seq = $4::bigint",
-				4, NULL, p, NULL, NULL, 0);
-			if (PQresultStatus(r) != PGRES_TUPLES_OK ||
-				strcmp(PQgetvalue(r, 0, 0), "1") != 0)
-				fail("client %d's acknowledged seq %d is not the log's "
-					 "revision %s",
-					 i, s, rev);
-			PQclear(r);
+			if (s < c->acked_cap && c->acked_rev[s])
+				acked++;
+			else
+				fail("client %d: seq %" PRId64 " was never acknowledged", i,
+					 s);
 		}
+		if (logged[i] != acked)
+			fail("client %d: %" PRId64 " acknowledged changes, %" PRId64
+				 " in the log",
+				 i, acked, logged[i]);
 	}
+	free(logged);
 }
 
 static void
@@ -664,7 +715,8 @@ main(int argc, char **argv)
 	const char *dsn = NULL;
 	PGconn *db;
 	int64_t start, deadline;
-	int drops = 0, acks = 0;
+	int drops = 0, drops_sent = 0, resubmits = 0, own_changes = 0,
+		stray_acks = 0, acks = 0;
 
 	g.nclients = 40;
 	g.ndocs = 4;
@@ -706,7 +758,10 @@ main(int argc, char **argv)
 	printf("converge_test: %d clients, %d documents, %d edits each, drop "
 		   "%.2f, seed %" PRIu64 "\n",
 		   g.nclients, g.ndocs, g.edits, g.drop, g.seed);
-	snprintf(g.run, sizeof(g.run), "%" PRIx64, g.seed & 0xffffffffff);
+	/* the seed decides the edits; the run id only keeps names apart, so
+	 * that a seed can be run again on the same database */
+	snprintf(g.run, sizeof(g.run), "%" PRIx64 "x%" PRIx64,
+			 g.seed & 0xffffffffff, (uint64_t) wsc_now_us() & 0xffffff);
 	db = PQconnectdb(dsn);
 	if (PQstatus(db) != CONNECTION_OK)
 	{
@@ -718,12 +773,25 @@ main(int argc, char **argv)
 		char doc[96];
 		const char *p[1] = {doc};
 
+		PGresult *r;
+
 		doc_id(d, doc, sizeof(doc));
-		PQclear(PQexecParams(db, "SELECT collab.create_document($1)", 1, NULL,
-							 p, NULL, NULL, 0));
+		r = PQexecParams(db, "SELECT collab.create_document($1)", 1, NULL, p,
+						 NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		{
+			fprintf(stderr, "creating %s: %s", doc, PQerrorMessage(db));
+			return 2;
+		}
+		PQclear(r);
 	}
 	g.loop = wsc_loop_new(g.nclients + 16);
 	g.clients = calloc((size_t) g.nclients, sizeof(client));
+	if (!g.loop || !g.clients)
+	{
+		fprintf(stderr, "cannot start the clients\n");
+		return 2;
+	}
 	start = wsc_now_us();
 	for (int i = 0; i < g.nclients; i++)
 	{
@@ -749,6 +817,18 @@ main(int argc, char **argv)
 		{
 			client *c = &g.clients[i];
 
+			if (c->ws && c->drop_at_us && now >= c->drop_at_us &&
+				wsc_unsent(c->ws) == 0)
+				go_offline(c);
+			if (c->ws && c->resubmit_at_us && now >= c->resubmit_at_us)
+			{
+				c->resubmit_at_us = 0;
+				if (c->inflight && c->subscribed)
+				{
+					c->resubmits++;
+					send_inflight(c);
+				}
+			}
 			if (!c->ws && now >= c->reconnect_us)
 				go_online(c);
 			else if (c->ws && wsc_is_closed(c->ws))
@@ -769,18 +849,32 @@ main(int argc, char **argv)
 		}
 	}
 	if (!all_quiet(NULL))
-		fail("the clients did not finish within %d s", RUN_SECONDS_MAX);
+		fail("the clients did not finish (within %d s, or after a failure)",
+			 RUN_SECONDS_MAX);
 	else
 		check_database(db);
 	for (int i = 0; i < g.nclients; i++)
 	{
 		drops += g.clients[i].drops;
+		drops_sent += g.clients[i].drops_sent;
+		resubmits += g.clients[i].resubmits;
+		own_changes += g.clients[i].own_changes;
+		stray_acks += g.clients[i].stray_acks;
 		for (int s = 0; s < g.clients[i].acked_cap; s++)
 			acks += g.clients[i].acked_rev[s] != 0;
 	}
+	/* a submit that left before the cut usually commits before the client
+	 * is back; with so many, some must return as the client's own change */
+	if (drops_sent >= 20 && own_changes == 0)
+		fail("%d connections were cut after their submit had left, yet no "
+			 "resumed stream brought one back as the client's own change",
+			 drops_sent);
 	printf("converge_test: %.1f s, %d acknowledged changes, %d drops with a "
-		   "change in flight, %s\n",
-		   (double) (wsc_now_us() - start) / 1e6, acks, drops,
+		   "change in flight (%d after the submit had left), %d resubmits; "
+		   "confirmed by a resumed change carrying the client's own seq: %d, "
+		   "late acks ignored: %d; %s\n",
+		   (double) (wsc_now_us() - start) / 1e6, acks, drops, drops_sent,
+		   resubmits, own_changes, stray_acks,
 		   g.failures ? "FAILED" : "all copies agree");
 	for (int i = 0; i < g.nclients; i++)
 	{

@@ -36,6 +36,7 @@ struct wsc {
 	wsc_text *in_head, *in_tail; /* inbox */
 	int in_count;
 	wsc_text *out_head, *out_tail; /* to send */
+	int out_count;				   /* messages in out_head..out_tail */
 	char *rx;					   /* a message arriving in fragments */
 	size_t rx_len;
 };
@@ -207,6 +208,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			c->out_head = t->next;
 			if (!c->out_head)
 				c->out_tail = NULL;
+			c->out_count--;
 			buf = malloc(LWS_PRE + t->len);
 			if (!buf)
 				return -1;
@@ -344,6 +346,7 @@ wsc_send(wsc *c, const char *text)
 	else
 		c->out_head = t;
 	c->out_tail = t;
+	c->out_count++;
 	if (c->open)
 		lws_callback_on_writable(c->wsi);
 	return true;
@@ -414,6 +417,12 @@ int
 wsc_pending(const wsc *c)
 {
 	return c->in_count;
+}
+
+int
+wsc_unsent(const wsc *c)
+{
+	return c->out_count;
 }
 
 void

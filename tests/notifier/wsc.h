@@ -50,7 +50,11 @@ void wsc_drop(wsc *c);
 
 bool wsc_is_open(const wsc *c);	  /* handshake done, not closed */
 bool wsc_is_closed(const wsc *c); /* failed, closed or dropped */
-/* The close code the server sent (e.g. 1001), or 0. */
+/*
+ * The close code the server sent (e.g. 1001), or 0.  libwebsockets 4.1's
+ * client turns codes 1012..2999 into 1002 before anyone sees them: a 1013
+ * (too slow) reads as 1002 here.
+ */
 int wsc_close_code(const wsc *c);
 void *wsc_user(const wsc *c);
 
@@ -62,6 +66,14 @@ char *wsc_next(wsc *c, int timeout_ms);
 
 /* Messages waiting in C's inbox. */
 int wsc_pending(const wsc *c);
+
+/*
+ * Messages queued by wsc_send and not yet written (lws_write).  At 0 they
+ * are in the kernel (or, for a large one, in lws's own buffer), so a drop
+ * that follows does not stop them: a test cuts a connection after its
+ * submit has left, to lose the answer rather than the request.
+ */
+int wsc_unsent(const wsc *c);
 
 /* Frees C (closing it first if needed); its messages are dropped. */
 void wsc_free(wsc *c);
