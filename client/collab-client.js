@@ -16,19 +16,38 @@
 //
 // The connection comes back by itself with exponential backoff and full
 // jitter; on reconnect the client resumes from rev and resubmits inflight
-// with the same client id, seq and base (the server deduplicates it).
+// with the same client id, seq and base (the server deduplicates it). A
+// subscription the server ends (database unavailable, an internal error)
+// is retried with its own backoff, over the same connection.
+//
+// If a resume is answered by a snapshot while a change is in flight, that
+// change's fate is unknown (the snapshot may or may not contain it): it stays
+// in flight as an "orphan" without content until its ack (it was in the
+// snapshot, or it is fetched by restarting the stream) or its error. Edits
+// buffered before the snapshot are dropped with it (the 'snapshot' event
+// says so).
+//
+// Presence positions travel in the server's coordinates: a sender maps its
+// cursor back through its unacknowledged edits and tags it with its rev; a
+// receiver moves it through the revisions after that rev (it keeps the last
+// historyKeep) and then through its own unacknowledged edits. So a cursor
+// stays exact whatever the order in which presence and changes arrive.
 //
 // Dependencies are injected, so the module has no imports: Delta (the
 // quill-delta class: in a browser Quill.import('delta'), in Node
 // require('quill-delta')) and WebSocket (the browser's, or the ws package).
 //
 // Events (on(name, fn)): 'connection' ('connecting' | 'open' | 'closed'),
-// 'snapshot' (Delta: replace your document), 'change' (Delta to apply to
-// your document; {rev, client}), 'sync' (true when nothing is unacknowledged),
-// 'rev' (number), 'presence' ({client, state}: state {} means gone),
-// 'error' ({code, message, doc, seq}).
+// 'snapshot' (Delta: replace your document; {rev, replaced, dropped}),
+// 'change' (Delta to apply to your document; {rev, client}), 'sync' (true
+// when nothing is unacknowledged), 'rev' (number), 'presence' ({client,
+// state}: state {} means gone; positions in our document), 'error' ({code,
+// message, doc, seq}), 'resync' (the document is about to be replaced: stop
+// editing until the 'snapshot'), 'beforechange' (a remote change is about to
+// be taken in: submit any edit not yet reported, now). hold() and release()
+// make the stream wait while the editor cannot take a change (composition).
 
-const RESYNC_CODES = new Set(['invalid_change', 'internal']);
+const RETRY_CODES = new Set(['unavailable', 'rate_limited', 'too_many']);
 
 export class CollabClient {
   constructor({
@@ -40,8 +59,12 @@ export class CollabClient {
     create = true,
     backoffMinMs = 250,
     backoffMaxMs = 10000,
+    stableMs = 5000, // a connection open this long resets the backoff
     presenceIntervalMs = 80,
+    fetchTimeoutMs = 10000,
+    historyKeep = 100, // revisions kept to move late presence positions
     random = Math.random,
+    now = () => Date.now(),
     timers = { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (t) => clearTimeout(t) },
   }) {
     if (!url || !doc || !Delta || !WebSocket) throw new Error('CollabClient needs url, doc, Delta and WebSocket');
@@ -53,25 +76,40 @@ export class CollabClient {
     this.create = create;
     this.backoffMinMs = backoffMinMs;
     this.backoffMaxMs = backoffMaxMs;
+    this.stableMs = stableMs;
     this.presenceIntervalMs = presenceIntervalMs;
+    this.fetchTimeoutMs = fetchTimeoutMs;
+    this.historyKeep = historyKeep;
     this.random = random;
+    this.now = now;
     this.timers = timers;
 
     this.rev = -1;
     this.document = null; // Delta, once the snapshot came
-    this.inflight = null; // {change: Delta, json, seq, base}
+    this.inflight = null; // {change: Delta (null for an orphan), sent, seq, base}
     this.buffer = null; // Delta
     this.seq = 0;
-    this.presences = new Map(); // client -> state (positions in our document)
+    this.awaitingSnapshot = false; // resynchronising: changes are not ours to take
+    this.restarting = false; // asked for the stream again after a gap
+    this.holding = false; // the application asked us to wait (hold/release)
+    this.held = []; // stream messages received meanwhile, in order
+    this.history = []; // [{rev, change, client}], the last historyKeep revisions
+    this.remote = new Map(); // client -> {state, rev}: positions at the server's rev
+    this.presences = new Map(); // client -> state, positions in our document
+    this.me = null; // our presence as the application gave it, kept in our document
+    this.meLossy = false; // our cursor is inside our unacknowledged text
     this.ws = null;
     this.connection = 'closed';
+    this.subscribed = false; // subscribe sent on this connection
+    this.openedAt = 0;
     this.attempt = 0;
+    this.retryAttempt = 0;
     this.stopped = true;
     this.reconnectTimer = null;
+    this.retryTimer = null;
     this.presenceTimer = null;
-    this.presencePending = null;
     this.presenceSentAt = -Infinity;
-    this.fetches = new Map(); // id -> {resolve, reject}
+    this.fetches = new Map(); // id -> {resolve, reject, timer}
     this.nextFetchId = 1;
     this.listeners = new Map();
   }
@@ -102,9 +140,17 @@ export class CollabClient {
 
   stop() {
     this.stopped = true;
+    for (const t of [this.reconnectTimer, this.retryTimer, this.presenceTimer]) if (t !== null) this.timers.clearTimeout(t);
+    this.reconnectTimer = this.retryTimer = this.presenceTimer = null;
+    if (this.ws) this.ws.close(1000);
+  }
+
+  // Reconnects at once (e.g. when the browser says it is online again).
+  reconnectNow() {
+    if (this.stopped || this.ws) return;
     if (this.reconnectTimer !== null) this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
-    if (this.ws) this.ws.close(1000);
+    this.connect();
   }
 
   connect() {
@@ -113,7 +159,7 @@ export class CollabClient {
     this.ws = ws;
     ws.onopen = () => {
       if (this.ws !== ws) return;
-      this.attempt = 0;
+      this.openedAt = this.now();
       this.setConnection('open');
     };
     ws.onmessage = (event) => {
@@ -129,9 +175,20 @@ export class CollabClient {
     ws.onclose = () => {
       if (this.ws !== ws) return;
       this.ws = null;
+      this.subscribed = false;
+      // a connection that lasted was a success: start the backoff over
+      if (this.connection === 'open' && this.now() - this.openedAt >= this.stableMs) this.attempt = 0;
+      if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
+      this.retryTimer = null;
       this.setConnection('closed');
-      for (const { reject } of this.fetches.values()) reject(new Error('connection closed'));
+      for (const { reject, timer } of this.fetches.values()) {
+        this.timers.clearTimeout(timer);
+        reject(new Error('connection closed'));
+      }
       this.fetches.clear();
+      // nobody tells us who leaves while we are away: forget them all; they
+      // answer our presence when we are back
+      for (const client of [...this.remote.keys()]) this.forget(client);
       if (!this.stopped) this.scheduleReconnect();
     };
     ws.onerror = () => {}; // a close follows
@@ -139,14 +196,28 @@ export class CollabClient {
 
   // Full jitter: a random wait up to min * 2^attempt, capped.
   scheduleReconnect() {
-    const cap = Math.min(this.backoffMaxMs, this.backoffMinMs * 2 ** this.attempt);
-    const wait = Math.floor(this.random() * cap);
-    this.attempt++;
+    const wait = this.backoff(this.attempt++);
     this.reconnectTimer = this.timers.setTimeout(() => {
       this.reconnectTimer = null;
       if (!this.stopped) this.connect();
     }, wait);
     return wait;
+  }
+
+  backoff(attempt) {
+    const cap = Math.min(this.backoffMaxMs, this.backoffMinMs * 2 ** attempt);
+    return Math.floor(this.random() * cap);
+  }
+
+  // Runs fn after a backoff wait on this connection (a subscription or a
+  // submit the server could not take now); one retry pending at a time.
+  scheduleRetry(fn) {
+    if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
+    const wait = this.backoffMinMs + this.backoff(this.retryAttempt++);
+    this.retryTimer = this.timers.setTimeout(() => {
+      this.retryTimer = null;
+      if (this.subscribed || this.connection === 'open') fn();
+    }, wait);
   }
 
   setConnection(state) {
@@ -161,23 +232,40 @@ export class CollabClient {
     return true;
   }
 
+  // (Re)subscribes on this connection: resumes from rev when we have it,
+  // then sends again what is in flight (the server deduplicates it).
+  subscribe() {
+    const sub = { type: 'subscribe', doc: this.doc, client: this.clientId, create: this.create };
+    if (this.rev >= 0 && !this.awaitingSnapshot) sub.rev = this.rev;
+    this.subscribed = this.send(sub);
+    if (!this.subscribed) return;
+    if (this.inflight) this.sendInflight();
+    else this.flush();
+    if (this.me) this.schedulePresence();
+  }
+
   // --- local edits ------------------------------------------------------
 
   // A change the application made to its document (already applied there).
+  // Returns false when there is no document to apply it to (before the
+  // first snapshot, or while resynchronising: the snapshot replaces it).
   submit(change) {
-    if (!this.document) throw new Error('no document yet: wait for the snapshot');
+    if (!this.document || this.awaitingSnapshot) return false;
     const delta = change instanceof this.Delta ? change : new this.Delta(change);
-    if (delta.ops.length === 0) return;
+    if (delta.ops.length === 0) return true;
+    const wasSynced = this.synced;
     this.document = this.document.compose(delta);
     this.buffer = this.buffer ? this.buffer.compose(delta) : delta;
     if (this.buffer.ops.length === 0) this.buffer = null;
-    for (const [client, state] of this.presences) this.presences.set(client, movePresence(state, delta, false));
+    if (this.me) this.me = movePresence(this.me, delta, true);
+    this.relocate();
     this.flush();
-    this.emit('sync', this.synced);
+    if (wasSynced !== this.synced) this.emit('sync', this.synced);
+    return true;
   }
 
   flush() {
-    if (this.inflight || !this.buffer || this.rev < 0 || this.connection !== 'open') return;
+    if (this.inflight || !this.buffer || this.rev < 0 || !this.subscribed || this.awaitingSnapshot) return;
     const change = this.buffer;
     this.buffer = null;
     // sent: the ops as submitted against base. change is transformed past
@@ -192,36 +280,85 @@ export class CollabClient {
     this.send({ type: 'submit', doc: this.doc, rev: f.base, change: { ops: JSON.parse(f.sent) }, client: this.clientId, seq: f.seq });
   }
 
-  // Our presence (e.g. {index, length, name, color}), sent at most every
-  // presenceIntervalMs; positions are in our current document.
+  // Our presence (e.g. {index, length, name, color}), positions in our
+  // current document; sent at most every presenceIntervalMs. The client
+  // moves it through later changes as an editor moves its selection (our
+  // inserts at the cursor push it, others' do not), so that what it sends
+  // again (to a newcomer, after a reconnect) is still where we are.
   setPresence(state) {
-    this.presencePending = state;
+    this.me = state;
+    this.schedulePresence();
+  }
+
+  schedulePresence() {
     if (this.presenceTimer !== null) return;
-    const wait = Math.max(0, this.presenceSentAt + this.presenceIntervalMs - Date.now());
+    const wait = Math.max(0, this.presenceSentAt + this.presenceIntervalMs - this.now());
     this.presenceTimer = this.timers.setTimeout(() => {
       this.presenceTimer = null;
-      this.presenceSentAt = Date.now();
-      if (this.presencePending && this.rev >= 0) this.send({ type: 'presence', doc: this.doc, state: this.presencePending });
+      if (!this.me || this.rev < 0 || !this.subscribed || this.awaitingSnapshot) return;
+      this.presenceSentAt = this.now();
+      this.send({ type: 'presence', doc: this.doc, state: this.outgoingPresence() });
     }, wait);
   }
 
+  // Our presence with its positions mapped back to the server's document at
+  // rev (before our unacknowledged edits), tagged with that rev.
+  outgoingPresence() {
+    const state = { ...this.me };
+    if (typeof state.index !== 'number') return state;
+    let lossy = false;
+    const back = (pos) => {
+      for (const change of [this.buffer, this.inflight && this.inflight.change]) {
+        if (!change) continue;
+        const r = positionBefore(change, pos);
+        lossy = lossy || r.inside;
+        pos = r.pos;
+      }
+      return pos;
+    };
+    const start = back(state.index);
+    const end = back(state.index + (state.length || 0));
+    this.meLossy = lossy;
+    return { ...state, index: start, length: Math.max(0, end - start), rev: this.rev };
+  }
+
   // The document at a revision (default: the head), with its HTML.
-  fetch(rev = null) {
+  fetch(rev = null, timeoutMs = this.fetchTimeoutMs) {
     const id = this.nextFetchId++;
     const msg = { type: 'fetch', doc: this.doc, id };
     if (rev !== null) msg.rev = rev;
     return new Promise((resolve, reject) => {
       if (!this.send(msg)) return reject(new Error('not connected'));
-      this.fetches.set(id, { resolve, reject });
+      const timer = this.timers.setTimeout(() => {
+        this.fetches.delete(id);
+        reject(new Error(`no answer to fetch in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.fetches.set(id, { resolve, reject, timer });
     });
   }
 
   // --- what the server says ---------------------------------------------
 
+  // While held, the document's stream (changes, acks, snapshots) waits in
+  // order: an editor in the middle of an IME composition cannot take a
+  // remote change under it. Local edits, presence and fetches go on.
+  hold() {
+    this.holding = true;
+  }
+
+  release() {
+    this.holding = false;
+    while (this.held.length && !this.holding) this.receive(this.held.shift());
+  }
+
   receive(msg) {
+    if (this.holding && (msg.type === 'change' || msg.type === 'ack' || msg.type === 'snapshot')) {
+      this.held.push(msg);
+      return undefined;
+    }
     switch (msg.type) {
       case 'hello':
-        return this.onHello();
+        return this.subscribe();
       case 'snapshot':
         return this.onSnapshot(msg);
       case 'change':
@@ -239,37 +376,63 @@ export class CollabClient {
     }
   }
 
-  onHello() {
-    const sub = { type: 'subscribe', doc: this.doc, client: this.clientId, create: this.create };
-    if (this.rev >= 0) sub.rev = this.rev;
-    this.send(sub);
-    // resubscribed: what was in flight goes again, unchanged
-    if (this.inflight) this.sendInflight();
-    else this.flush();
-  }
-
   onSnapshot(msg) {
-    const first = this.rev < 0;
-    this.rev = msg.rev;
-    this.document = new this.Delta(msg.content.ops || msg.content);
-    if (!first) {
-      // the server could not resume us: its document replaces ours
-      this.inflight = null;
+    if (msg.doc !== undefined && msg.doc !== this.doc) return;
+    const replaced = this.document !== null;
+    const wasSynced = this.synced;
+    let dropped = null;
+    if (replaced) {
+      // the server could not resume us (or we asked for a fresh start): its
+      // document replaces ours, and our unacknowledged edits go with it,
+      // except the change in flight, whose fate we learn from its ack
+      const f = this.inflight;
+      dropped = f && f.change ? f.change : null;
+      if (this.buffer) dropped = dropped ? dropped.compose(this.buffer) : this.buffer;
+      if (f) this.inflight = { ...f, change: null };
       this.buffer = null;
     }
-    this.presences.clear();
-    this.emit('snapshot', this.document, { rev: this.rev, replaced: !first });
+    this.rev = msg.rev;
+    this.document = new this.Delta(msg.content.ops || msg.content);
+    this.awaitingSnapshot = false;
+    this.restarting = false;
+    this.retryAttempt = 0;
+    this.history = [];
+    // the others' positions cannot be moved across a snapshot: keep them as
+    // they are (an application clamps them) until they move again
+    for (const [id, entry] of this.remote) this.remote.set(id, { state: entry.state, rev: this.rev });
+    this.relocate();
+    this.emit('snapshot', this.document, { rev: this.rev, replaced, dropped });
     this.emit('rev', this.rev);
-    this.emit('sync', this.synced);
     this.flush();
+    if (wasSynced !== this.synced || replaced) this.emit('sync', this.synced);
+    if (this.me) this.schedulePresence();
   }
 
   onChange(msg) {
-    if (this.rev < 0 || msg.rev !== this.rev + 1) return; // not ours to take (the server keeps order)
+    if (msg.doc !== undefined && msg.doc !== this.doc) return;
+    if (this.rev < 0 || this.awaitingSnapshot || msg.rev <= this.rev) return; // an old stream's, or a duplicate
+    if (msg.rev > this.rev + 1) {
+      // a gap (the server promises none): ask for the stream again, once
+      if (!this.restarting) {
+        this.restarting = true;
+        this.subscribe();
+      }
+      return;
+    }
+    this.restarting = false;
+    this.retryAttempt = 0;
+    // the application's last chance to hand over an edit made against the
+    // document as it was (it may call submit now)
+    this.emit('beforechange', msg);
     const f = this.inflight;
-    if (f && msg.client === this.clientId && msg.seq === f.seq) return this.onAck(msg);
-    let incoming = new this.Delta(msg.change.ops || msg.change);
-    if (this.inflight) {
+    const ours = f && msg.client === this.clientId && msg.seq === f.seq;
+    if (ours && f.change) return this.onAck(msg);
+    // an orphan's own change: committed after our snapshot, we take it as
+    // anyone's; then what waited in the buffer can go
+    if (ours) this.inflight = null;
+    const server = new this.Delta(msg.change.ops || msg.change);
+    let incoming = server;
+    if (this.inflight && this.inflight.change) {
       const theirs = this.inflight.change.transform(incoming, false);
       this.inflight.change = incoming.transform(this.inflight.change, true);
       incoming = theirs;
@@ -280,80 +443,198 @@ export class CollabClient {
       incoming = theirs;
     }
     this.document = this.document.compose(incoming);
-    this.rev = msg.rev;
-    for (const [client, state] of this.presences) this.presences.set(client, movePresence(state, incoming, client === msg.client));
+    if (this.me) this.me = movePresence(this.me, incoming, false);
+    this.advance(msg.rev, server, msg.client);
     this.emit('change', incoming, { rev: msg.rev, client: msg.client });
     this.emit('rev', this.rev);
+    if (ours) {
+      this.flush();
+      this.emit('sync', this.synced);
+    }
   }
 
   onAck(msg) {
+    if ((msg.doc !== undefined && msg.doc !== this.doc) || this.awaitingSnapshot) return;
     const f = this.inflight;
     if (!f || msg.seq !== f.seq) return; // a late ack of a change already confirmed
-    if (msg.rev > this.rev) this.rev = msg.rev;
+    this.restarting = false;
+    this.retryAttempt = 0;
     this.inflight = null;
-    this.emit('rev', this.rev);
+    if (!f.change) {
+      // an orphan: R <= rev, it was in our snapshot; R = rev + 1, it came
+      // right after it, and an ack does not carry the change: start over
+      // from a snapshot, which has it
+      if (msg.rev > this.rev) return this.resync();
+      this.flush();
+      this.emit('sync', this.synced);
+      return;
+    }
+    if (msg.rev > this.rev) {
+      // R = rev + 1: what the server holds is now our change as we see it
+      this.advance(msg.rev, f.change, this.clientId);
+      this.emit('rev', this.rev);
+    }
     this.flush();
     this.emit('sync', this.synced);
+    if (this.meLossy && this.me) this.schedulePresence();
+  }
+
+  // Sets rev to REV, the revision CHANGE (by CLIENT) made on the server:
+  // keeps it for late presence and moves the others' cursors through it.
+  advance(rev, change, client) {
+    this.rev = rev;
+    this.history.push({ rev, change, client });
+    if (this.history.length > this.historyKeep) this.history.shift();
+    for (const [id, entry] of this.remote) {
+      if (entry.rev >= rev) continue; // sent from ahead of us: already there
+      this.remote.set(id, { state: movePresence(entry.state, change, id === client), rev });
+    }
+    this.relocate();
   }
 
   onPresence(msg) {
-    if (msg.client === this.clientId) return;
-    const gone = !msg.state || Object.keys(msg.state).length === 0;
-    if (gone) this.presences.delete(msg.client);
-    else {
-      // their positions are in the server's document at about our rev:
-      // move them past what we have not sent home yet
-      let state = msg.state;
-      if (this.inflight) state = movePresence(state, this.inflight.change, false);
-      if (this.buffer) state = movePresence(state, this.buffer, false);
-      this.presences.set(msg.client, state);
+    if (msg.doc !== undefined && msg.doc !== this.doc) return;
+    if (msg.client === this.clientId) {
+      // our id's presence cleared: an old connection of ours has just been
+      // found dead, after we came back; say again where we are
+      if (this.me && msg.state && Object.keys(msg.state).length === 0) this.schedulePresence();
+      return;
     }
-    this.emit('presence', { client: msg.client, state: gone ? {} : this.presences.get(msg.client) });
+    if (!msg.state || typeof msg.state !== 'object' || Object.keys(msg.state).length === 0) {
+      if (this.remote.has(msg.client)) this.forget(msg.client);
+      return;
+    }
+    const known = this.remote.has(msg.client);
+    let state = msg.state;
+    let rev = typeof state.rev === 'number' ? state.rev : this.rev;
+    if (rev < this.rev) {
+      // sent before revisions we have applied since: move it through them
+      const from = this.history.findIndex((h) => h.rev === rev + 1);
+      if (from >= 0) for (const h of this.history.slice(from)) state = movePresence(state, h.change, h.client === msg.client);
+      rev = this.rev;
+    }
+    this.remote.set(msg.client, { state, rev });
+    this.relocate(msg.client);
+    this.emit('presence', { client: msg.client, state: this.presences.get(msg.client) });
+    // a newcomer (or one back from a drop) learns where we are
+    if (!known && this.me) this.schedulePresence();
+  }
+
+  forget(client) {
+    this.remote.delete(client);
+    this.presences.delete(client);
+    this.emit('presence', { client, state: {} });
+  }
+
+  // Recomputes the others' positions in our document (theirs are at the
+  // server's rev): through inflight, then buffer; our inserts at their
+  // cursor do not push it.
+  relocate(only = null) {
+    for (const [id, entry] of this.remote) {
+      if (only !== null && id !== only) continue;
+      let state = entry.state;
+      if (this.inflight && this.inflight.change) state = movePresence(state, this.inflight.change, false);
+      if (this.buffer) state = movePresence(state, this.buffer, false);
+      this.presences.set(id, state);
+    }
   }
 
   onContent(msg) {
     const pending = this.fetches.get(msg.id);
     if (!pending) return;
     this.fetches.delete(msg.id);
+    this.timers.clearTimeout(pending.timer);
     pending.resolve({ rev: msg.rev, content: new this.Delta(msg.content.ops || msg.content), html: msg.html });
   }
 
   onError(msg) {
-    if (msg.id !== undefined && this.fetches.has(msg.id)) {
+    if (msg.id !== undefined && msg.id !== null) {
       const pending = this.fetches.get(msg.id);
-      this.fetches.delete(msg.id);
-      pending.reject(Object.assign(new Error(msg.message), { code: msg.code }));
+      if (pending) {
+        this.fetches.delete(msg.id);
+        this.timers.clearTimeout(pending.timer);
+        pending.reject(Object.assign(new Error(msg.message), { code: msg.code }));
+      }
       return;
     }
     this.emit('error', msg);
-    if (msg.code === 'unavailable' && this.inflight && msg.seq === this.inflight.seq) {
-      // may or may not have committed: the same submit again is safe
-      this.timers.setTimeout(() => {
-        if (this.inflight && this.inflight.seq === msg.seq) this.sendInflight();
-      }, this.backoffMinMs);
+    if (msg.doc !== undefined && msg.doc !== null && msg.doc !== this.doc) return;
+    const f = this.inflight;
+    if (msg.seq !== undefined && msg.seq !== null) {
+      if (!f || msg.seq !== f.seq) return; // about a change no longer in flight
+      if (RETRY_CODES.has(msg.code)) {
+        // may or may not have committed: the same submit again is safe
+        this.scheduleRetry(() => {
+          if (this.inflight && this.inflight.seq === msg.seq) this.sendInflight();
+        });
+      } else if (msg.code === 'not_subscribed') {
+        this.scheduleRetry(() => this.subscribe());
+      } else if (!f.change) {
+        // an orphan refused (e.g. its base is gone): it is in no document
+        this.inflight = null;
+        this.flush();
+        this.emit('sync', this.synced);
+      } else if (msg.code === 'invalid_change' || msg.code === 'internal') {
+        this.resync();
+      }
       return;
     }
-    if (RESYNC_CODES.has(msg.code) && msg.seq !== undefined) this.resync();
+    if (msg.code === 'rate_limited') {
+      // the server dropped one of our messages and does not say which: the
+      // ones that matter are safe to repeat
+      this.scheduleRetry(() => {
+        if (this.rev < 0 || this.awaitingSnapshot) this.subscribe();
+        else if (this.inflight) this.sendInflight();
+      });
+    } else if (msg.code === 'unavailable' || msg.code === 'internal') {
+      // the subscription ended (or a presence failed: resuming is harmless)
+      this.scheduleRetry(() => this.subscribe());
+    }
   }
 
-  // Start over from a snapshot: the server refused what we sent.
+  // Start over from a snapshot: the server refused what we sent. Our
+  // unacknowledged edits are dropped; the 'snapshot' event replaces the
+  // document (and says what was dropped).
   resync() {
     this.inflight = null;
-    this.buffer = null;
-    this.rev = -1;
-    this.document = null;
-    this.send({ type: 'subscribe', doc: this.doc, client: this.clientId });
+    this.awaitingSnapshot = true;
+    this.emit('resync');
+    this.subscribe();
   }
 }
 
-// Moves a presence's {index, length} through a change. Our own cursor
-// stays before text inserted at it by others (priority false) unless it
-// belongs to the author of the change (typing pushes the author's cursor).
+// Moves a presence's {index, length} through a change. A cursor stays
+// before text inserted at it by others (priority true) unless it belongs to
+// the author of the change (typing pushes the author's cursor).
 export function movePresence(state, change, isAuthor) {
   if (!state || typeof state.index !== 'number') return state;
   const start = change.transformPosition(state.index, !isAuthor);
   const end = change.transformPosition(state.index + (state.length || 0), !isAuthor);
   return { ...state, index: start, length: Math.max(0, end - start) };
+}
+
+// Maps a position in the document after CHANGE to the document before it:
+// {pos, inside}, inside when it was in text CHANGE inserted (then pos is
+// where that text starts; its end maps exactly, as the author's insert
+// pushes a cursor there).
+export function positionBefore(change, pos) {
+  let after = 0;
+  let before = 0;
+  for (const op of change.ops) {
+    if (typeof op.insert !== 'undefined') {
+      const n = typeof op.insert === 'string' ? op.insert.length : 1;
+      if (pos < after + n) return { pos: before, inside: true };
+      after += n;
+    } else if (op.delete) {
+      before += op.delete;
+    } else {
+      const n = typeof op.retain === 'number' ? op.retain : 1;
+      if (pos < after + n) return { pos: before + (pos - after), inside: false };
+      after += n;
+      before += n;
+    }
+  }
+  return { pos: before + (pos - after), inside: false };
 }
 
 function randomId(random) {

@@ -103,7 +103,7 @@ function setup() {
   const server = new FakeServer();
   const client = new CollabClient({ url: 'ws://x/ws', doc: 'd', Delta, WebSocket: FakeSocket, clientId: 'me', timers, random: () => 0.5 });
   const events = [];
-  for (const name of ['connection', 'snapshot', 'change', 'sync', 'rev', 'presence', 'error']) client.on(name, (...a) => events.push([name, ...a]));
+  for (const name of ['connection', 'snapshot', 'change', 'sync', 'rev', 'presence', 'error', 'resync']) client.on(name, (...a) => events.push([name, ...a]));
   client.start();
   const ws = FakeSocket.all[0];
   ws.open();
@@ -230,21 +230,49 @@ test('reconnect with a change in flight that did commit: its change in the resum
   converged(client, server);
 });
 
-test('a snapshot instead of a resume replaces the document', () => {
-  const { client, server, ws, timers, events } = setup();
-  client.submit(new Delta().insert('x'));
-  ws.take('submit');
-  ws.drop();
-  server.other([{ insert: 'server truth ' }]);
-  timers.runAll();
-  const ws2 = FakeSocket.all[1];
-  ws2.open();
-  ws2.take('subscribe');
-  ws2.deliver(server.snapshot());
-  assert.ok(events.some(([n, , info]) => n === 'snapshot' && info.replaced));
-  assert.deepEqual(client.document.ops, server.doc.ops);
-  assert.ok(client.synced);
-});
+// A resume answered by a snapshot: whether the snapshot holds the change in
+// flight, only the answer to its resubmit says. Until then it stays in
+// flight (without content); edits buffered before the snapshot are dropped.
+for (const when of ['before the snapshot', 'after the snapshot', 'never (refused)']) {
+  test(`a snapshot instead of a resume; the change in flight committed ${when}`, () => {
+    const { client, server, ws, timers, events } = setup();
+    client.submit(new Delta().insert('x'));
+    const s1 = ws.take('submit');
+    client.submit(new Delta().insert('buffered '));
+    if (when === 'before the snapshot') server.submit(s1);
+    ws.drop();
+    server.other([{ insert: 'server truth ' }]);
+    timers.runAll();
+    const ws2 = FakeSocket.all.at(-1);
+    ws2.open();
+    ws2.take('subscribe');
+    const again = ws2.take('submit');
+    assert.deepEqual(again, s1);
+    ws2.deliver(server.snapshot());
+    const snap = events.findLast(([n]) => n === 'snapshot');
+    assert.ok(snap[2].replaced);
+    assert.deepEqual(snap[2].dropped.ops, [{ insert: 'buffered x' }], 'the event says what the snapshot dropped');
+    assert.deepEqual(client.document.ops, server.doc.ops);
+    assert.ok(!client.synced, 'the change in flight is still unresolved');
+    client.submit(new Delta().insert('after '));
+    if (when === 'before the snapshot') {
+      ws2.deliver({ type: 'ack', doc: 'd', rev: server.submit(again).rev, seq: again.seq }); // a late ack
+    } else if (when === 'after the snapshot') {
+      const r = server.submit(again);
+      ws2.deliver({ type: 'ack', doc: 'd', rev: r.rev, seq: again.seq }); // in the stream: we lack its content
+      const sub = ws2.take('subscribe');
+      assert.equal(sub.rev, undefined, 'a fresh snapshot brings it');
+      ws2.deliver(server.snapshot());
+    } else {
+      ws2.deliver({ type: 'error', code: 'invalid_change', message: 'no', doc: 'd', seq: again.seq });
+    }
+    while (ws2.sent.some((m) => m.type === 'submit')) {
+      const s = ws2.take('submit');
+      ws2.deliver({ type: 'ack', doc: 'd', rev: server.submit(s).rev, seq: s.seq });
+    }
+    converged(client, server);
+  });
+}
 
 test('a rejected submit resynchronises from a snapshot', () => {
   const { client, server, ws, events } = setup();
@@ -368,3 +396,178 @@ for (const committed of [false, true]) {
     });
   }
 }
+
+test('nothing is submitted on a new connection before its subscribe', () => {
+  const { client, server, ws, timers } = setup();
+  ws.drop();
+  timers.runAll();
+  const ws2 = FakeSocket.all.at(-1);
+  ws2.onopen(); // open, but no hello yet
+  client.submit(new Delta().insert('early '));
+  assert.equal(ws2.sent.length, 0, 'waits for hello, then subscribes first');
+  ws2.deliver({ type: 'hello', client: 'x', server: 'fake' });
+  assert.deepEqual(ws2.sent.map((m) => m.type), ['subscribe', 'submit']);
+  const s = ws2.take('submit');
+  ws2.take('subscribe');
+  ws2.deliver({ type: 'ack', doc: 'd', rev: server.submit(s).rev, seq: s.seq });
+  converged(client, server);
+});
+
+test('a subscription the server ends (database unavailable) is tried again', () => {
+  const { client, server, ws, timers } = setup();
+  client.submit(new Delta().insert('kept '));
+  const s = ws.take('submit');
+  ws.deliver({ type: 'error', code: 'unavailable', message: 'subscribe again later', doc: 'd' });
+  assert.equal(timers.pending.length, 1, 'a retry is scheduled');
+  assert.ok(timers.pending[0].ms >= 250, 'after a pause');
+  timers.runAll();
+  const sub = ws.take('subscribe');
+  assert.equal(sub.rev, 0, 'resumes where it was');
+  assert.deepEqual(ws.take('submit'), s, 'and sends what is in flight again');
+  ws.deliver({ type: 'ack', doc: 'd', rev: server.submit(s).rev, seq: s.seq });
+  converged(client, server);
+});
+
+test('not_subscribed for our submit: subscribe again, then resubmit', () => {
+  const { client, server, ws, timers } = setup();
+  client.submit(new Delta().insert('a'));
+  const s = ws.take('submit');
+  ws.deliver({ type: 'error', code: 'not_subscribed', message: 'subscribe first', doc: 'd', seq: s.seq });
+  timers.runAll();
+  assert.deepEqual(ws.sent.map((m) => m.type), ['subscribe', 'submit']);
+  ws.take('subscribe');
+  ws.deliver({ type: 'ack', doc: 'd', rev: server.submit(ws.take('submit')).rev, seq: s.seq });
+  converged(client, server);
+});
+
+test('a gap in the stream asks for it again from rev, once', () => {
+  const { client, server, ws } = setup();
+  const m1 = server.other([{ insert: 'one ' }]);
+  const m2 = server.other([{ insert: 'two ' }]);
+  const m3 = server.other([{ insert: 'three ' }]);
+  ws.deliver(m2);
+  ws.deliver(m3);
+  assert.deepEqual(ws.sent.map((m) => [m.type, m.rev]), [['subscribe', 0]]);
+  ws.take('subscribe');
+  for (const m of [m1, m2, m3]) ws.deliver(m);
+  converged(client, server);
+});
+
+test('edits while resynchronising are refused; the snapshot says what was dropped', () => {
+  const { client, server, ws, events } = setup();
+  client.submit(new Delta().insert('bad'));
+  const s = ws.take('submit');
+  client.submit(new Delta().retain(3).insert(' more'));
+  ws.deliver({ type: 'error', code: 'invalid_change', message: 'no', doc: 'd', seq: s.seq });
+  assert.ok(events.some(([n]) => n === 'resync'));
+  assert.equal(client.submit(new Delta().insert('lost')), false);
+  ws.deliver(server.other([{ insert: 'old stream ' }])); // queued before the resubscribe: ignored
+  ws.take('subscribe');
+  ws.deliver(server.snapshot());
+  assert.deepEqual(events.findLast(([n]) => n === 'snapshot')[2].dropped.ops, [{ retain: 3 }, { insert: ' more' }]);
+  converged(client, server);
+});
+
+test('beforechange: an edit the application reports then is taken against the old document', () => {
+  const { client, server, ws } = setup();
+  let late = new Delta().insert('late ');
+  client.on('beforechange', () => {
+    if (late) client.submit(late);
+    late = null;
+  });
+  ws.deliver(server.other([{ insert: 'remote ' }]));
+  const s = ws.take('submit');
+  assert.equal(s.rev, 0, 'made against revision 0');
+  ws.deliver({ type: 'ack', doc: 'd', rev: server.submit(s).rev, seq: s.seq });
+  converged(client, server);
+});
+
+// Presence positions are sent at the sender's server revision, so they land
+// right whatever the order of the presence and the sender's own change.
+for (const order of ['presence first', 'change first']) {
+  test(`presence travels at a revision: ${order}`, () => {
+    const a = setup();
+    a.client.submit(new Delta().insert('hello world'));
+    const s0 = a.ws.take('submit');
+    a.ws.deliver({ type: 'ack', doc: 'd', rev: a.server.submit(s0).rev, seq: s0.seq });
+    // B: a second client on the same fake server
+    FakeSocket.all = [];
+    const b = new CollabClient({ url: 'ws://x/ws', doc: 'd', Delta, WebSocket: FakeSocket, clientId: 'B', timers: a.timers, random: () => 0.5 });
+    b.start();
+    const wsb = FakeSocket.all[0];
+    wsb.open();
+    wsb.take('subscribe');
+    wsb.deliver(a.server.snapshot());
+    // A types "abc" at 5; its cursor is after it, at 8
+    a.client.setPresence({ index: 5, length: 0, name: 'A' });
+    a.client.submit(new Delta().retain(5).insert('abc'));
+    a.client.setPresence({ index: 8, length: 0, name: 'A' });
+    a.timers.runAll();
+    const p = a.ws.sent.filter((m) => m.type === 'presence').at(-1);
+    assert.deepEqual([p.state.index, p.state.rev], [5, 1], 'sent at revision 1, before the unacknowledged "abc"');
+    const s = a.ws.take('submit');
+    const change = a.server.changeMsg(a.server.submit(s).rev);
+    const pres = { type: 'presence', doc: 'd', client: 'me', state: p.state };
+    for (const m of order === 'presence first' ? [pres, change] : [change, pres]) wsb.deliver(m);
+    assert.equal(b.presences.get('me').index, 8);
+  });
+}
+
+test('our presence follows changes and is said again to a newcomer', () => {
+  const { client, server, ws, timers } = setup();
+  client.submit(new Delta().insert('0123456789'));
+  const s = ws.take('submit');
+  ws.deliver({ type: 'ack', doc: 'd', rev: server.submit(s).rev, seq: s.seq });
+  client.setPresence({ index: 4, length: 2, name: 'me' });
+  timers.runAll();
+  ws.sent.length = 0;
+  ws.deliver(server.other([{ insert: 'ab' }])); // before our cursor: it moves
+  ws.deliver({ type: 'presence', doc: 'd', client: 'newcomer', state: { index: 0, name: 'N' } });
+  timers.runAll();
+  const p = ws.take('presence');
+  assert.deepEqual([p.state.index, p.state.length, p.state.rev], [6, 2, 2]);
+  ws.deliver({ type: 'presence', doc: 'd', client: 'newcomer', state: { index: 1, name: 'N' } });
+  timers.runAll();
+  assert.equal(ws.sent.length, 0, 'only once');
+});
+
+test('after a reconnect the others are forgotten and we say where we are', () => {
+  const { client, ws, timers, events } = setup();
+  client.setPresence({ index: 0, length: 0 });
+  ws.deliver({ type: 'presence', doc: 'd', client: 'ada', state: { index: 0, name: 'Ada' } });
+  ws.drop();
+  assert.equal(client.presences.size, 0);
+  assert.ok(events.some(([n, p]) => n === 'presence' && p.client === 'ada' && Object.keys(p.state).length === 0));
+  timers.runAll();
+  const ws2 = FakeSocket.all.at(-1);
+  ws2.open();
+  timers.runAll();
+  assert.deepEqual(ws2.sent.map((m) => m.type), ['subscribe', 'presence']);
+});
+
+test('fetch gives up after its timeout', async () => {
+  const { client, ws, timers } = setup();
+  const p = client.fetch(1, 500);
+  ws.take('fetch');
+  assert.equal(timers.pending.at(-1).ms, 500);
+  timers.runAll();
+  await assert.rejects(p, /no answer to fetch in 500 ms/);
+});
+
+test('the backoff starts over only after a connection that lasted', () => {
+  FakeSocket.all = [];
+  const timers = fakeTimers();
+  let now = 0;
+  const client = new CollabClient({ url: 'ws://x/ws', doc: 'd', Delta, WebSocket: FakeSocket, timers, random: () => 0.999, backoffMinMs: 100, backoffMaxMs: 10000, stableMs: 5000, now: () => now });
+  client.start();
+  const waits = [];
+  for (const lasts of [0, 0, 0, 6000, 0]) {
+    const ws = FakeSocket.all.at(-1);
+    ws.open();
+    now += lasts;
+    ws.drop();
+    waits.push(timers.pending[0].ms);
+    timers.runAll();
+  }
+  assert.deepEqual(waits, [99, 199, 399, 99, 199], 'a server that accepts and drops at once is not hammered');
+});
