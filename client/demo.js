@@ -15,12 +15,11 @@ const stored = (key, make) => sessionStorage.getItem(key) || (sessionStorage.set
 const animals = ['Otter', 'Heron', 'Lynx', 'Marten', 'Wren', 'Ibex', 'Puffin', 'Gecko'];
 const name = stored('collab-name', () => `${animals[Math.floor(Math.random() * animals.length)]} ${Math.floor(Math.random() * 90 + 10)}`);
 const color = stored('collab-color', () => `hsl(${Math.floor(Math.random() * 360)}, 70%, 45%)`);
-const clientId = stored('collab-client', () => crypto.randomUUID());
 
 Quill.register('modules/cursors', QuillCursors);
 const quill = new Quill('#editor', {
   theme: 'snow',
-  modules: { cursors: { transformOnTextChange: true }, history: { userOnly: true } },
+  modules: { cursors: { transformOnTextChange: false }, history: { userOnly: true } }, // the client moves cursors
   placeholder: 'Type here…',
 });
 const past = new Quill('#past', { readOnly: true, modules: { toolbar: false } });
@@ -30,7 +29,9 @@ const client = new CollabClient({
   doc: docId,
   Delta: Quill.import('delta'),
   WebSocket,
-  clientId,
+  // no clientId: a fresh one per page load. A tab that kept its id across
+  // reloads would count its seq from 1 again, and the server would take
+  // those new changes for resubmits of the old ones and drop them.
 });
 const binding = bindQuill(quill, client, { cursors: quill.getModule('cursors'), name, color });
 
@@ -58,6 +59,11 @@ client.on('rev', (rev) => {
   showStatus();
 });
 client.on('error', (e) => console.warn('collab:', e.code, e.message));
+client.on('snapshot', (_doc, { replaced, dropped }) => {
+  if (replaced && dropped) console.warn('collab: the server could not take these edits; the document was reloaded:', JSON.stringify(dropped.ops));
+});
+// back online: no need to wait for the backoff
+window.addEventListener('online', () => client.reconnectNow());
 
 // history: the slider picks a revision; the past is shown read-only
 $('slider').addEventListener('input', async () => {
