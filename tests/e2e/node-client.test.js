@@ -1,0 +1,50 @@
+// node-client.test.js — collab-client.js in Node (quill-delta and the ws
+// package from client/node_modules) against the real notifier of
+// tests/e2e/run: three clients edit one document at once, one of them
+// losing its socket with a change in flight, and all converge to
+// collab.content.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { CollabClient } from '../../client/collab-client.js';
+
+const require = createRequire(new URL('../../client/package.json', import.meta.url));
+const Delta = require('quill-delta');
+const WebSocket = require('ws');
+const BASE = process.env.COLLAB_URL;
+
+const until = async (what, pred, ms = 20000) => {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+test('three Node clients converge, one cut with a change in flight', async () => {
+  const doc = `node-${Date.now().toString(36)}`;
+  const url = `${BASE.replace(/^http/, 'ws')}/ws`;
+  const clients = [0, 1, 2].map((i) => new CollabClient({ url, doc, Delta, WebSocket, clientId: `node-${doc}-${i}`, backoffMinMs: 50 }).start());
+  await until('snapshots', () => clients.every((c) => c.rev >= 0));
+  const words = ['alpha ', 'βeta ', '😀 ', 'delta\n'];
+  for (let round = 0; round < 20; round++) {
+    clients.forEach((c, i) => {
+      const len = c.document.length() - 1;
+      const at = (round * 7 + i * 3) % (len + 1);
+      const change = new Delta().retain(at).insert(words[(round + i) % words.length], i === 1 ? { bold: true } : undefined);
+      if (round % 5 === 4 && len > 4) change.retain(1).delete(1);
+      c.submit(change);
+    });
+    if (round === 10) {
+      await until('a change in flight', () => clients[2].inflight !== null, 2000);
+      clients[2].ws.terminate(); // no close frame: a lost connection
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await until('everyone synced at one revision', () =>
+    clients.every((c) => c.synced && c.connection === 'open' && c.rev === clients[0].rev));
+  const server = JSON.parse(execFileSync('psql', ['-X', '-A', '-t', '-c', `SELECT collab.content('${doc}')::text`], { encoding: 'utf8' }).trim());
+  for (const c of clients) assert.deepEqual(c.document.ops, new Delta(server.ops).ops);
+  for (const c of clients) c.stop();
+});
