@@ -38,9 +38,21 @@
  * entries, and the worker only leaves when it is zero, deciding under the
  * same lock, so no entry is ever left without a worker.
  *
+ * Snapshots: a submit whose revision is due a snapshot does not build it
+ * (a 1 MB document takes tens of milliseconds); it asks the database's
+ * snapshotter, a second background worker, which builds and stores it
+ * after the commit, in its own transaction (docs/documents.md).  The
+ * request travels with the transaction like a payload and reaches the
+ * snapshotter's queue (one per ring) only at commit.  A reader that finds
+ * many changes past the newest snapshot asks too, so a lost request (a
+ * full queue, a crash) costs reads a little until the next one.  The
+ * snapshotter's lifetime follows the announcer's, with its own count of
+ * the transactions that may still hand it requests.
+ *
  * Shared state: COLLAB_QUEUES rings, all under one LWLock held only to
  * copy bytes or flip states.  Without the preload, with collab.notify_worker
- * off, or with every ring taken, submits NOTIFY directly (notify.c).
+ * off, or with every ring taken, submits NOTIFY directly (notify.c); with
+ * collab.snapshot_worker off, they build their snapshots themselves.
  */
 #include "postgres.h"
 
@@ -58,13 +70,16 @@
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "announcer.h"
+#include "documents.h"
 #include "notify.h"
 
 #define COLLAB_QUEUES 8
 #define ANNOUNCER_IDLE_MS 2000
+#define SNAPSHOT_REQUESTS 64 /* queued per database */
 
 /* An entry: a header, then the payload with its NUL, padded to 8 bytes. */
 typedef struct entry_header {
@@ -80,6 +95,7 @@ typedef struct entry_header {
 
 int collab_notify_queue_kb = COLLAB_NOTIFY_QUEUE_KB_DEFAULT;
 bool collab_notify_worker = true;
+bool collab_snapshot_worker = true;
 
 typedef enum announcer_state {
 	ANNOUNCER_NONE,
@@ -87,14 +103,29 @@ typedef enum announcer_state {
 	ANNOUNCER_RUNNING
 } announcer_state;
 
+/* A document due a snapshot at rev. */
+typedef struct snapshot_request {
+	int64 rev;
+	char doc_id[COLLAB_ID_BYTES_MAX + 1];
+} snapshot_request;
+
+/* A background worker of a ring: the announcer or the snapshotter. */
+typedef struct ring_worker {
+	announcer_state state;
+	Latch *latch; /* while RUNNING */
+	int writers;  /* transactions that may still give it work */
+} ring_worker;
+
 typedef struct ring {
 	Oid dboid; /* InvalidOid: free */
-	announcer_state state;
-	Latch *latch;	/* the announcer's, while RUNNING */
+	ring_worker announcer;
 	uint64 head;	/* bytes ever written */
 	uint64 tail;	/* bytes ever read */
 	uint64 dropped; /* payloads lost to a full ring, not yet reported */
-	int writers;	/* transactions that may still reserve entries */
+	ring_worker snapshotter;
+	int nrequests;
+	uint64 requests_dropped; /* to a full queue, not yet reported */
+	snapshot_request requests[SNAPSHOT_REQUESTS];
 } ring;
 
 typedef struct announcer_shared {
@@ -109,13 +140,17 @@ static shmem_request_hook_type prev_shmem_request_hook;
 static shmem_startup_hook_type prev_shmem_startup_hook;
 
 /*
- * This transaction's payloads (in TopTransactionContext): pending until
- * pre-commit, then reserved in the ring at offset.
+ * This transaction's payloads and snapshot requests (in
+ * TopTransactionContext).  A payload is pending until pre-commit, then
+ * reserved in the ring at offset; a request (payload is then the document
+ * id) goes to the snapshotter's queue at commit.
  */
 typedef struct pending {
 	struct pending *next;
 	SubTransactionId subid; /* the subtransaction that made it */
-	bool reserved;			/* in the ring, at offset */
+	bool snapshot;			/* a snapshot request, at rev */
+	int64 rev;
+	bool reserved; /* in the ring, at offset */
 	uint64 offset;
 	uint32 len; /* bytes with the terminating NUL */
 	char payload[FLEXIBLE_ARRAY_MEMBER];
@@ -123,7 +158,8 @@ typedef struct pending {
 
 static pending *pending_head;
 static pending *pending_tail;
-static int my_ring = -1; /* the ring this transaction writes to */
+static int my_ring = -1;  /* the ring this transaction writes to */
+static bool my_snapshots; /* and it counts among its snapshotter's writers */
 
 static Size
 ring_bytes(void)
@@ -260,8 +296,39 @@ ring_take(int r, char *out, bool *progress)
 	return used;
 }
 
+/* The two workers of a ring. */
+typedef enum worker_kind {
+	ANNOUNCER,
+	SNAPSHOTTER
+} worker_kind;
+
+static const char *const worker_names[] = {"announcer", "snapshotter"};
+
+static ring_worker *
+worker_of(int r, worker_kind kind)
+{
+	return kind == ANNOUNCER ? &shared->rings[r].announcer
+							 : &shared->rings[r].snapshotter;
+}
+
+/*
+ * Marks worker kind of ring r starting when it is not there (caller holds
+ * the lock exclusively); true when the caller must start it.
+ */
 static bool
-start_announcer(int r)
+worker_wanted(int r, worker_kind kind)
+{
+	ring_worker *w = worker_of(r, kind);
+
+	if (w->state != ANNOUNCER_NONE)
+		return false;
+	w->state = ANNOUNCER_STARTING;
+	return true;
+}
+
+/* Starts worker kind of ring r, which worker_wanted marked starting. */
+static void
+start_worker(int r, worker_kind kind)
 {
 	BackgroundWorker worker;
 
@@ -271,89 +338,188 @@ start_announcer(int r)
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = BGW_NEVER_RESTART;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "collab");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "collab_announcer_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "collab announcer %d", r);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "collab announcer");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "collab_%s_main",
+			 worker_names[kind]);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "collab %s %d", worker_names[kind],
+			 r);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "collab %s", worker_names[kind]);
 	worker.bgw_main_arg = Int32GetDatum(r);
 	worker.bgw_notify_pid = 0;
-	return RegisterDynamicBackgroundWorker(&worker, NULL);
+	if (RegisterDynamicBackgroundWorker(&worker, NULL))
+		return;
+	/* its work waits for the next one started */
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	worker_of(r, kind)->state = ANNOUNCER_NONE;
+	LWLockRelease(shared->lock);
+	ereport(WARNING,
+			errmsg("collab could not start its %s", worker_names[kind]),
+			errhint("Raise max_worker_processes."));
 }
 
 /*
- * Joins this transaction to its database's ring as a writer (once per
- * transaction), claiming a ring and starting its announcer when needed.
- * Returns false when no ring can be had: the caller notifies directly.
+ * The ring of this database, claimed if it has none (caller holds the lock
+ * exclusively); -1 when every ring is taken.
  */
-static bool
-join_ring(void)
+static int
+find_ring(void)
 {
-	int r = -1;
 	int i;
-	bool start = false;
 
-	if (my_ring >= 0)
-		return true;
-	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < COLLAB_QUEUES && r < 0; i++)
+	for (i = 0; i < COLLAB_QUEUES; i++)
 		if (shared->rings[i].dboid == MyDatabaseId)
-			r = i;
-	for (i = 0; i < COLLAB_QUEUES && r < 0; i++)
+			return i;
+	for (i = 0; i < COLLAB_QUEUES; i++)
 		if (shared->rings[i].dboid == InvalidOid)
 		{
-			r = i;
-			memset(&shared->rings[r], 0, sizeof(ring));
-			shared->rings[r].dboid = MyDatabaseId;
+			memset(&shared->rings[i], 0, sizeof(ring));
+			shared->rings[i].dboid = MyDatabaseId;
+			return i;
 		}
-	if (r >= 0)
+	return -1;
+}
+
+/* Frees ring r when neither worker nor anyone else needs it (lock held). */
+static void
+free_if_unused(ring *q)
+{
+	if (q->announcer.state == ANNOUNCER_NONE &&
+		q->snapshotter.state == ANNOUNCER_NONE && q->announcer.writers == 0 &&
+		q->snapshotter.writers == 0 && q->tail == q->head && q->dropped == 0 &&
+		q->nrequests == 0 && q->requests_dropped == 0)
+		q->dboid = InvalidOid;
+}
+
+/*
+ * Joins this transaction to its database's ring as a writer of worker
+ * kind (once per transaction and kind), claiming a ring and starting the
+ * worker when needed.  A snapshot writer is an announcer writer too (its
+ * requests travel with the payloads).  Returns false when no ring can be
+ * had: the caller does the work itself.
+ */
+static bool
+join_ring(worker_kind kind)
+{
+	int r;
+	bool start[2] = {false, false};
+
+	if (my_ring >= 0 && (kind == ANNOUNCER || my_snapshots))
+		return true;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	r = my_ring >= 0 ? my_ring : find_ring();
+	if (r >= 0 && my_ring < 0)
 	{
-		shared->rings[r].writers++;
-		start = shared->rings[r].state == ANNOUNCER_NONE;
-		if (start)
-			shared->rings[r].state = ANNOUNCER_STARTING;
+		shared->rings[r].announcer.writers++;
+		start[ANNOUNCER] = worker_wanted(r, ANNOUNCER);
+	}
+	if (r >= 0 && kind == SNAPSHOTTER)
+	{
+		shared->rings[r].snapshotter.writers++;
+		start[SNAPSHOTTER] = worker_wanted(r, SNAPSHOTTER);
 	}
 	LWLockRelease(shared->lock);
 	if (r < 0)
 	{
-		ereport(DEBUG1, errmsg("every collab announcer ring is taken; "
-							   "notifying directly"));
+		ereport(DEBUG1, errmsg("every collab announcer ring is taken"));
 		return false;
 	}
 	my_ring = r;
-	if (start && !start_announcer(r))
-	{
-		/* stay a writer: the entries wait for the next announcer */
-		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-		shared->rings[r].state = ANNOUNCER_NONE;
-		LWLockRelease(shared->lock);
-		ereport(WARNING, errmsg("collab could not start its announcer"),
-				errhint("Raise max_worker_processes."));
-	}
+	my_snapshots = my_snapshots || kind == SNAPSHOTTER;
+	if (start[ANNOUNCER])
+		start_worker(r, ANNOUNCER);
+	if (start[SNAPSHOTTER])
+		start_worker(r, SNAPSHOTTER);
 	return true;
 }
 
-bool
-announcer_enqueue(const char *payload)
+/* Adds str (a payload, or a document id) to this transaction's list. */
+static void
+add_pending(const char *str, bool snapshot, int64 rev)
 {
-	pending *p;
-	uint32 len;
+	uint32 len = (uint32) strlen(str) + 1;
+	pending *p = MemoryContextAlloc(TopTransactionContext,
+									offsetof(pending, payload) + len);
 
-	if (shared == NULL || !collab_notify_worker || !join_ring())
-		return false;
-	len = (uint32) strlen(payload) + 1;
-	p = MemoryContextAlloc(TopTransactionContext,
-						   offsetof(pending, payload) + len);
 	p->next = NULL;
 	p->subid = GetCurrentSubTransactionId();
+	p->snapshot = snapshot;
+	p->rev = rev;
 	p->reserved = false;
 	p->offset = 0;
 	p->len = len;
-	memcpy(p->payload, payload, len);
+	memcpy(p->payload, str, len);
 	if (pending_tail == NULL)
 		pending_head = p;
 	else
 		pending_tail->next = p;
 	pending_tail = p;
+}
+
+bool
+announcer_enqueue(const char *payload)
+{
+	if (shared == NULL || !collab_notify_worker || !join_ring(ANNOUNCER))
+		return false;
+	add_pending(payload, false, 0);
 	return true;
+}
+
+bool
+announcer_snapshot_later(const char *doc_id, int64 rev)
+{
+	if (shared == NULL || !collab_snapshot_worker || !join_ring(SNAPSHOTTER))
+		return false;
+	add_pending(doc_id, true, rev);
+	return true;
+}
+
+/*
+ * Queues a snapshot of doc_id at rev in ring r (caller holds the lock
+ * exclusively), unless it is queued already: at rev, or at any revision
+ * when any_rev (a reader's hint needs one snapshot, not one per read).
+ * false when the queue is full.
+ */
+static bool
+request_put(int r, const char *doc_id, int64 rev, bool any_rev)
+{
+	ring *q = &shared->rings[r];
+	int i;
+
+	for (i = 0; i < q->nrequests; i++)
+		if ((any_rev || q->requests[i].rev == rev) &&
+			strcmp(q->requests[i].doc_id, doc_id) == 0)
+			return true;
+	if (q->nrequests == SNAPSHOT_REQUESTS)
+		return false;
+	q->requests[q->nrequests].rev = rev;
+	strlcpy(q->requests[q->nrequests].doc_id, doc_id,
+			sizeof(q->requests[q->nrequests].doc_id));
+	q->nrequests++;
+	return true;
+}
+
+void
+announcer_snapshot_hint(const char *doc_id, int64 rev)
+{
+	int r;
+	bool start = false;
+	Latch *latch = NULL;
+
+	if (shared == NULL || !collab_snapshot_worker ||
+		strlen(doc_id) > COLLAB_ID_BYTES_MAX)
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	r = find_ring();
+	if (r >= 0 && request_put(r, doc_id, rev, true))
+	{
+		start = worker_wanted(r, SNAPSHOTTER);
+		if (shared->rings[r].snapshotter.state == ANNOUNCER_RUNNING)
+			latch = shared->rings[r].snapshotter.latch;
+	}
+	LWLockRelease(shared->lock);
+	if (latch != NULL)
+		SetLatch(latch);
+	if (start)
+		start_worker(r, SNAPSHOTTER);
 }
 
 /* Pre-commit: reserve every payload in the ring, in order. */
@@ -366,6 +532,8 @@ reserve(void)
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	for (p = pending_head; p != NULL; p = p->next)
 	{
+		if (p->snapshot)
+			continue;
 		p->reserved = ring_put(my_ring, p->payload, p->len, &p->offset);
 		if (!p->reserved)
 			q->dropped++;
@@ -375,27 +543,44 @@ reserve(void)
 
 /*
  * End of transaction: mark the reserved entries committed or aborted,
- * leave the writers, wake the announcer.  Runs in commit and abort
- * callbacks, so it must not fail: it only flips bytes under the lock.
+ * hand the snapshot requests of a commit to the snapshotter, leave the
+ * writers, wake the workers.  Runs in commit and abort callbacks, so it
+ * must not fail: it only copies and flips bytes under the lock.
  */
 static void
 finish(uint32 state)
 {
 	ring *q = &shared->rings[my_ring];
 	Latch *latch;
+	Latch *snap_latch = NULL;
 	pending *p;
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	for (p = pending_head; p != NULL; p = p->next)
-		if (p->reserved)
+		if (p->snapshot && state == ENTRY_COMMITTED)
+		{
+			if (!request_put(my_ring, p->payload, p->rev, false))
+				q->requests_dropped++;
+		}
+		else if (p->reserved)
 			ring_mark(my_ring, p->offset, state);
-	q->writers--;
-	latch = q->state == ANNOUNCER_RUNNING ? q->latch : NULL;
+	q->announcer.writers--;
+	latch =
+		q->announcer.state == ANNOUNCER_RUNNING ? q->announcer.latch : NULL;
+	if (my_snapshots)
+	{
+		q->snapshotter.writers--;
+		if (q->snapshotter.state == ANNOUNCER_RUNNING)
+			snap_latch = q->snapshotter.latch;
+	}
 	LWLockRelease(shared->lock);
 	if (latch != NULL)
 		SetLatch(latch);
+	if (snap_latch != NULL)
+		SetLatch(snap_latch);
 	pending_head = pending_tail = NULL; /* freed with the transaction */
 	my_ring = -1;
+	my_snapshots = false;
 }
 
 static void
@@ -523,23 +708,28 @@ announce(int r, char *buf)
 }
 
 /*
- * Leaves when there is nothing to do and nobody who could give it any:
- * decided under the lock, so a writer either sees us RUNNING (and we see
- * it) or sees the ring free and starts a new announcer.
+ * Whether worker kind of ring r has nothing to do and nobody who could give
+ * it any; if so it leaves, and the ring is freed when nothing else needs
+ * it.  Decided under the lock, so a writer either sees the worker RUNNING
+ * (and the worker sees it) or sees it gone and starts a new one.
  */
 static bool
-leave_if_idle(int r)
+leave_if_idle(int r, worker_kind kind)
 {
 	ring *q = &shared->rings[r];
+	ring_worker *w = worker_of(r, kind);
 	bool leave;
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	leave = q->writers == 0 && q->tail == q->head && q->dropped == 0;
+	leave =
+		w->writers == 0 &&
+		(kind == ANNOUNCER ? q->tail == q->head && q->dropped == 0
+						   : q->nrequests == 0 && q->requests_dropped == 0);
 	if (leave)
 	{
-		q->state = ANNOUNCER_NONE;
-		q->latch = NULL;
-		q->dboid = InvalidOid; /* the ring is free for any database */
+		w->state = ANNOUNCER_NONE;
+		w->latch = NULL;
+		free_if_unused(q);
 	}
 	LWLockRelease(shared->lock);
 	return leave;
@@ -548,33 +738,43 @@ leave_if_idle(int r)
 static bool connected;
 
 static void
-announcer_exit(int code, Datum arg)
+worker_exit(int code, Datum arg)
 {
-	ring *q = &shared->rings[DatumGetInt32(arg)];
+	int r = DatumGetInt32(arg) & 0xffff;
+	worker_kind kind = (worker_kind) (DatumGetInt32(arg) >> 16);
+	ring *q = &shared->rings[r];
+	ring_worker *w = worker_of(r, kind);
 
 	(void) code;
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	if (q->state != ANNOUNCER_NONE)
+	if (w->state != ANNOUNCER_NONE)
 	{
-		q->state = ANNOUNCER_NONE;
-		q->latch = NULL;
+		w->state = ANNOUNCER_NONE;
+		w->latch = NULL;
 		if (!connected)
 		{
-			/* the database is gone: what is queued can never be sent */
-			q->tail = q->head;
-			if (q->writers == 0)
-				q->dboid = InvalidOid;
+			/* the database is gone: its work can never be done */
+			if (kind == ANNOUNCER)
+				q->tail = q->head;
+			else
+				q->nrequests = 0;
+			free_if_unused(q);
 		}
 	}
 	LWLockRelease(shared->lock);
 }
 
-void
-collab_announcer_main(Datum arg)
+/*
+ * What both workers do: attach to ring r, connect to its database, and
+ * call work until it returns false and leave_if_idle agrees, or until
+ * shutdown.  work returns true when it did something.
+ */
+static void
+worker_main(Datum arg, worker_kind kind, bool (*work)(int r))
 {
 	int r = DatumGetInt32(arg);
+	ring_worker *w = worker_of(r, kind);
 	Oid dboid;
-	char *buf;
 	TimestampTz last_work;
 
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
@@ -583,18 +783,20 @@ collab_announcer_main(Datum arg)
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	dboid = shared->rings[r].dboid;
-	shared->rings[r].latch = MyLatch;
-	shared->rings[r].state = ANNOUNCER_RUNNING;
+	w->latch = MyLatch;
+	w->state = ANNOUNCER_RUNNING;
 	LWLockRelease(shared->lock);
-	before_shmem_exit(announcer_exit, arg);
+	before_shmem_exit(worker_exit, Int32GetDatum(r | ((int) kind << 16)));
 	if (dboid == InvalidOid)
 		proc_exit(0);
 
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	connected = true;
-	/* the changes announced are durable already; their news need not be */
+	/*
+	 * The changes announced are durable already, their news need not be;
+	 * a snapshot lost in a crash is only a slower read until the next one.
+	 */
 	SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION);
-	buf = MemoryContextAlloc(TopMemoryContext, shared->ring_bytes);
 	last_work = GetCurrentTimestamp();
 
 	for (;;)
@@ -606,22 +808,105 @@ collab_announcer_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		if (announce(r, buf))
+		if (work(r))
+		{
 			last_work = GetCurrentTimestamp();
+			if (kind == SNAPSHOTTER && !ShutdownRequestPending)
+				continue; /* one snapshot at a time, then look again */
+		}
 		else if (ShutdownRequestPending ||
 				 TimestampDifferenceExceeds(last_work, GetCurrentTimestamp(),
 											ANNOUNCER_IDLE_MS))
 		{
-			if (leave_if_idle(r))
+			if (leave_if_idle(r, kind))
 				break;
 			if (ShutdownRequestPending)
-				break; /* a new announcer will send the rest */
+				break; /* a new worker will do the rest */
 		}
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 ANNOUNCER_IDLE_MS / 4, PG_WAIT_EXTENSION);
 	}
 	proc_exit(0);
+}
+
+static char *announce_buf;
+
+static bool
+announce_work(int r)
+{
+	if (announce_buf == NULL)
+		announce_buf =
+			MemoryContextAlloc(TopMemoryContext, shared->ring_bytes);
+	return announce(r, announce_buf);
+}
+
+void
+collab_announcer_main(Datum arg)
+{
+	worker_main(arg, ANNOUNCER, announce_work);
+}
+
+/*
+ * Builds the first queued snapshot, in its own transaction.  A failure is
+ * logged and the request dropped: the snapshot is only an optimisation,
+ * and a reader asks again.
+ */
+static bool
+snapshot_work(int r)
+{
+	ring *q = &shared->rings[r];
+	snapshot_request req;
+	uint64 dropped;
+	MemoryContext mcxt = CurrentMemoryContext;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	dropped = q->requests_dropped;
+	q->requests_dropped = 0;
+	req.rev = -1;
+	if (q->nrequests > 0)
+	{
+		req = q->requests[0];
+		q->nrequests--;
+		memmove(&q->requests[0], &q->requests[1],
+				q->nrequests * sizeof(snapshot_request));
+	}
+	LWLockRelease(shared->lock);
+	if (dropped > 0)
+		ereport(LOG,
+				errmsg("collab's snapshot queue was full: " UINT64_FORMAT
+					   " snapshots were not taken",
+					   dropped),
+				errdetail("Reading those documents asks for them again."));
+	if (req.rev < 0)
+		return dropped > 0;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "taking a snapshot");
+	PG_TRY();
+	{
+		doc_snapshot_after_commit(req.doc_id, req.rev);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(mcxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return true;
+}
+
+void
+collab_snapshotter_main(Datum arg)
+{
+	worker_main(arg, SNAPSHOTTER, snapshot_work);
 }
 
 void
@@ -635,6 +920,13 @@ announcer_init(void)
 		"sessions that write one document by different paths can have its "
 		"revisions announced out of order.",
 		&collab_notify_worker, true, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable(
+		"collab.snapshot_worker",
+		"Take snapshots after commit, in collab's background worker.",
+		"Needs collab in shared_preload_libraries; off, or without it, the "
+		"submit whose revision is due a snapshot builds and stores it in "
+		"its own transaction.",
+		&collab_snapshot_worker, true, PGC_SUSET, 0, NULL, NULL, NULL);
 	RegisterXactCallback(xact_callback, NULL);
 	RegisterSubXactCallback(subxact_callback, NULL);
 	if (!process_shared_preload_libraries_in_progress)

@@ -130,7 +130,8 @@ doc_read(glue_session *s, text *doc_id, bool lock, doc_row *row)
 }
 
 delta *
-doc_build(glue_session *s, text *doc_id, int64 rev, bool read_only)
+doc_build(glue_session *s, text *doc_id, int64 rev, bool read_only,
+		  int64 *from_out)
 {
 	static SPIPlanPtr snapshot_plan;
 	static SPIPlanPtr changes_plan;
@@ -154,6 +155,8 @@ doc_build(glue_session *s, text *doc_id, int64 rev, bool read_only)
 			 "revision " INT64_FORMAT,
 			 text_to_cstring(doc_id), rev);
 	from = get_int8(0, 1);
+	if (from_out != NULL)
+		*from_out = from;
 	doc = glue_parse(s,
 					 DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0],
 												  SPI_tuptable->tupdesc, 2,
@@ -191,6 +194,54 @@ doc_build(glue_session *s, text *doc_id, int64 rev, bool read_only)
 	glue_check(delta_apply(s->arena, doc, changes, &out, &err), &err,
 			   "cannot rebuild document");
 	return out;
+}
+
+void
+doc_store_snapshot(glue_session *s, text *doc_id, int64 rev, const delta *doc)
+{
+	static SPIPlanPtr plan;
+	static const Oid types[] = {TEXTOID, INT8OID, JSONBOID};
+	Datum values[3];
+
+	values[0] = PointerGetDatum(doc_id);
+	values[1] = Int64GetDatum(rev);
+	values[2] = JsonbPGetDatum(glue_to_jsonb(s, doc));
+	doc_exec(&plan,
+			 "INSERT INTO collab.snapshots (doc_id, rev, content)"
+			 " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+			 3, types, values, NULL, false, 0);
+}
+
+void
+doc_snapshot_after_commit(const char *id, int64 rev)
+{
+	static SPIPlanPtr lock_plan;
+	static SPIPlanPtr exists_plan;
+	static const Oid types[] = {TEXTOID, INT8OID};
+	text *doc_id = cstring_to_text(id);
+	Datum values[2] = {PointerGetDatum(doc_id), Int64GetDatum(rev)};
+	glue_session s;
+
+	glue_begin(&s);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	doc_exec(&lock_plan,
+			 "SELECT head FROM collab.documents WHERE doc_id = $1"
+			 " FOR KEY SHARE",
+			 1, types, values, NULL, false, 1);
+	/* gone, or a revision nobody committed (asked for by a reader) */
+	if (SPI_processed == 0 || get_int8(0, 1) < rev)
+		goto done;
+	doc_exec(&exists_plan,
+			 "SELECT 1 FROM collab.snapshots WHERE doc_id = $1 AND rev = $2",
+			 2, types, values, NULL, false, 1);
+	if (SPI_processed > 0)
+		goto done;
+	doc_store_snapshot(&s, doc_id, rev,
+					   doc_build(&s, doc_id, rev, false, NULL));
+done:
+	SPI_finish();
+	glue_end(&s);
 }
 
 char *

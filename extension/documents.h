@@ -55,10 +55,24 @@ void doc_read(glue_session *s, text *doc_id, bool lock, doc_row *row);
 
 /*
  * The document at revision rev (0 <= rev <= head, checked by the caller):
- * the newest snapshot at or below rev, then the changes after it.  A
- * writer passes read_only false, so that it sees what it just wrote.
+ * the newest snapshot at or below rev, then the changes after it; *from
+ * (when not NULL) is the snapshot's revision.  A writer passes read_only
+ * false, so that it sees what it just wrote.
  */
-delta *doc_build(glue_session *s, text *doc_id, int64 rev, bool read_only);
+delta *doc_build(glue_session *s, text *doc_id, int64 rev, bool read_only,
+				 int64 *from);
+
+/* Stores doc as the snapshot of doc_id at rev (if there is none yet). */
+void doc_store_snapshot(glue_session *s, text *doc_id, int64 rev,
+						const delta *doc);
+
+/*
+ * The snapshotter's work (announcer.c), inside its transaction: stores the
+ * snapshot of doc_id at rev unless the document is gone, rev is not
+ * committed, or the snapshot exists.  The document's row is locked FOR KEY
+ * SHARE meanwhile, so a delete waits for it and removes it too.
+ */
+void doc_snapshot_after_commit(const char *doc_id, int64 rev);
 
 /* Runs a kept plan, made from sql on first use. */
 int doc_exec(SPIPlanPtr *plan, const char *sql, int nargs, const Oid *types,

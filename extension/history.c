@@ -9,6 +9,7 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 
+#include "announcer.h"
 #include "documents.h"
 
 /* Checks that rev names a revision of a document whose head is head. */
@@ -50,6 +51,7 @@ collab_content(PG_FUNCTION_ARGS)
 	glue_session s;
 	doc_row row;
 	int64 rev;
+	int64 from;
 	Jsonb *result;
 
 	glue_begin(&s);
@@ -58,7 +60,10 @@ collab_content(PG_FUNCTION_ARGS)
 	doc_read(&s, doc_id, false, &row);
 	rev = PG_ARGISNULL(1) ? row.head : PG_GETARG_INT64(1);
 	check_revision(rev, row.head, doc_id, "at_rev");
-	result = glue_to_jsonb(&s, doc_build(&s, doc_id, rev, true));
+	result = glue_to_jsonb(&s, doc_build(&s, doc_id, rev, true, &from));
+	/* a snapshot that was never taken (a request lost): ask again */
+	if (rev - from > collab_snapshot_interval)
+		announcer_snapshot_hint(text_to_cstring(doc_id), rev);
 	SPI_finish();
 	glue_end(&s);
 	PG_RETURN_JSONB_P(result);

@@ -15,6 +15,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "announcer.h"
 #include "documents.h"
 #include "notify.h"
 
@@ -42,22 +43,6 @@ ends_with_newline(const delta *doc)
 	last = &doc->ops[doc->count - 1];
 	return last->embed == NULL && last->bytes > 0 &&
 		   last->text[last->bytes - 1] == '\n';
-}
-
-static void
-store_snapshot(glue_session *s, text *doc_id, int64 rev, const delta *doc)
-{
-	static SPIPlanPtr plan;
-	static const Oid types[] = {TEXTOID, INT8OID, JSONBOID};
-	Datum values[3];
-
-	values[0] = PointerGetDatum(doc_id);
-	values[1] = Int64GetDatum(rev);
-	values[2] = JsonbPGetDatum(glue_to_jsonb(s, doc));
-	doc_exec(&plan,
-			 "INSERT INTO collab.snapshots (doc_id, rev, content)"
-			 " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-			 3, types, values, NULL, false, 0);
 }
 
 /*
@@ -109,7 +94,7 @@ collab_create_document(PG_FUNCTION_ARGS)
 		ereport(ERROR, errcode(ERRCODE_UNIQUE_VIOLATION),
 				errmsg("document \"%s\" already exists",
 					   text_to_cstring(doc_id)));
-	store_snapshot(&s, doc_id, 0, doc);
+	doc_store_snapshot(&s, doc_id, 0, doc);
 	SPI_finish();
 	glue_end(&s);
 	PG_RETURN_INT64(0);
@@ -271,8 +256,11 @@ collab_submit(PG_FUNCTION_ARGS)
 			" WHERE doc_id = $1",
 			8, append_types, values, nulls, false, 0);
 	}
-	if (rev % collab_snapshot_interval == 0)
-		store_snapshot(&s, doc_id, rev, doc_build(&s, doc_id, rev, false));
+	/* snapshots are taken after commit when the snapshotter can run */
+	if (rev % collab_snapshot_interval == 0 &&
+		!announcer_snapshot_later(text_to_cstring(doc_id), rev))
+		doc_store_snapshot(&s, doc_id, rev,
+						   doc_build(&s, doc_id, rev, false, NULL));
 	notify_change(&s, doc_id, rev, client_id, client_seq, change);
 
 done:

@@ -3,6 +3,8 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS collab;
 RESET client_min_messages;
 SET collab.snapshot_interval = 3;
+-- snapshots in the submitting transaction (sql/snapshots.sql: after commit)
+SET collab.snapshot_worker = off;
 
 -- create: a final newline is added when missing
 SELECT collab.create_document('d1');

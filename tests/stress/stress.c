@@ -292,8 +292,10 @@ dump(const config *cfg, const char *name, const char *text)
 /*
  * A new connection to the cluster named by the environment (PGHOST,
  * PGPORT, ...), in UTF-8, with the run's snapshot interval and its
- * submits announced directly (collab.notify_worker off) or through the
- * announcer; NULL with a message in errbuf when that fails.
+ * submits announced directly and storing their snapshots themselves
+ * (collab.notify_worker and collab.snapshot_worker off) or through the
+ * announcer and the snapshotter; NULL with a message in errbuf when that
+ * fails.
  */
 static PGconn *
 connect_db(const config *cfg, const char *app, bool direct, char *errbuf,
@@ -315,8 +317,9 @@ connect_db(const config *cfg, const char *app, bool direct, char *errbuf,
 	 * interval */
 	snprintf(sql, sizeof(sql),
 			 "SET collab.snapshot_interval = %d;"
-			 " SET collab.notify_worker = %s",
-			 cfg->snapshot_interval, direct ? "off" : "on");
+			 " SET collab.notify_worker = %s; SET collab.snapshot_worker = %s",
+			 cfg->snapshot_interval, direct ? "off" : "on",
+			 direct ? "off" : "on");
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 	{
@@ -372,6 +375,37 @@ check_fail(const char *fmt, ...)
 }
 
 /* The parent's query; NULL (reported) unless it returns rows. */
+static PGresult *parent_query(PGconn *conn, const char *sql, int nparams,
+							  const char *const *params);
+
+/*
+ * Waits (up to 60 s) until doc_id has a snapshot at rev; the check that
+ * follows reports a missing one.
+ */
+static void
+wait_for_snapshots(PGconn *conn, const char *doc_id, int64_t rev)
+{
+	char revbuf[32];
+	const char *params[2] = {doc_id, revbuf};
+	int tries;
+
+	snprintf(revbuf, sizeof(revbuf), "%" PRId64, rev);
+	for (tries = 0; tries < 600; tries++)
+	{
+		PGresult *res = PQexecParams(
+			conn,
+			"SELECT 1 FROM collab.snapshots WHERE doc_id = $1 AND rev = $2", 2,
+			NULL, params, NULL, NULL, 0);
+		bool found =
+			PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+
+		PQclear(res);
+		if (found)
+			return;
+		usleep(100 * 1000);
+	}
+}
+
 static PGresult *
 parent_query(PGconn *conn, const char *sql, int nparams,
 			 const char *const *params)
@@ -2114,6 +2148,9 @@ check_document(const config *cfg, PGconn *conn, int d, const shared *sh,
 	if (!l->lost)
 		check_announcements(cfg, l, sh, doc_id, d, log, st);
 
+	/* the snapshotter takes its snapshots after commit: wait for them */
+	wait_for_snapshots(conn, doc_id, head - head % cfg->snapshot_interval);
+
 	/* replay; compare content() at sampled revisions and every snapshot */
 	snaps = parent_query(conn,
 						 "SELECT rev, content FROM collab.snapshots"
@@ -2121,6 +2158,19 @@ check_document(const config *cfg, PGconn *conn, int d, const shared *sh,
 						 1, params);
 	if (snaps == NULL)
 		goto out;
+	{
+		/* one at every multiple of the interval, by either path */
+		int64_t want = 0;
+		int k;
+
+		for (k = 0; k < PQntuples(snaps) && want <= head; k++)
+			if (strtoll(PQgetvalue(snaps, k, 0), NULL, 10) == want)
+				want += cfg->snapshot_interval;
+		if (want <= head)
+			check_fail("%s: no snapshot at rev %" PRId64
+					   " (snapshot_interval %d, head %" PRId64 ")",
+					   doc_id, want, cfg->snapshot_interval, head);
+	}
 	sample = calloc((size_t) head + 1, sizeof(bool));
 	if (sample == NULL)
 		goto out;
