@@ -15,6 +15,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 
 #include "documents.h"
 
@@ -89,35 +90,14 @@ doc_not_found(text *doc_id)
 }
 
 void
-doc_read(glue_session *s, text *doc_id, bool lock, doc_row *row)
+doc_row_shape(glue_session *s, text *doc_id, int64 length, Datum astral_datum,
+			  doc_row *row)
 {
-	static SPIPlanPtr plain;
-	static SPIPlanPtr locking;
-	static const Oid types[] = {TEXTOID};
-	Datum values[1] = {PointerGetDatum(doc_id)};
-	bool isnull;
-	ArrayType *astral;
+	ArrayType *astral = DatumGetArrayTypeP(astral_datum);
 	int64 *pairs;
 	int n;
 
-	if (lock)
-		doc_exec(&locking,
-				 "SELECT head, length, astral FROM collab.documents"
-				 " WHERE doc_id = $1 FOR NO KEY UPDATE",
-				 1, types, values, NULL, false, 1);
-	else
-		doc_exec(&plain,
-				 "SELECT head, length, astral FROM collab.documents"
-				 " WHERE doc_id = $1",
-				 1, types, values, NULL, true, 1);
-	if (SPI_processed == 0)
-		doc_not_found(doc_id);
-	row->head = get_int8(0, 1);
-	row->shape.length = get_int8(0, 2);
-	astral =
-		DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0],
-										 SPI_tuptable->tupdesc, 3, &isnull));
-	if (isnull || ARR_HASNULL(astral) || ARR_ELEMTYPE(astral) != INT8OID ||
+	if (ARR_HASNULL(astral) || ARR_ELEMTYPE(astral) != INT8OID ||
 		ARR_NDIM(astral) > 1)
 		elog(ERROR, "malformed astral index of document \"%s\"",
 			 text_to_cstring(doc_id));
@@ -125,8 +105,32 @@ doc_read(glue_session *s, text *doc_id, bool lock, doc_row *row)
 	pairs = delta_arena_alloc(s->arena, (n ? n : 1) * sizeof(int64));
 	if (n > 0)
 		memcpy(pairs, ARR_DATA_PTR(astral), n * sizeof(int64));
+	row->shape.length = length;
 	row->shape.astral = (const int64_t *) pairs;
 	row->shape.nastral = n;
+}
+
+void
+doc_read(glue_session *s, text *doc_id, doc_row *row)
+{
+	static SPIPlanPtr plan;
+	static const Oid types[] = {TEXTOID};
+	Datum values[1] = {PointerGetDatum(doc_id)};
+	bool isnull;
+	Datum astral;
+
+	doc_exec(&plan,
+			 "SELECT head, length, astral FROM collab.documents"
+			 " WHERE doc_id = $1",
+			 1, types, values, NULL, true, 1);
+	if (SPI_processed == 0)
+		doc_not_found(doc_id);
+	row->head = get_int8(0, 1);
+	astral = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3,
+						   &isnull);
+	if (isnull)
+		elog(ERROR, "unexpected null in collab's tables");
+	doc_row_shape(s, doc_id, get_int8(0, 2), astral, row);
 }
 
 delta *
@@ -242,6 +246,16 @@ doc_snapshot_after_commit(const char *id, int64 rev)
 done:
 	SPI_finish();
 	glue_end(&s);
+}
+
+int
+doc_safe_search_path(void)
+{
+	int level = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return level;
 }
 
 char *

@@ -48,10 +48,14 @@ typedef struct doc_row {
 } doc_row;
 
 /*
- * Reads the document's row into *row (locking it FOR NO KEY UPDATE when
- * lock is true).  Raises P0002 when there is no such document.
+ * Reads the document's row into *row (no lock: submit locks it through
+ * store.h).  Raises P0002 when there is no such document.
  */
-void doc_read(glue_session *s, text *doc_id, bool lock, doc_row *row);
+void doc_read(glue_session *s, text *doc_id, doc_row *row);
+
+/* Fills row's shape from the row's length and astral columns. */
+void doc_row_shape(glue_session *s, text *doc_id, int64 length, Datum astral,
+				   doc_row *row);
 
 /*
  * The document at revision rev (0 <= rev <= head, checked by the caller):
@@ -77,6 +81,13 @@ void doc_snapshot_after_commit(const char *doc_id, int64 rev);
 /* Runs a kept plan, made from sql on first use. */
 int doc_exec(SPIPlanPtr *plan, const char *sql, int nargs, const Oid *types,
 			 Datum *values, const char *nulls, bool read_only, long count);
+
+/*
+ * Sets search_path to pg_catalog, pg_temp until AtEOXact_GUC(true, level)
+ * with the level returned (or the end of the (sub)transaction), for SQL run
+ * by a function declared without a SET clause.
+ */
+int doc_safe_search_path(void);
 
 /* The name of the role calling (outside SECURITY DEFINER). */
 char *doc_caller(void);

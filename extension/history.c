@@ -36,7 +36,7 @@ collab_head(PG_FUNCTION_ARGS)
 	glue_begin(&s);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	doc_read(&s, doc_id, false, &row);
+	doc_read(&s, doc_id, &row);
 	SPI_finish();
 	glue_end(&s);
 	PG_RETURN_INT64(row.head);
@@ -57,7 +57,7 @@ collab_content(PG_FUNCTION_ARGS)
 	glue_begin(&s);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	doc_read(&s, doc_id, false, &row);
+	doc_read(&s, doc_id, &row);
 	rev = PG_ARGISNULL(1) ? row.head : PG_GETARG_INT64(1);
 	check_revision(rev, row.head, doc_id, "at_rev");
 	result = glue_to_jsonb(&s, doc_build(&s, doc_id, rev, true, &from));
@@ -95,7 +95,7 @@ collab_changes(PG_FUNCTION_ARGS)
 	glue_begin(&s);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	doc_read(&s, doc_id, false, &row);
+	doc_read(&s, doc_id, &row);
 	check_revision(since, row.head, doc_id, "since_rev");
 	until = PG_ARGISNULL(2) ? row.head : PG_GETARG_INT64(2);
 	if (until < since)

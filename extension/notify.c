@@ -109,7 +109,7 @@ collab_presence(PG_FUNCTION_ARGS)
 	glue_begin(&s);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	doc_read(&s, doc_id, false, &row);
+	doc_read(&s, doc_id, &row);
 
 	delta_buf_init(&buf, s.arena);
 	append(&buf, "{\"type\":\"presence\",\"doc\":");

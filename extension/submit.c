@@ -14,10 +14,12 @@
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 
 #include "announcer.h"
 #include "documents.h"
 #include "notify.h"
+#include "store.h"
 
 static Datum
 astral_array(const delta_shape *shape)
@@ -100,65 +102,6 @@ collab_create_document(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(0);
 }
 
-/* The first submission of (client, seq), if there is one. */
-static bool
-find_resubmit(text *doc_id, text *client_id, int64 client_seq, int64 *rev,
-			  Jsonb **change)
-{
-	static SPIPlanPtr plan;
-	static const Oid types[] = {TEXTOID, TEXTOID, INT8OID};
-	Datum values[3];
-	bool isnull;
-
-	values[0] = PointerGetDatum(doc_id);
-	values[1] = PointerGetDatum(client_id);
-	values[2] = Int64GetDatum(client_seq);
-	doc_exec(&plan,
-			 "SELECT rev, change FROM collab.change_log"
-			 " WHERE doc_id = $1 AND client_id = $2 AND client_seq = $3",
-			 3, types, values, NULL, false, 1);
-	if (SPI_processed == 0)
-		return false;
-	*rev = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-									   SPI_tuptable->tupdesc, 1, &isnull));
-	*change =
-		DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0],
-										 SPI_tuptable->tupdesc, 2, &isnull));
-	return true;
-}
-
-/* change, made against base_rev, rewritten to follow every later one. */
-static delta *
-transform_to_head(glue_session *s, text *doc_id, int64 base_rev, delta *change)
-{
-	static SPIPlanPtr plan;
-	static const Oid types[] = {TEXTOID, INT8OID};
-	Datum values[2] = {PointerGetDatum(doc_id), Int64GetDatum(base_rev)};
-	delta_error err;
-	uint64 i;
-
-	doc_exec(&plan,
-			 "SELECT change FROM collab.change_log"
-			 " WHERE doc_id = $1 AND rev > $2 ORDER BY rev",
-			 2, types, values, NULL, false, 0);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool isnull;
-		delta *committed =
-			glue_parse(s,
-					   DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[i],
-													SPI_tuptable->tupdesc, 1,
-													&isnull)),
-					   "change");
-
-		/* the committed change happened first: it wins ties */
-		glue_check(delta_transform(s->arena, committed, change, true, &change,
-								   &err),
-				   &err, "cannot transform change");
-	}
-	return change;
-}
-
 /*
  * collab.submit(doc_id text, base_rev bigint, change jsonb,
  *               client_id text, client_seq bigint, author text)
@@ -168,10 +111,6 @@ PG_FUNCTION_INFO_V1(collab_submit);
 Datum
 collab_submit(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr append_plan;
-	static const Oid append_types[] = {TEXTOID, INT8OID,	 JSONBOID,
-									   TEXTOID, INT8OID,	 TEXTOID,
-									   INT8OID, INT8ARRAYOID};
 	text *doc_id = doc_id_arg(fcinfo, 0, "doc_id");
 	int64 base_rev = DatumGetInt64(doc_required_arg(fcinfo, 1, "base_rev"));
 	Jsonb *change_arg = DatumGetJsonbP(doc_required_arg(fcinfo, 2, "change"));
@@ -182,6 +121,7 @@ collab_submit(PG_FUNCTION_ARGS)
 		PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5));
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	glue_session s;
+	doc_store st;
 	delta *change;
 	doc_row row;
 	delta_shape after;
@@ -207,12 +147,10 @@ collab_submit(PG_FUNCTION_ARGS)
 
 	glue_begin(&s);
 	change = glue_parse(&s, change_arg, "change");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	doc_read(&s, doc_id, true, &row);
-	if (client_id != NULL &&
-		find_resubmit(doc_id, client_id, client_seq, &rev, &applied))
+	store_open(&st);
+	store_lock_document(&st, &s, doc_id, &row);
+	if (client_id != NULL && store_find_resubmit(&st, doc_id, client_id,
+												 client_seq, &rev, &applied))
 		goto done;
 	if (base_rev > row.head)
 		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -221,7 +159,7 @@ collab_submit(PG_FUNCTION_ARGS)
 					   " of document \"%s\"",
 					   base_rev, row.head, text_to_cstring(doc_id)));
 	if (base_rev < row.head)
-		change = transform_to_head(&s, doc_id, base_rev, change);
+		change = store_transform_to_head(&st, &s, doc_id, base_rev, change);
 	glue_check(delta_shape_apply(s.arena, &row.shape, change, true, &after,
 								 &err),
 			   &err,
@@ -231,45 +169,32 @@ collab_submit(PG_FUNCTION_ARGS)
 
 	rev = row.head + 1;
 	applied = glue_to_jsonb(&s, change);
-	{
-		/* one statement appends the change and moves the head */
-		Datum values[8];
-		char nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-
-		values[0] = PointerGetDatum(doc_id);
-		values[1] = Int64GetDatum(rev);
-		values[2] = JsonbPGetDatum(applied);
-		values[3] = PointerGetDatum(client_id);
-		values[4] = Int64GetDatum(client_seq);
-		values[5] = CStringGetTextDatum(author ? author : doc_caller());
-		values[6] = Int64GetDatum(after.length);
-		values[7] = astral_array(&after);
-		if (client_id == NULL)
-			nulls[3] = nulls[4] = 'n';
-		doc_exec(
-			&append_plan,
-			"WITH appended AS ("
-			" INSERT INTO collab.change_log"
-			" (doc_id, rev, change, client_id, client_seq, author)"
-			" VALUES ($1, $2, $3, $4, $5, $6))"
-			" UPDATE collab.documents SET head = $2, length = $7, astral = $8"
-			" WHERE doc_id = $1",
-			8, append_types, values, nulls, false, 0);
-	}
+	store_append(&st, doc_id, rev, applied, client_id, client_seq,
+				 author ? author : doc_caller(), after.length,
+				 astral_array(&after));
 	/* snapshots are taken after commit when the snapshotter can run */
 	if (rev % collab_snapshot_interval == 0 &&
 		!announcer_snapshot_later(text_to_cstring(doc_id), rev))
+	{
+		/* SQL: with a search_path of our own (submit has no SET clause) */
+		int guc_level = doc_safe_search_path();
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
 		doc_store_snapshot(&s, doc_id, rev,
 						   doc_build(&s, doc_id, rev, false, NULL));
+		SPI_finish();
+		AtEOXact_GUC(true, guc_level);
+	}
 	notify_change(&s, doc_id, rev, client_id, client_seq, change);
 
 done:
-	/* the tuplestore copies the row: do it while SPI's memory lives */
+	store_close(&st);
+	/* the tuplestore copies the row: do it while the session's memory lives */
 	result[0] = Int64GetDatum(rev);
 	result[1] = JsonbPGetDatum(applied);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, result,
 						 result_nulls);
-	SPI_finish();
 	glue_end(&s);
 	return (Datum) 0;
 }

@@ -145,3 +145,29 @@ RESET ROLE;
 SELECT author FROM collab.changes('d1', 9);
 DROP OWNED BY collab_test_reader, collab_test_writer, collab_test_nobody;
 DROP ROLE collab_test_reader, collab_test_writer, collab_test_nobody;
+
+-- submit runs without a SET search_path clause: a writer's own path cannot
+-- reach the SQL it runs as the extension's owner (here a snapshot, stored
+-- by the submit itself with collab.snapshot_worker off)
+CREATE ROLE collab_test_writer;
+GRANT EXECUTE ON FUNCTION collab.submit(text, bigint, jsonb, text, bigint, text)
+	TO collab_test_writer;
+SELECT collab.create_document('sp');
+CREATE SCHEMA collab_test_evil AUTHORIZATION collab_test_writer;
+SET ROLE collab_test_writer;
+CREATE FUNCTION collab_test_evil.texteq(text, text) RETURNS boolean
+	LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked as %', current_user; END $$;
+CREATE OPERATOR collab_test_evil.= (LEFTARG = text, RIGHTARG = text,
+	FUNCTION = collab_test_evil.texteq);
+SET search_path = collab_test_evil, pg_catalog;
+SELECT 'x'::text = 'x'::text;
+SELECT s.rev FROM generate_series(1, 3) r,
+	LATERAL collab.submit('sp', r - 1, '[{"insert":"s"}]') s;
+RESET search_path;
+RESET ROLE;
+SELECT rev FROM collab.snapshots WHERE doc_id = 'sp' ORDER BY rev;
+SELECT collab.content('sp');
+DROP SCHEMA collab_test_evil CASCADE;
+DROP OWNED BY collab_test_writer;
+DROP ROLE collab_test_writer;
+SELECT collab.delete_document('sp');

@@ -1,0 +1,382 @@
+/*
+ * store.c — submit's hot path on collab's tables without SQL.
+ *
+ * What the SQL did, and what stands in for it:
+ *
+ *   SELECT ... FROM documents WHERE doc_id = $1 FOR NO KEY UPDATE
+ *       an index scan of documents_pkey, then table_tuple_lock (following
+ *       the update chain in READ COMMITTED, as EvalPlanQual would; a
+ *       serialization failure in the snapshot isolation levels);
+ *   SELECT ... FROM change_log WHERE doc_id, client_id, client_seq
+ *   SELECT change FROM change_log WHERE doc_id = $1 AND rev > $2 ORDER BY rev
+ *       index scans of change_log_client and change_log_pkey;
+ *   INSERT INTO change_log ...; UPDATE documents SET head, length, astral
+ *       ExecSimpleRelationInsert and ExecSimpleRelationUpdate, which keep
+ *       every index (and HOT) as the executor does.
+ *
+ * Order: before the row, a submit takes a transaction-level lock on the
+ * document id (an advisory lock tag in a class of collab's own).  The lock
+ * manager grants it first come, first served, so submits waiting for the
+ * same document go in the order they arrived: PostgreSQL's tuple lock
+ * alone lets every waiter race for the row's new version when its holder
+ * commits, and a late one may win.  The row lock still orders submits
+ * against delete_document and the snapshotter, which do not take it.
+ *
+ * Snapshots follow SPI's non-read-only rules: the command counter is
+ * advanced first (so a transaction sees its own earlier submits), and in
+ * READ COMMITTED a new snapshot is taken after the lock, so the reads see
+ * what the transaction we waited for committed.
+ *
+ * The tables are found by name in schema collab and their columns checked
+ * against what this file expects, so a mismatched install is an error, not
+ * a corruption.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parsetree.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "store.h"
+
+/* Column numbers, as extension/collab--*.sql creates the tables. */
+enum {
+	DOC_ID = 1,
+	DOC_HEAD,
+	DOC_LENGTH,
+	DOC_ASTRAL,
+	DOC_CREATED_AT,
+	DOC_CREATED_BY,
+	DOC_NATTS = DOC_CREATED_BY
+};
+enum {
+	LOG_DOC_ID = 1,
+	LOG_REV,
+	LOG_CHANGE,
+	LOG_CLIENT_ID,
+	LOG_CLIENT_SEQ,
+	LOG_AUTHOR,
+	LOG_COMMITTED_AT,
+	LOG_NATTS = LOG_COMMITTED_AT
+};
+
+static const char *const documents_columns[DOC_NATTS] =
+	{"doc_id", "head", "length", "astral", "created_at", "created_by"};
+static const char *const change_log_columns[LOG_NATTS] =
+	{"doc_id",	   "rev",	 "change",		"client_id",
+	 "client_seq", "author", "committed_at"};
+
+static Oid
+relation_oid(Oid nsp, const char *name)
+{
+	Oid oid = get_relname_relid(name, nsp);
+
+	if (!OidIsValid(oid))
+		ereport(ERROR, errcode(ERRCODE_UNDEFINED_TABLE),
+				errmsg("relation \"collab.%s\" does not exist", name));
+	return oid;
+}
+
+static void
+check_columns(Relation rel, const char *const *names, int n)
+{
+	TupleDesc desc = RelationGetDescr(rel);
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (i >= desc->natts || TupleDescAttr(desc, i)->attisdropped ||
+			strcmp(NameStr(TupleDescAttr(desc, i)->attname), names[i]) != 0)
+			ereport(ERROR, errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					errmsg("table collab.%s does not have the columns this "
+						   "version of collab expects",
+						   RelationGetRelationName(rel)));
+}
+
+static RangeTblEntry *
+result_rte(Relation rel)
+{
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(rel);
+	rte->relkind = rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	return rte;
+}
+
+void
+store_open(doc_store *st)
+{
+	Oid nsp = get_namespace_oid("collab", false);
+
+	memset(st, 0, sizeof(*st));
+	st->documents =
+		table_open(relation_oid(nsp, "documents"), RowExclusiveLock);
+	st->change_log =
+		table_open(relation_oid(nsp, "change_log"), RowExclusiveLock);
+	check_columns(st->documents, documents_columns, DOC_NATTS);
+	check_columns(st->change_log, change_log_columns, LOG_NATTS);
+	st->documents_pkey =
+		index_open(relation_oid(nsp, "documents_pkey"), RowExclusiveLock);
+	st->change_log_pkey =
+		index_open(relation_oid(nsp, "change_log_pkey"), RowExclusiveLock);
+	st->change_log_client =
+		index_open(relation_oid(nsp, "change_log_client"), RowExclusiveLock);
+
+	st->estate = CreateExecutorState();
+	ExecInitRangeTable(st->estate, list_make2(result_rte(st->documents),
+											  result_rte(st->change_log)));
+	st->documents_info = makeNode(ResultRelInfo);
+	InitResultRelInfo(st->documents_info, st->documents, 1, NULL, 0);
+	st->change_log_info = makeNode(ResultRelInfo);
+	InitResultRelInfo(st->change_log_info, st->change_log, 2, NULL, 0);
+	ExecOpenIndices(st->documents_info, false);
+	ExecOpenIndices(st->change_log_info, false);
+	st->document = table_slot_create(st->documents, NULL);
+}
+
+void
+store_close(doc_store *st)
+{
+	ExecDropSingleTupleTableSlot(st->document);
+	ExecCloseIndices(st->documents_info);
+	ExecCloseIndices(st->change_log_info);
+	FreeExecutorState(st->estate);
+	if (st->snapshot != NULL)
+		UnregisterSnapshot(st->snapshot);
+	index_close(st->change_log_client, NoLock);
+	index_close(st->change_log_pkey, NoLock);
+	index_close(st->documents_pkey, NoLock);
+	table_close(st->change_log, NoLock);
+	table_close(st->documents, NoLock);
+}
+
+/* What the reads see from now on: SPI's snapshot for a new statement. */
+static void
+take_snapshot(doc_store *st)
+{
+	if (st->snapshot != NULL)
+		UnregisterSnapshot(st->snapshot);
+	st->snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	st->estate->es_snapshot = st->snapshot;
+}
+
+static void
+key_text(ScanKey key, Relation index, int attno, text *value)
+{
+	ScanKeyEntryInitialize(key, 0, attno, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[attno - 1], F_TEXTEQ,
+						   PointerGetDatum(value));
+}
+
+static void
+key_int8(ScanKey key, int attno, StrategyNumber strategy, RegProcedure proc,
+		 int64 value)
+{
+	ScanKeyEntryInitialize(key, 0, attno, strategy, InvalidOid, InvalidOid,
+						   proc, Int64GetDatum(value));
+}
+
+static void
+serialization_failure(const char *what)
+{
+	ereport(ERROR, errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			errmsg("could not serialize access due to concurrent %s", what));
+}
+
+void
+store_lock_document(doc_store *st, glue_session *s, text *doc_id, doc_row *row)
+{
+	ScanKeyData key;
+	TM_FailureData tmfd;
+	TM_Result result;
+
+	for (;;)
+	{
+		IndexScanDesc scan;
+		bool found;
+
+		CommandCounterIncrement();
+		take_snapshot(st);
+		key_text(&key, st->documents_pkey, 1, doc_id);
+		scan = index_beginscan(st->documents, st->documents_pkey, st->snapshot,
+							   1, 0);
+		index_rescan(scan, &key, 1, NULL, 0);
+		found = index_getnext_slot(scan, ForwardScanDirection, st->document);
+		index_endscan(scan);
+		if (!found)
+			doc_not_found(doc_id);
+		result = table_tuple_lock(st->documents, &st->document->tts_tid,
+								  st->snapshot, st->document,
+								  GetCurrentCommandId(true),
+								  LockTupleNoKeyExclusive, LockWaitBlock,
+								  IsolationUsesXactSnapshot()
+									  ? 0
+									  : TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+								  &tmfd);
+		if (result == TM_Ok)
+			break;
+		if (result == TM_Deleted)
+		{
+			if (IsolationUsesXactSnapshot())
+				serialization_failure("delete");
+			doc_not_found(doc_id);
+		}
+		if (result == TM_Updated && IsolationUsesXactSnapshot())
+			serialization_failure("update");
+		if (result != TM_Updated)
+			elog(ERROR, "unexpected result %d locking document \"%s\"",
+				 (int) result, text_to_cstring(doc_id));
+		/* updated under us without following the chain: look again */
+	}
+	/* the reads after the lock see what the previous holder committed */
+	if (!IsolationUsesXactSnapshot())
+		take_snapshot(st);
+
+	slot_getallattrs(st->document);
+	if (st->document->tts_isnull[DOC_HEAD - 1] ||
+		st->document->tts_isnull[DOC_LENGTH - 1] ||
+		st->document->tts_isnull[DOC_ASTRAL - 1])
+		elog(ERROR, "unexpected null in collab.documents");
+	row->head = DatumGetInt64(st->document->tts_values[DOC_HEAD - 1]);
+	doc_row_shape(s, doc_id,
+				  DatumGetInt64(st->document->tts_values[DOC_LENGTH - 1]),
+				  st->document->tts_values[DOC_ASTRAL - 1], row);
+}
+
+bool
+store_find_resubmit(doc_store *st, text *doc_id, text *client_id,
+					int64 client_seq, int64 *rev, Jsonb **change)
+{
+	ScanKeyData keys[3];
+	TupleTableSlot *slot = table_slot_create(st->change_log, NULL);
+	IndexScanDesc scan;
+	bool found;
+
+	key_text(&keys[0], st->change_log_client, 1, doc_id);
+	key_text(&keys[1], st->change_log_client, 2, client_id);
+	key_int8(&keys[2], 3, BTEqualStrategyNumber, F_INT8EQ, client_seq);
+	scan = index_beginscan(st->change_log, st->change_log_client, st->snapshot,
+						   3, 0);
+	index_rescan(scan, keys, 3, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	if (found)
+	{
+		bool isnull;
+
+		*rev = DatumGetInt64(slot_getattr(slot, LOG_REV, &isnull));
+		*change = DatumGetJsonbPCopy(slot_getattr(slot, LOG_CHANGE, &isnull));
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	return found;
+}
+
+delta *
+store_transform_to_head(doc_store *st, glue_session *s, text *doc_id,
+						int64 base_rev, delta *change)
+{
+	ScanKeyData keys[2];
+	TupleTableSlot *slot = table_slot_create(st->change_log, NULL);
+	IndexScanDesc scan;
+	int64 expect = base_rev + 1;
+	delta_error err;
+
+	key_text(&keys[0], st->change_log_pkey, 1, doc_id);
+	key_int8(&keys[1], 2, BTGreaterStrategyNumber, F_INT8GT, base_rev);
+	scan = index_beginscan(st->change_log, st->change_log_pkey, st->snapshot,
+						   2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool isnull;
+		int64 rev = DatumGetInt64(slot_getattr(slot, LOG_REV, &isnull));
+		delta *committed;
+
+		if (rev != expect)
+			elog(ERROR,
+				 "change log of document \"%s\" has revision " INT64_FORMAT
+				 " where " INT64_FORMAT " belongs",
+				 text_to_cstring(doc_id), rev, expect);
+		expect++;
+		committed =
+			glue_parse(s,
+					   DatumGetJsonbP(slot_getattr(slot, LOG_CHANGE, &isnull)),
+					   "change");
+		/* the committed change happened first: it wins ties */
+		glue_check(delta_transform(s->arena, committed, change, true, &change,
+								   &err),
+				   &err, "cannot transform change");
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	return change;
+}
+
+void
+store_append(doc_store *st, text *doc_id, int64 rev, Jsonb *change,
+			 text *client_id, int64 client_seq, const char *author,
+			 int64 length, Datum astral)
+{
+	TupleTableSlot *entry =
+		MakeSingleTupleTableSlot(RelationGetDescr(st->change_log),
+								 &TTSOpsVirtual);
+	TupleTableSlot *moved =
+		MakeSingleTupleTableSlot(RelationGetDescr(st->documents),
+								 &TTSOpsVirtual);
+	int natts = RelationGetDescr(st->documents)->natts;
+
+	ExecClearTuple(entry);
+	memset(entry->tts_isnull, true,
+		   RelationGetDescr(st->change_log)->natts * sizeof(bool));
+	entry->tts_values[LOG_DOC_ID - 1] = PointerGetDatum(doc_id);
+	entry->tts_values[LOG_REV - 1] = Int64GetDatum(rev);
+	entry->tts_values[LOG_CHANGE - 1] = JsonbPGetDatum(change);
+	if (client_id != NULL)
+	{
+		entry->tts_values[LOG_CLIENT_ID - 1] = PointerGetDatum(client_id);
+		entry->tts_values[LOG_CLIENT_SEQ - 1] = Int64GetDatum(client_seq);
+		entry->tts_isnull[LOG_CLIENT_ID - 1] = false;
+		entry->tts_isnull[LOG_CLIENT_SEQ - 1] = false;
+	}
+	entry->tts_values[LOG_AUTHOR - 1] = CStringGetTextDatum(author);
+	entry->tts_values[LOG_COMMITTED_AT - 1] =
+		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	entry->tts_isnull[LOG_DOC_ID - 1] = entry->tts_isnull[LOG_REV - 1] =
+		entry->tts_isnull[LOG_CHANGE - 1] = entry->tts_isnull[LOG_AUTHOR - 1] =
+			entry->tts_isnull[LOG_COMMITTED_AT - 1] = false;
+	ExecStoreVirtualTuple(entry);
+	st->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecSimpleRelationInsert(st->change_log_info, st->estate, entry);
+
+	/* the row as locked, with the new head, length and pairs */
+	ExecClearTuple(moved);
+	memcpy(moved->tts_values, st->document->tts_values, natts * sizeof(Datum));
+	memcpy(moved->tts_isnull, st->document->tts_isnull, natts * sizeof(bool));
+	moved->tts_values[DOC_HEAD - 1] = Int64GetDatum(rev);
+	moved->tts_values[DOC_LENGTH - 1] = Int64GetDatum(length);
+	moved->tts_values[DOC_ASTRAL - 1] = astral;
+	ExecStoreVirtualTuple(moved);
+	ExecSimpleRelationUpdate(st->documents_info, st->estate, NULL,
+							 st->document, moved);
+
+	ExecDropSingleTupleTableSlot(moved);
+	ExecDropSingleTupleTableSlot(entry);
+	/* later statements of this transaction see the change */
+	CommandCounterIncrement();
+}

@@ -1,0 +1,71 @@
+/*
+ * store.h — submit's hot path on collab's tables without SQL (store.c).
+ *
+ * A submit that went through SPI spent a third of its time planning,
+ * starting and ending executor nodes for two or three tiny statements.
+ * Here the same work is done with index scans, a tuple lock and the
+ * executor's simple insert and update (the ones logical replication uses,
+ * so indexes, constraints and HOT behave as for SQL).  The semantics are
+ * those of the SQL it replaces (docs/documents.md, "submit").
+ */
+#ifndef COLLAB_STORE_H
+#define COLLAB_STORE_H
+
+#include "postgres.h"
+
+#include "nodes/execnodes.h"
+#include "utils/relcache.h"
+#include "utils/snapshot.h"
+
+#include "documents.h"
+
+typedef struct doc_store {
+	Relation documents;
+	Relation documents_pkey;
+	Relation change_log;
+	Relation change_log_pkey;
+	Relation change_log_client;
+	EState *estate;
+	ResultRelInfo *documents_info;
+	ResultRelInfo *change_log_info;
+	TupleTableSlot *document; /* the locked row of collab.documents */
+	Snapshot snapshot;		  /* registered; what the reads see */
+} doc_store;
+
+/* Opens the tables and their indexes for a submit. */
+void store_open(doc_store *st);
+
+/* Closes what store_open opened. */
+void store_close(doc_store *st);
+
+/*
+ * Locks doc_id's row FOR NO KEY UPDATE, as SELECT ... FOR NO KEY UPDATE
+ * does, and reads it into *row.  In READ COMMITTED a row updated by a
+ * transaction we waited for is followed to its latest version, and the
+ * reads after the lock see everything committed before it; in REPEATABLE
+ * READ and SERIALIZABLE such a row is a serialization failure (40001).
+ * Raises P0002 when there is no such document.
+ */
+void store_lock_document(doc_store *st, glue_session *s, text *doc_id,
+						 doc_row *row);
+
+/* The first submission of (client_id, client_seq) to doc_id, if any. */
+bool store_find_resubmit(doc_store *st, text *doc_id, text *client_id,
+						 int64 client_seq, int64 *rev, Jsonb **change);
+
+/*
+ * change, made against base_rev, transformed against each change after it
+ * in revision order (the committed one wins ties).
+ */
+delta *store_transform_to_head(doc_store *st, glue_session *s, text *doc_id,
+							   int64 base_rev, delta *change);
+
+/*
+ * Appends change as revision rev of the locked document and moves its
+ * head, length and astral index (client_id NULL for an anonymous submit).
+ */
+void store_append(doc_store *st, text *doc_id, int64 rev, Jsonb *change,
+				  text *client_id, int64 client_seq, const char *author,
+				  int64 length, Datum astral);
+
+#endif
