@@ -12,30 +12,10 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { RUN, openPage, theBrowser } from './pages.js';
 
-const BASE = process.env.COLLAB_URL;
 const OUT = process.env.COLLAB_E2E_OUT || 'build/e2e';
-const RUN = Date.now().toString(36);
 mkdirSync(OUT, { recursive: true });
-
-let browser;
-test.before(async () => {
-  assert.ok(BASE, 'COLLAB_URL is the notifier serving the demo');
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
-});
-test.after(async () => {
-  await browser?.close();
-});
-
-async function openPage(doc) {
-  const context = await browser.newContext({ viewport: { width: 900, height: 600 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.log(`pageerror: ${e.message}`));
-  await page.goto(`${BASE}/?doc=${encodeURIComponent(doc)}`);
-  await page.waitForFunction(() => window.collab && window.collab.client.rev >= 0, null, { timeout: 15000 });
-  return { context, page };
-}
 
 // Ops as JSON with keys in one order (Quill and jsonb order them differently).
 function canon(ops) {
@@ -110,7 +90,7 @@ test('two pages type at once and converge to collab.content', async () => {
 
   // two converged pages side by side, for a person to look at
   const shots = [await a.page.screenshot(), await b.page.screenshot()];
-  const side = await browser.newPage({ viewport: { width: 1800, height: 600 } });
+  const side = await theBrowser().newPage({ viewport: { width: 1800, height: 600 } });
   await side.setContent(`<body style="margin:0;display:flex">${shots.map((s) => `<img src="data:image/png;base64,${s.toString('base64')}" width="900">`).join('')}</body>`);
   await side.screenshot({ path: `${OUT}/two-pages.png` });
   await side.close();

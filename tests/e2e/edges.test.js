@@ -13,30 +13,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
+import { RUN, openPage as openContext, ready } from './pages.js';
 
-const BASE = process.env.COLLAB_URL;
-const RUN = Date.now().toString(36);
-
-let browser;
-test.before(async () => {
-  assert.ok(BASE, 'COLLAB_URL is the notifier serving the demo');
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
-});
-test.after(async () => {
-  await browser?.close();
-});
-
-async function openPage(doc) {
-  const context = await browser.newContext({ viewport: { width: 900, height: 600 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.log(`pageerror: ${e.message}`));
-  await page.goto(`${BASE}/?doc=${encodeURIComponent(doc)}`);
-  await ready(page);
-  return page;
-}
-
-const ready = (page) => page.waitForFunction(() => window.collab && window.collab.client.rev >= 0 && window.collab.quill.isEnabled(), null, { timeout: 15000 });
+const openPage = async (doc) => (await openContext(doc)).page;
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function serverContent(doc) {
