@@ -67,6 +67,7 @@
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
@@ -797,6 +798,12 @@ worker_main(Datum arg, worker_kind kind, bool (*work)(int r))
 	 * a snapshot lost in a crash is only a slower read until the next one.
 	 */
 	SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION);
+	/*
+	 * The snapshotter runs SQL as a superuser: a search_path set for the
+	 * database or a role must not choose its operators.
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+					PGC_S_SESSION);
 	last_work = GetCurrentTimestamp();
 
 	for (;;)
@@ -887,7 +894,7 @@ snapshot_work(int r)
 	pgstat_report_activity(STATE_RUNNING, "taking a snapshot");
 	PG_TRY();
 	{
-		doc_snapshot_after_commit(req.doc_id, req.rev);
+		(void) doc_take_snapshot(cstring_to_text(req.doc_id), req.rev, false);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}

@@ -183,6 +183,15 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION presence(text, text, jsonb) IS
 'announces a client''s ephemeral presence (cursor, selection, name) to listeners; nothing is stored';
 
+CREATE FUNCTION take_snapshot(doc_id text, at_rev bigint DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'collab_take_snapshot'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION take_snapshot(text, bigint) IS
+'stores the document at revision at_rev (default: the head) as a snapshot now, as the snapshotter does after commit; false when there is one already';
+
 -- Readers.
 
 CREATE FUNCTION head(doc_id text)
@@ -216,6 +225,7 @@ COMMENT ON FUNCTION changes(text, bigint, bigint) IS
 REVOKE ALL ON FUNCTION create_document(text, jsonb),
 	submit(text, bigint, jsonb, text, bigint, text),
 	delete_document(text),
+	take_snapshot(text, bigint),
 	presence(text, text, jsonb),
 	head(text),
 	content(text, bigint),

@@ -216,15 +216,16 @@ doc_store_snapshot(glue_session *s, text *doc_id, int64 rev, const delta *doc)
 			 3, types, values, NULL, false, 0);
 }
 
-void
-doc_snapshot_after_commit(const char *id, int64 rev)
+bool
+doc_take_snapshot(text *doc_id, int64 rev, bool strict)
 {
 	static SPIPlanPtr lock_plan;
 	static SPIPlanPtr exists_plan;
 	static const Oid types[] = {TEXTOID, INT8OID};
-	text *doc_id = cstring_to_text(id);
 	Datum values[2] = {PointerGetDatum(doc_id), Int64GetDatum(rev)};
 	glue_session s;
+	bool stored = false;
+	int64 head;
 
 	glue_begin(&s);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -233,9 +234,28 @@ doc_snapshot_after_commit(const char *id, int64 rev)
 			 "SELECT head FROM collab.documents WHERE doc_id = $1"
 			 " FOR KEY SHARE",
 			 1, types, values, NULL, false, 1);
-	/* gone, or a revision nobody committed (asked for by a reader) */
-	if (SPI_processed == 0 || get_int8(0, 1) < rev)
+	if (SPI_processed == 0)
+	{
+		if (strict)
+			doc_not_found(doc_id);
 		goto done;
+	}
+	head = get_int8(0, 1);
+	if (rev < 0)
+		rev = head;
+	/* a revision nobody committed (asked for by a reader) */
+	if (rev > head)
+	{
+		if (strict)
+			ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					errmsg("at_rev " INT64_FORMAT
+						   " is not a revision of document \"%s\"",
+						   rev, text_to_cstring(doc_id)),
+					errdetail("Revisions run from 0 to " INT64_FORMAT ".",
+							  head));
+		goto done;
+	}
+	values[1] = Int64GetDatum(rev);
 	doc_exec(&exists_plan,
 			 "SELECT 1 FROM collab.snapshots WHERE doc_id = $1 AND rev = $2",
 			 2, types, values, NULL, false, 1);
@@ -243,9 +263,11 @@ doc_snapshot_after_commit(const char *id, int64 rev)
 		goto done;
 	doc_store_snapshot(&s, doc_id, rev,
 					   doc_build(&s, doc_id, rev, false, NULL));
+	stored = true;
 done:
 	SPI_finish();
 	glue_end(&s);
+	return stored;
 }
 
 int

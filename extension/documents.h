@@ -71,12 +71,14 @@ void doc_store_snapshot(glue_session *s, text *doc_id, int64 rev,
 						const delta *doc);
 
 /*
- * The snapshotter's work (announcer.c), inside its transaction: stores the
- * snapshot of doc_id at rev unless the document is gone, rev is not
- * committed, or the snapshot exists.  The document's row is locked FOR KEY
- * SHARE meanwhile, so a delete waits for it and removes it too.
+ * Stores the snapshot of doc_id at rev (the head when rev < 0) unless it
+ * exists; true when it stored one.  The document's row is locked FOR KEY
+ * SHARE meanwhile, so a delete waits for it and removes it too, while
+ * submits go on.  A document that is gone or a revision past the head (not
+ * committed, as far as this transaction can see) is an error when strict
+ * (collab.take_snapshot), skipped otherwise (the snapshotter).
  */
-void doc_snapshot_after_commit(const char *doc_id, int64 rev);
+bool doc_take_snapshot(text *doc_id, int64 rev, bool strict);
 
 /* Runs a kept plan, made from sql on first use. */
 int doc_exec(SPIPlanPtr *plan, const char *sql, int nargs, const Oid *types,

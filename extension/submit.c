@@ -199,6 +199,23 @@ done:
 	return (Datum) 0;
 }
 
+/*
+ * collab.take_snapshot(doc_id text, at_rev bigint) returns boolean: the
+ * snapshotter's work, now (an administrator's, and the isolation specs').
+ */
+PG_FUNCTION_INFO_V1(collab_take_snapshot);
+Datum
+collab_take_snapshot(PG_FUNCTION_ARGS)
+{
+	text *doc_id = doc_id_arg(fcinfo, 0, "doc_id");
+	int64 rev = PG_ARGISNULL(1) ? -1 : PG_GETARG_INT64(1);
+
+	if (rev < -1 || (!PG_ARGISNULL(1) && rev < 0))
+		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				errmsg("at_rev must not be negative, not " INT64_FORMAT, rev));
+	PG_RETURN_BOOL(doc_take_snapshot(doc_id, rev, true));
+}
+
 /* collab.delete_document(doc_id text) returns void */
 PG_FUNCTION_INFO_V1(collab_delete_document);
 Datum

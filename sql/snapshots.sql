@@ -83,3 +83,20 @@ SELECT pg_temp.history_ok('s2');
 SELECT collab.delete_document('s1');
 SELECT count(*) FROM collab.snapshots WHERE doc_id = 's1';
 SELECT collab.delete_document('s2');
+
+-- collab.take_snapshot: the snapshotter's work, now
+SELECT collab.create_document('s3');
+SELECT count(*) FROM (SELECT collab.submit('s3', r - 1, '[{"insert":"t"}]') FROM generate_series(1, 2) r) s;
+SELECT collab.take_snapshot('s3', 1), collab.take_snapshot('s3'), collab.take_snapshot('s3');
+SELECT array(SELECT rev FROM collab.snapshots WHERE doc_id = 's3' ORDER BY rev);
+SELECT collab.content('s3', 1) = (SELECT content FROM collab.snapshots WHERE doc_id = 's3' AND rev = 1);
+SELECT collab.take_snapshot('s3', 3);
+SELECT collab.take_snapshot('s3', -1);
+SELECT collab.take_snapshot('nope');
+SELECT collab.take_snapshot(NULL);
+CREATE ROLE collab_test_nobody;
+SET ROLE collab_test_nobody;
+SELECT collab.take_snapshot('s3');
+RESET ROLE;
+DROP ROLE collab_test_nobody;
+SELECT collab.delete_document('s3');
