@@ -12,6 +12,7 @@
 
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -143,6 +144,9 @@ collab_submit(PG_FUNCTION_ARGS)
 		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				errmsg("author must be 1 to %d bytes long",
 					   COLLAB_ID_BYTES_MAX));
+	/* the executor would check these for SQL; store.c writes without it */
+	PreventCommandIfReadOnly("collab.submit()");
+	PreventCommandDuringRecovery("collab.submit()");
 	InitMaterializedSRF(fcinfo, 0);
 
 	glue_begin(&s);

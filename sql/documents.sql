@@ -91,6 +91,10 @@ SELECT doc = collab.content('d1') AS replay_matches
 SELECT rev FROM collab.submit('d1', 6, '[{"insert":"by bot "}]', NULL, NULL, 'bot');
 SELECT author FROM collab.changes('d1', 6);
 
+-- a read-only transaction cannot submit
+BEGIN READ ONLY;
+SELECT rev FROM collab.submit('d1', 7, '[{"insert":"ro"}]');
+ROLLBACK;
 -- a rolled-back submit leaves no trace and no gap
 BEGIN;
 SELECT rev FROM collab.submit('d1', 7, '[{"insert":"gone"}]');
