@@ -128,6 +128,16 @@ CREATE TABLE snapshots (
 	PRIMARY KEY (doc_id, rev)
 );
 
+-- A snapshot is a whole document, TOAST-compressed on every write: lz4
+-- takes a fraction of pglz's time (pglz was a quarter of building a 1 MB
+-- snapshot in perf, lz4 under 1%), where the server was built with it.
+DO $$
+BEGIN
+	ALTER TABLE snapshots ALTER COLUMN content SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+	NULL;
+END $$;
+
 -- the data is the users', not the extension's: pg_dump must keep it
 SELECT pg_catalog.pg_extension_config_dump('documents', '');
 SELECT pg_catalog.pg_extension_config_dump('change_log', '');
