@@ -66,17 +66,18 @@ void doc_row_shape(glue_session *s, text *doc_id, int64 length, Datum astral,
 delta *doc_build(glue_session *s, text *doc_id, int64 rev, bool read_only,
 				 int64 *from);
 
-/* Stores doc as the snapshot of doc_id at rev (if there is none yet). */
-void doc_store_snapshot(glue_session *s, text *doc_id, int64 rev,
-						const delta *doc);
+/* Stores content as the snapshot of doc_id at rev (if there is none yet). */
+void doc_store_snapshot(text *doc_id, int64 rev, Jsonb *content);
 
 /*
  * Stores the snapshot of doc_id at rev (the head when rev < 0) unless it
- * exists; true when it stored one.  The document's row is locked FOR KEY
- * SHARE meanwhile, so a delete waits for it and removes it too, while
- * submits go on.  A document that is gone or a revision past the head (not
- * committed, as far as this transaction can see) is an error when strict
- * (collab.take_snapshot), skipped otherwise (the snapshotter).
+ * exists; true when it stored one.  It builds the document without a
+ * lock, then takes the document's id lock (store_lock_id) to store it
+ * after checking the row is still the document it built: a delete waits
+ * for it and removes it too, a submit waits for the store only.  A document
+ * that is gone or a revision past the head (not committed, as far as this
+ * transaction can see) is an error when strict (collab.take_snapshot), skipped
+ * otherwise (the snapshotter).
  */
 bool doc_take_snapshot(text *doc_id, int64 rev, bool strict);
 

@@ -19,8 +19,8 @@
  * manager grants it first come, first served, so submits waiting for the
  * same document go in the order they arrived: PostgreSQL's tuple lock
  * alone lets every waiter race for the row's new version when its holder
- * commits, and a late one may win.  The row lock still orders submits
- * against delete_document and the snapshotter, which do not take it.
+ * commits, and a late one may win.  delete_document and the snapshotter's
+ * store take it too (store_lock_id).
  *
  * Snapshots follow SPI's non-read-only rules: the command counter is
  * advanced first (so a transaction sees its own earlier submits), and in
@@ -199,6 +199,22 @@ serialization_failure(const char *what)
 			errmsg("could not serialize access due to concurrent %s", what));
 }
 
+/* field4 of collab's advisory lock tags (user advisory locks use 1, 2) */
+#define COLLAB_LOCK_CLASS 0xC011
+
+void
+store_lock_id(text *doc_id)
+{
+	LOCKTAG tag;
+	uint64 hash =
+		hash_bytes_extended((const unsigned char *) VARDATA_ANY(doc_id),
+							VARSIZE_ANY_EXHDR(doc_id), 0);
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (hash >> 32),
+						 (uint32) hash, COLLAB_LOCK_CLASS);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
 void
 store_lock_document(doc_store *st, glue_session *s, text *doc_id, doc_row *row)
 {
@@ -221,6 +237,13 @@ store_lock_document(doc_store *st, glue_session *s, text *doc_id, doc_row *row)
 		index_endscan(scan);
 		if (!found)
 			doc_not_found(doc_id);
+		/*
+		 * First come, first served among the writers of this document; the
+		 * row we found is what we aim at: if a delete we waited for removed
+		 * it, the document is gone for us, even if another of the same id
+		 * was created since.
+		 */
+		store_lock_id(doc_id);
 		result = table_tuple_lock(st->documents, &st->document->tts_tid,
 								  st->snapshot, st->document,
 								  GetCurrentCommandId(true),

@@ -39,12 +39,21 @@ void store_open(doc_store *st);
 void store_close(doc_store *st);
 
 /*
- * Locks doc_id's row FOR NO KEY UPDATE, as SELECT ... FOR NO KEY UPDATE
- * does, and reads it into *row.  In READ COMMITTED a row updated by a
- * transaction we waited for is followed to its latest version, and the
- * reads after the lock see everything committed before it; in REPEATABLE
- * READ and SERIALIZABLE such a row is a serialization failure (40001).
- * Raises P0002 when there is no such document.
+ * Takes the lock on the document id (an advisory lock tag of collab's own,
+ * until the end of the transaction) that submits, deletes and stored
+ * snapshots of one document take first, so they go one at a time, in the
+ * order they came.
+ */
+void store_lock_id(text *doc_id);
+
+/*
+ * Finds doc_id's row, takes the id lock, then locks the row FOR NO KEY
+ * UPDATE as SELECT ... FOR NO KEY UPDATE does, and reads it into *row.  In
+ * READ COMMITTED a row updated by a transaction we waited for is followed
+ * to its latest version, and the reads after the lock see everything
+ * committed before it; in REPEATABLE READ and SERIALIZABLE such a row is a
+ * serialization failure (40001).  Raises P0002 when there is no such
+ * document, or when it was deleted while we waited.
  */
 void store_lock_document(doc_store *st, glue_session *s, text *doc_id,
 						 doc_row *row);

@@ -97,7 +97,7 @@ collab_create_document(PG_FUNCTION_ARGS)
 		ereport(ERROR, errcode(ERRCODE_UNIQUE_VIOLATION),
 				errmsg("document \"%s\" already exists",
 					   text_to_cstring(doc_id)));
-	doc_store_snapshot(&s, doc_id, 0, doc);
+	doc_store_snapshot(doc_id, 0, glue_to_jsonb(&s, doc));
 	SPI_finish();
 	glue_end(&s);
 	PG_RETURN_INT64(0);
@@ -185,8 +185,9 @@ collab_submit(PG_FUNCTION_ARGS)
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		doc_store_snapshot(&s, doc_id, rev,
-						   doc_build(&s, doc_id, rev, false, NULL));
+		doc_store_snapshot(doc_id, rev,
+						   glue_to_jsonb(&s, doc_build(&s, doc_id, rev, false,
+													   NULL)));
 		SPI_finish();
 		AtEOXact_GUC(true, guc_level);
 	}
@@ -236,8 +237,9 @@ collab_delete_document(PG_FUNCTION_ARGS)
 	glue_begin(&s);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	/* first the row: this waits for a submit in progress, and a later
-	 * submit waits for us, then finds no document */
+	/* first the id, then the row: this waits for a submit or a snapshot
+	 * being stored, and a later one waits for us, then finds no document */
+	store_lock_id(doc_id);
 	doc_exec(&doc_plan, "DELETE FROM collab.documents WHERE doc_id = $1", 1,
 			 types, values, NULL, false, 0);
 	if (SPI_processed == 0)
