@@ -804,6 +804,9 @@ worker_main(Datum arg, worker_kind kind, bool (*work)(int r))
 	 */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_USERSET,
 					PGC_S_SESSION);
+	/* and read committed, whatever the database's default */
+	SetConfigOption("default_transaction_isolation", "read committed",
+					PGC_USERSET, PGC_S_SESSION);
 	last_work = GetCurrentTimestamp();
 
 	for (;;)

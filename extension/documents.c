@@ -10,6 +10,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -19,7 +20,6 @@
 #include "utils/timestamp.h"
 
 #include "documents.h"
-#include "store.h"
 
 int collab_snapshot_interval = COLLAB_SNAPSHOT_INTERVAL_DEFAULT;
 
@@ -245,6 +245,7 @@ bool
 doc_take_snapshot(text *doc_id, int64 rev, bool strict)
 {
 	static SPIPlanPtr exists_plan;
+	static SPIPlanPtr lock_plan;
 	static const Oid types[] = {TEXTOID, INT8OID};
 	Datum values[2] = {PointerGetDatum(doc_id), 0};
 	glue_session s;
@@ -254,6 +255,12 @@ doc_take_snapshot(text *doc_id, int64 rev, bool strict)
 	Datum locked_created_at;
 	Jsonb *content;
 
+	/* the check after the lock must see a delete committed meanwhile */
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR, errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("collab.take_snapshot() needs READ COMMITTED"),
+				errdetail("It checks that the document still exists after "
+						  "waiting for a lock."));
 	glue_begin(&s);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -284,19 +291,25 @@ doc_take_snapshot(text *doc_id, int64 rev, bool strict)
 	if (SPI_processed > 0)
 		goto done;
 	/*
-	 * Build without a lock (the log up to rev never changes), then take the
-	 * document's id lock to store: a delete, which takes it too, either
-	 * committed before (the row is gone, or is another document of the same
-	 * id, with another created_at) or waits for our commit and removes the
-	 * snapshot with the rest.  Submits wait only for the store, not the
-	 * build (and its conversion to jsonb).  (A FOR KEY SHARE row lock instead
-	 * shared the row with the submits meanwhile through MultiXacts, and every
-	 * later read of those row versions looked their members up: a quarter of
-	 * the submits' time in perf.)
+	 * Build without a lock (the log up to rev never changes), then lock the
+	 * change at rev FOR KEY SHARE to store.  delete_document removes the
+	 * change log before the snapshots, in a later statement: a delete that
+	 * comes now waits for our commit at the change log, and its next
+	 * statement sees our snapshot and removes it; one that came before
+	 * leaves no row here (or, created again, a document with another
+	 * created_at).  Nothing else locks change log rows, so submits never
+	 * wait for a snapshot.  (Locks on the document row shared it with every
+	 * submit meanwhile through MultiXacts, whose members every later read
+	 * of those row versions looked up; the document's id lock made the
+	 * snapshot wait behind every queued submit and its commit.)
 	 */
 	content = glue_to_jsonb(&s, doc_build(&s, doc_id, rev, false, NULL));
-	store_lock_id(doc_id);
-	if (!doc_identity(doc_id, &head, &locked_created_at) ||
+	doc_exec(&lock_plan,
+			 "SELECT 1 FROM collab.change_log WHERE doc_id = $1 AND rev = $2"
+			 " FOR KEY SHARE",
+			 2, types, values, NULL, false, 1);
+	if (SPI_processed == 0 ||
+		!doc_identity(doc_id, &head, &locked_created_at) ||
 		DatumGetTimestampTz(locked_created_at) !=
 			DatumGetTimestampTz(created_at))
 	{

@@ -72,9 +72,9 @@ void doc_store_snapshot(text *doc_id, int64 rev, Jsonb *content);
 /*
  * Stores the snapshot of doc_id at rev (the head when rev < 0) unless it
  * exists; true when it stored one.  It builds the document without a
- * lock, then takes the document's id lock (store_lock_id) to store it
- * after checking the row is still the document it built: a delete waits
- * for it and removes it too, a submit waits for the store only.  A document
+ * lock, then locks the change at rev FOR KEY SHARE and checks the document
+ * is still the one it built before storing it: a delete waits for it and
+ * removes it too; submits never wait.  A document
  * that is gone or a revision past the head (not committed, as far as this
  * transaction can see) is an error when strict (collab.take_snapshot), skipped
  * otherwise (the snapshotter).

@@ -19,8 +19,7 @@
  * manager grants it first come, first served, so submits waiting for the
  * same document go in the order they arrived: PostgreSQL's tuple lock
  * alone lets every waiter race for the row's new version when its holder
- * commits, and a late one may win.  delete_document and the snapshotter's
- * store take it too (store_lock_id).
+ * commits, and a late one may win.  delete_document takes it too.
  *
  * Snapshots follow SPI's non-read-only rules: the command counter is
  * advanced first (so a transaction sees its own earlier submits), and in

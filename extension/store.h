@@ -40,9 +40,8 @@ void store_close(doc_store *st);
 
 /*
  * Takes the lock on the document id (an advisory lock tag of collab's own,
- * until the end of the transaction) that submits, deletes and stored
- * snapshots of one document take first, so they go one at a time, in the
- * order they came.
+ * until the end of the transaction) that submits and deletes of one
+ * document take first, so they go one at a time, in the order they came.
  */
 void store_lock_id(text *doc_id);
 

@@ -237,8 +237,10 @@ collab_delete_document(PG_FUNCTION_ARGS)
 	glue_begin(&s);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	/* first the id, then the row: this waits for a submit or a snapshot
-	 * being stored, and a later one waits for us, then finds no document */
+	/* first the id, then the row: this waits for a submit in progress,
+	 * and a later one waits for us, then finds no document.  The change
+	 * log goes before the snapshots: a snapshot being stored holds a lock
+	 * there, and the snapshots' statement, after it, sees its row */
 	store_lock_id(doc_id);
 	doc_exec(&doc_plan, "DELETE FROM collab.documents WHERE doc_id = $1", 1,
 			 types, values, NULL, false, 0);
