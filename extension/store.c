@@ -118,6 +118,22 @@ result_rte(Relation rel)
 	return rte;
 }
 
+/* Index name of info's table, as ExecOpenIndices opened it. */
+static Relation
+opened_index(ResultRelInfo *info, Oid nsp, const char *name)
+{
+	Oid oid = relation_oid(nsp, name);
+	int i;
+
+	for (i = 0; i < info->ri_NumIndices; i++)
+		if (RelationGetRelid(info->ri_IndexRelationDescs[i]) == oid)
+			return info->ri_IndexRelationDescs[i];
+	ereport(ERROR, errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			errmsg("index collab.%s is not an index of collab.%s", name,
+				   RelationGetRelationName(info->ri_RelationDesc)));
+	return NULL; /* not reached */
+}
+
 void
 store_open(doc_store *st)
 {
@@ -130,12 +146,6 @@ store_open(doc_store *st)
 		table_open(relation_oid(nsp, "change_log"), RowExclusiveLock);
 	check_columns(st->documents, documents_columns, DOC_NATTS);
 	check_columns(st->change_log, change_log_columns, LOG_NATTS);
-	st->documents_pkey =
-		index_open(relation_oid(nsp, "documents_pkey"), RowExclusiveLock);
-	st->change_log_pkey =
-		index_open(relation_oid(nsp, "change_log_pkey"), RowExclusiveLock);
-	st->change_log_client =
-		index_open(relation_oid(nsp, "change_log_client"), RowExclusiveLock);
 
 	st->estate = CreateExecutorState();
 	ExecInitRangeTable(st->estate, list_make2(result_rte(st->documents),
@@ -146,6 +156,13 @@ store_open(doc_store *st)
 	InitResultRelInfo(st->change_log_info, st->change_log, 2, NULL, 0);
 	ExecOpenIndices(st->documents_info, false);
 	ExecOpenIndices(st->change_log_info, false);
+	/* the indexes we scan, among those the inserts keep */
+	st->documents_pkey =
+		opened_index(st->documents_info, nsp, "documents_pkey");
+	st->change_log_pkey =
+		opened_index(st->change_log_info, nsp, "change_log_pkey");
+	st->change_log_client =
+		opened_index(st->change_log_info, nsp, "change_log_client");
 	st->document = table_slot_create(st->documents, NULL);
 }
 
@@ -158,9 +175,6 @@ store_close(doc_store *st)
 	FreeExecutorState(st->estate);
 	if (st->snapshot != NULL)
 		UnregisterSnapshot(st->snapshot);
-	index_close(st->change_log_client, NoLock);
-	index_close(st->change_log_pkey, NoLock);
-	index_close(st->documents_pkey, NoLock);
 	table_close(st->change_log, NoLock);
 	table_close(st->documents, NoLock);
 }
