@@ -4,9 +4,9 @@
  * What the SQL did, and what stands in for it:
  *
  *   SELECT ... FROM documents WHERE doc_id = $1 FOR NO KEY UPDATE
- *       an index scan of documents_pkey, then table_tuple_lock (following
- *       the update chain in READ COMMITTED, as EvalPlanQual would; a
- *       serialization failure in the snapshot isolation levels);
+ *       the document id lock (below), then an index scan of
+ *       documents_pkey; in the snapshot isolation levels, a serialization
+ *       failure if the row seen is no longer the latest;
  *   SELECT ... FROM change_log WHERE doc_id, client_id, client_seq
  *   SELECT change FROM change_log WHERE doc_id = $1 AND rev > $2 ORDER BY rev
  *       index scans of change_log_client and change_log_pkey;
@@ -14,17 +14,24 @@
  *       ExecSimpleRelationInsert and ExecSimpleRelationUpdate, which keep
  *       every index (and HOT) as the executor does.
  *
- * Order: before the row, a submit takes a transaction-level lock on the
- * document id (an advisory lock tag in a class of collab's own).  The lock
- * manager grants it first come, first served, so submits waiting for the
- * same document go in the order they arrived: PostgreSQL's tuple lock
- * alone lets every waiter race for the row's new version when its holder
- * commits, and a late one may win.  delete_document takes it too.
+ * Order: before reading the row, a submit takes a transaction-level lock
+ * on the document id (an advisory lock tag in a class of collab's own).
+ * Every writer of a document's row and log takes it (submit and
+ * delete_document), so the row read under it is the latest and nobody
+ * else changes it until we commit: no tuple lock is needed (it cost a WAL
+ * record and a buffer lock per submit).  The lock manager grants the id
+ * lock first come, first served, so submits waiting for the same document
+ * go in the order they arrived (a tuple lock alone lets every waiter race
+ * for the row's new version when its holder commits, and a late one may
+ * win).
  *
  * Snapshots follow SPI's non-read-only rules: the command counter is
  * advanced first (so a transaction sees its own earlier submits), and in
- * READ COMMITTED a new snapshot is taken after the lock, so the reads see
- * what the transaction we waited for committed.
+ * READ COMMITTED the snapshot is taken after the lock, so the reads see
+ * what the transaction we waited for committed.  In REPEATABLE READ and
+ * SERIALIZABLE the transaction's snapshot may be older than that: a row
+ * it shows that the latest snapshot does not is a serialization failure,
+ * as for UPDATE.
  *
  * The tables are found by name in schema collab and their columns checked
  * against what this file expects, so a mismatched install is an error, not
@@ -50,6 +57,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "store.h"
 
@@ -215,8 +223,9 @@ serialization_failure(const char *what)
 /* field4 of collab's advisory lock tags (user advisory locks use 1, 2) */
 #define COLLAB_LOCK_CLASS 0xC011
 
-void
-store_lock_id(text *doc_id)
+/* The id lock; false if dont_wait and another transaction holds it. */
+static bool
+lock_id(text *doc_id, bool dont_wait)
 {
 	LOCKTAG tag;
 	uint64 hash =
@@ -225,64 +234,78 @@ store_lock_id(text *doc_id)
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (hash >> 32),
 						 (uint32) hash, COLLAB_LOCK_CLASS);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	return LockAcquire(&tag, ExclusiveLock, false, dont_wait) !=
+		   LOCKACQUIRE_NOT_AVAIL;
+}
+
+void
+store_lock_id(text *doc_id)
+{
+	(void) lock_id(doc_id, false);
+}
+
+/* doc_id's row as the current snapshot shows it, into st->document. */
+static bool
+find_document(doc_store *st, text *doc_id)
+{
+	ScanKeyData key;
+	IndexScanDesc scan;
+	bool found;
+
+	CommandCounterIncrement();
+	take_snapshot(st);
+	key_text(&key, st->documents_pkey, 1, doc_id);
+	scan =
+		index_beginscan(st->documents, st->documents_pkey, st->snapshot, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, st->document);
+	index_endscan(scan);
+	return found;
+}
+
+static Datum
+created_at(doc_store *st)
+{
+	bool isnull;
+	Datum value = slot_getattr(st->document, DOC_CREATED_AT, &isnull);
+
+	if (isnull)
+		elog(ERROR, "unexpected null in collab.documents");
+	return value;
 }
 
 void
 store_lock_document(doc_store *st, glue_session *s, text *doc_id, doc_row *row)
 {
-	ScanKeyData key;
-	TM_FailureData tmfd;
-	TM_Result result;
+	bool waited = false;
+	TimestampTz came_for = 0;
 
-	for (;;)
+	/*
+	 * First come, first served among the writers of this document.  One
+	 * who must wait notes which document it came for: if a delete it
+	 * waited for removed it, the document is gone for this change, even if
+	 * another of the same id was created since.
+	 */
+	if (!lock_id(doc_id, true))
 	{
-		IndexScanDesc scan;
-		bool found;
-
-		CommandCounterIncrement();
-		take_snapshot(st);
-		key_text(&key, st->documents_pkey, 1, doc_id);
-		scan = index_beginscan(st->documents, st->documents_pkey, st->snapshot,
-							   1, 0);
-		index_rescan(scan, &key, 1, NULL, 0);
-		found = index_getnext_slot(scan, ForwardScanDirection, st->document);
-		index_endscan(scan);
-		if (!found)
+		if (!find_document(st, doc_id))
 			doc_not_found(doc_id);
-		/*
-		 * First come, first served among the writers of this document; the
-		 * row we found is what we aim at: if a delete we waited for removed
-		 * it, the document is gone for us, even if another of the same id
-		 * was created since.
-		 */
+		came_for = DatumGetTimestampTz(created_at(st));
+		waited = true;
 		store_lock_id(doc_id);
-		result = table_tuple_lock(st->documents, &st->document->tts_tid,
-								  st->snapshot, st->document,
-								  GetCurrentCommandId(true),
-								  LockTupleNoKeyExclusive, LockWaitBlock,
-								  IsolationUsesXactSnapshot()
-									  ? 0
-									  : TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
-								  &tmfd);
-		if (result == TM_Ok)
-			break;
-		if (result == TM_Deleted)
-		{
-			if (IsolationUsesXactSnapshot())
-				serialization_failure("delete");
-			doc_not_found(doc_id);
-		}
-		if (result == TM_Updated && IsolationUsesXactSnapshot())
-			serialization_failure("update");
-		if (result != TM_Updated)
-			elog(ERROR, "unexpected result %d locking document \"%s\"",
-				 (int) result, text_to_cstring(doc_id));
-		/* updated under us without following the chain: look again */
 	}
-	/* the reads after the lock see what the previous holder committed */
-	if (!IsolationUsesXactSnapshot())
-		take_snapshot(st);
+	/* after the lock: the reads see what the writer before us committed */
+	if (!find_document(st, doc_id) ||
+		(waited && DatumGetTimestampTz(created_at(st)) != came_for))
+		doc_not_found(doc_id);
+	/*
+	 * The transaction's own snapshot may be older than a writer we waited
+	 * for: then the row it shows is not the one to update.
+	 */
+	if (IsolationUsesXactSnapshot() &&
+		!table_tuple_satisfies_snapshot(st->documents, st->document,
+										GetLatestSnapshot()))
+		serialization_failure("update");
 
 	slot_getallattrs(st->document);
 	if (st->document->tts_isnull[DOC_HEAD - 1] ||
@@ -400,7 +423,7 @@ store_append(doc_store *st, text *doc_id, int64 rev, Jsonb *change,
 	st->estate->es_output_cid = GetCurrentCommandId(true);
 	ExecSimpleRelationInsert(st->change_log_info, st->estate, entry);
 
-	/* the row as locked, with the new head, length and pairs */
+	/* the row as read under the id lock, with the new head, length, pairs */
 	ExecClearTuple(moved);
 	memcpy(moved->tts_values, st->document->tts_values, natts * sizeof(Datum));
 	memcpy(moved->tts_isnull, st->document->tts_isnull, natts * sizeof(bool));

@@ -3,9 +3,9 @@
  *
  * A submit that went through SPI spent a third of its time planning,
  * starting and ending executor nodes for two or three tiny statements.
- * Here the same work is done with index scans, a tuple lock and the
- * executor's simple insert and update (the ones logical replication uses,
- * so indexes, constraints and HOT behave as for SQL).  The semantics are
+ * Here the same work is done with index scans, a lock on the document id
+ * and the executor's simple insert and update (the ones logical replication
+ * uses, so indexes, constraints and HOT behave as for SQL).  The semantics are
  * those of the SQL it replaces (docs/documents.md, "submit").
  */
 #ifndef COLLAB_STORE_H
@@ -28,7 +28,7 @@ typedef struct doc_store {
 	EState *estate;
 	ResultRelInfo *documents_info;
 	ResultRelInfo *change_log_info;
-	TupleTableSlot *document; /* the locked row of collab.documents */
+	TupleTableSlot *document; /* the document's row, read under the id lock */
 	Snapshot snapshot;		  /* registered; what the reads see */
 } doc_store;
 
@@ -46,13 +46,13 @@ void store_close(doc_store *st);
 void store_lock_id(text *doc_id);
 
 /*
- * Finds doc_id's row, takes the id lock, then locks the row FOR NO KEY
- * UPDATE as SELECT ... FOR NO KEY UPDATE does, and reads it into *row.  In
- * READ COMMITTED a row updated by a transaction we waited for is followed
- * to its latest version, and the reads after the lock see everything
- * committed before it; in REPEATABLE READ and SERIALIZABLE such a row is a
- * serialization failure (40001).  Raises P0002 when there is no such
- * document, or when it was deleted while we waited.
+ * Takes the id lock, then reads doc_id's row into *row: with the lock held,
+ * it is the latest, and nobody else writes it until we commit.  In READ
+ * COMMITTED the reads after the lock see everything committed before it;
+ * in REPEATABLE READ and SERIALIZABLE a row changed since the
+ * transaction's snapshot is a serialization failure (40001).  Raises P0002
+ * when there is no such document, or when it was deleted while we waited
+ * (even if one of the same id was created since).
  */
 void store_lock_document(doc_store *st, glue_session *s, text *doc_id,
 						 doc_row *row);

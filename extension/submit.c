@@ -1,12 +1,13 @@
 /*
  * submit.c — writing documents: create_document, submit, delete_document.
  *
- * Ordering: every writer locks the document's row first (submit with FOR
- * NO KEY UPDATE, delete by deleting it), and holds the lock until commit.
- * So submits to one document run one at a time, each sees every change
- * committed before it, head + 1 is always the next revision, and the
- * revisions commit in order with no gap (a rolled-back submit also rolls
- * back its head).  Reads take no locks.  docs/documents.md has the why.
+ * Ordering: every writer of a document (submit, delete) first locks its id
+ * (store_lock_id) and holds the lock until commit.  So submits to one
+ * document run one at a time, in the order they came, each sees every
+ * change committed before it, head + 1 is always the next revision, and
+ * the revisions commit in order with no gap (a rolled-back submit also
+ * rolls back its head).  Reads take no locks.  docs/documents.md has the
+ * why.
  */
 #include "postgres.h"
 
