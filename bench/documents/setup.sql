@@ -1,5 +1,8 @@
 -- bench/documents: 100 small documents, a 1 KB and a 1 MB one
 CREATE EXTENSION IF NOT EXISTS collab;
+-- from scratch when run again on the same cluster
+SELECT collab.delete_document(doc_id) FROM collab.documents
+WHERE doc_id ~ '^(doc[0-9]+|small|big)$';
 DROP TABLE IF EXISTS bench_rows;
 CREATE TABLE bench_rows (id bigserial PRIMARY KEY, doc_id text NOT NULL, payload text NOT NULL);
 SELECT collab.create_document('doc' || i) FROM generate_series(1, 100) i;
