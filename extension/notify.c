@@ -50,15 +50,19 @@ notify_change(glue_session *s, text *doc_id, int64 rev, text *client_id,
 	delta_buf buf;
 	delta_error err;
 	size_t envelope;
+	char number[64];
 
 	delta_buf_init(&buf, s->arena);
 	append(&buf, "{\"type\":\"change\",\"doc\":");
 	doc_write_id(s, &buf, doc_id);
-	append(&buf, psprintf(",\"rev\":" INT64_FORMAT ",\"client\":", rev));
+	snprintf(number, sizeof(number),
+			 ",\"rev\":" INT64_FORMAT ",\"client\":", rev);
+	append(&buf, number);
 	if (client_id != NULL)
 	{
 		doc_write_id(s, &buf, client_id);
-		append(&buf, psprintf(",\"seq\":" INT64_FORMAT, client_seq));
+		snprintf(number, sizeof(number), ",\"seq\":" INT64_FORMAT, client_seq);
+		append(&buf, number);
 	}
 	else
 		append(&buf, "null,\"seq\":null");

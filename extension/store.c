@@ -54,6 +54,7 @@
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -126,11 +127,60 @@ result_rte(Relation rel)
 	return rte;
 }
 
-/* Index name of info's table, as ExecOpenIndices opened it. */
-static Relation
-opened_index(ResultRelInfo *info, Oid nsp, const char *name)
+/*
+ * The tables and the indexes we scan, found by name once per backend and
+ * forgotten when any of them is invalidated (dropped, altered, an index
+ * added or rebuilt): the next submit looks them up again.
+ */
+enum {
+	REL_DOCUMENTS,
+	REL_CHANGE_LOG,
+	REL_DOCUMENTS_PKEY,
+	REL_CHANGE_LOG_PKEY,
+	REL_CHANGE_LOG_CLIENT,
+	NRELS
+};
+static const char *const rel_names[NRELS] = {"documents", "change_log",
+											 "documents_pkey",
+											 "change_log_pkey",
+											 "change_log_client"};
+static Oid rel_oids[NRELS];
+static bool rel_oids_known;
+
+static void
+forget_rel_oids(Datum arg, Oid relid)
 {
-	Oid oid = relation_oid(nsp, name);
+	int i;
+
+	(void) arg;
+	for (i = 0; i < NRELS; i++)
+		if (!OidIsValid(relid) || rel_oids[i] == relid)
+			rel_oids_known = false;
+}
+
+static void
+find_rel_oids(void)
+{
+	static bool callback;
+	Oid nsp = get_namespace_oid("collab", false);
+	int i;
+
+	if (!callback)
+	{
+		CacheRegisterRelcacheCallback(forget_rel_oids, (Datum) 0);
+		callback = true;
+	}
+	for (i = 0; i < NRELS; i++)
+		rel_oids[i] = relation_oid(nsp, rel_names[i]);
+	rel_oids_known = true;
+}
+
+/* Index rel of info's table, as ExecOpenIndices opened it. */
+static Relation
+opened_index(ResultRelInfo *info, int rel)
+{
+	Oid oid = rel_oids[rel];
+	const char *name = rel_names[rel];
 	int i;
 
 	for (i = 0; i < info->ri_NumIndices; i++)
@@ -145,13 +195,14 @@ opened_index(ResultRelInfo *info, Oid nsp, const char *name)
 void
 store_open(doc_store *st)
 {
-	Oid nsp = get_namespace_oid("collab", false);
-
 	memset(st, 0, sizeof(*st));
-	st->documents =
-		table_open(relation_oid(nsp, "documents"), RowExclusiveLock);
-	st->change_log =
-		table_open(relation_oid(nsp, "change_log"), RowExclusiveLock);
+	if (!rel_oids_known)
+		find_rel_oids();
+	st->documents = table_open(rel_oids[REL_DOCUMENTS], RowExclusiveLock);
+	st->change_log = table_open(rel_oids[REL_CHANGE_LOG], RowExclusiveLock);
+	/* taking the locks may have brought news of a change */
+	if (!rel_oids_known)
+		find_rel_oids();
 	check_columns(st->documents, documents_columns, DOC_NATTS);
 	check_columns(st->change_log, change_log_columns, LOG_NATTS);
 
@@ -165,12 +216,11 @@ store_open(doc_store *st)
 	ExecOpenIndices(st->documents_info, false);
 	ExecOpenIndices(st->change_log_info, false);
 	/* the indexes we scan, among those the inserts keep */
-	st->documents_pkey =
-		opened_index(st->documents_info, nsp, "documents_pkey");
+	st->documents_pkey = opened_index(st->documents_info, REL_DOCUMENTS_PKEY);
 	st->change_log_pkey =
-		opened_index(st->change_log_info, nsp, "change_log_pkey");
+		opened_index(st->change_log_info, REL_CHANGE_LOG_PKEY);
 	st->change_log_client =
-		opened_index(st->change_log_info, nsp, "change_log_client");
+		opened_index(st->change_log_info, REL_CHANGE_LOG_CLIENT);
 	st->document = table_slot_create(st->documents, NULL);
 }
 

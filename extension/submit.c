@@ -127,6 +127,7 @@ collab_submit(PG_FUNCTION_ARGS)
 	delta *change;
 	doc_row row;
 	delta_shape after;
+	delta_status status;
 	delta_error err;
 	int64 rev;
 	Jsonb *applied;
@@ -148,7 +149,12 @@ collab_submit(PG_FUNCTION_ARGS)
 	/* the executor would check these for SQL; store.c writes without it */
 	PreventCommandIfReadOnly("collab.submit()");
 	PreventCommandDuringRecovery("collab.submit()");
-	InitMaterializedSRF(fcinfo, 0);
+	/* the executor's description of our row, if it has one: cheaper than
+	 * building it again from pg_proc */
+	InitMaterializedSRF(fcinfo, rsinfo != NULL && IsA(rsinfo, ReturnSetInfo) &&
+										rsinfo->expectedDesc != NULL
+									? MAT_SRF_USE_EXPECTED_DESC
+									: 0);
 
 	glue_begin(&s);
 	change = glue_parse(&s, change_arg, "change");
@@ -165,12 +171,13 @@ collab_submit(PG_FUNCTION_ARGS)
 					   base_rev, row.head, text_to_cstring(doc_id)));
 	if (base_rev < row.head)
 		change = store_transform_to_head(&st, &s, doc_id, base_rev, change);
-	glue_check(delta_shape_apply(s.arena, &row.shape, change, true, &after,
-								 &err),
-			   &err,
-			   psprintf("change does not apply to document \"%s\" at "
-						"revision " INT64_FORMAT,
-						text_to_cstring(doc_id), row.head));
+	status =
+		delta_shape_apply(s.arena, &row.shape, change, true, &after, &err);
+	if (status != DELTA_OK)
+		glue_check(status, &err,
+				   psprintf("change does not apply to document \"%s\" at "
+							"revision " INT64_FORMAT,
+							text_to_cstring(doc_id), row.head));
 
 	rev = row.head + 1;
 	applied = glue_to_jsonb(&s, change);

@@ -175,3 +175,26 @@ DROP SCHEMA collab_test_evil CASCADE;
 DROP OWNED BY collab_test_writer;
 DROP ROLE collab_test_writer;
 SELECT collab.delete_document('sp');
+
+-- submit remembers where collab's tables are; it finds them again after
+-- the extension is re-created, an index rebuilt or one added, and whether
+-- it is called in FROM or in the select list
+SELECT collab.create_document('re');
+SELECT rev FROM collab.submit('re', 0, '[{"insert":"a"}]');
+DROP EXTENSION collab;
+CREATE EXTENSION collab;
+SELECT collab.create_document('re');
+SELECT rev FROM collab.submit('re', 0, '[{"insert":"b"}]');
+REINDEX TABLE CONCURRENTLY collab.change_log;
+SELECT rev FROM collab.submit('re', 1, '[{"insert":"c"}]');
+CREATE INDEX change_log_committed_at ON collab.change_log (committed_at);
+SELECT rev FROM collab.submit('re', 2, '[{"insert":"d"}]');
+SELECT collab.submit('re', 3, '[{"insert":"e"}]');
+SELECT collab.content('re');
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM collab.change_log
+WHERE committed_at > '2000-01-01';
+SELECT count(*) FROM collab.change_log WHERE committed_at > '2000-01-01';
+RESET enable_seqscan;
+DROP INDEX collab.change_log_committed_at;
+SELECT collab.delete_document('re');
