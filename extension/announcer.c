@@ -10,11 +10,12 @@
  * committed (or aborted) from the commit (or abort) callback, and wakes the
  * database's announcer, a background worker that sends everything
  * committed in one transaction with synchronous_commit off (the changes
- * are already durable; the notifications are only news of them).  While
- * busy, it pauses ANNOUNCER_GATHER_MS between batches without listening to
- * its latch, so a commit sets the latch but sends no signal: a busy
- * database pays a wakeup per millisecond, not one per submit, and a
- * notification waits at most that long more.
+ * are already durable; the notifications are only news of them).  When
+ * transactions were still writing as it took a batch, it pauses
+ * ANNOUNCER_GATHER_MS before the next without listening to its latch, so
+ * their commits set the latch but send no signal: a busy database pays a
+ * wakeup per millisecond, not one per submit, and a notification waits at
+ * most that long more; a quiet one waits for nothing.
  *
  * Ordering: entries are reserved at pre-commit, while the transaction
  * still holds its document id locks and is still running, so a later
@@ -664,6 +665,9 @@ new_seen(void)
  * Sends what ring r has committed.  Returns true when the ring moved (or
  * there was an overflow to report).
  */
+/* whether a transaction was still writing when announce last took */
+static bool writers_at_take;
+
 static bool
 announce(int r, char *buf)
 {
@@ -675,6 +679,7 @@ announce(int r, char *buf)
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	used = ring_take(r, buf, &progress);
+	writers_at_take = shared->rings[r].announcer.writers > 0;
 	dropped = shared->rings[r].dropped;
 	shared->rings[r].dropped = 0;
 	LWLockRelease(shared->lock);
@@ -826,23 +831,23 @@ worker_main(Datum arg, worker_kind kind, bool (*work)(int r))
 		if (work(r))
 		{
 			last_work = GetCurrentTimestamp();
-			if (ShutdownRequestPending)
-				continue;
-			if (kind == SNAPSHOTTER)
-				continue; /* one snapshot at a time, then look again */
 			/*
-			 * Busy: gather the next commits for a moment before sending
-			 * them.  Not waiting on the latch, the commits meanwhile only
-			 * set it; waiting on it, each would wake us with a signal
-			 * (a kill and a switch per submit, ~5% of a busy machine).
+			 * Busy, with transactions still writing: gather their commits
+			 * for a moment before sending them.  Not waiting on the latch,
+			 * the commits meanwhile only set it; waiting on it, each would
+			 * wake us with a signal (a kill and a switch per submit, ~5%
+			 * of a busy machine).  With nobody writing, nothing is
+			 * delayed.
 			 */
-			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 ANNOUNCER_GATHER_MS, PG_WAIT_EXTENSION);
-			continue;
+			if (kind == ANNOUNCER && writers_at_take &&
+				!ShutdownRequestPending)
+				(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 ANNOUNCER_GATHER_MS, PG_WAIT_EXTENSION);
+			continue; /* look again (the snapshotter: one at a time) */
 		}
-		else if (ShutdownRequestPending ||
-				 TimestampDifferenceExceeds(last_work, GetCurrentTimestamp(),
-											ANNOUNCER_IDLE_MS))
+		if (ShutdownRequestPending ||
+			TimestampDifferenceExceeds(last_work, GetCurrentTimestamp(),
+									   ANNOUNCER_IDLE_MS))
 		{
 			if (leave_if_idle(r, kind))
 				break;
