@@ -153,7 +153,20 @@ on_message(wsc *ws, const char *msg, size_t len, void *user)
 	}
 	else if (strncmp(msg, "{\"type\":\"change\"", 16) == 0)
 	{
-		const char *t = strstr(msg, "\"insert\":\"t");
+		/*
+		 * The writer's timestamp, after "t".  A change published from the
+		 * submit's result is jsonb's text, with a space after the colon:
+		 * skipping those measured only the ones the notification brought.
+		 */
+		const char *t = strstr(msg, "\"insert\":");
+
+		if (t)
+		{
+			t += strlen("\"insert\":");
+			while (*t == ' ')
+				t++;
+			t = strncmp(t, "\"t", 2) == 0 ? t + 2 : NULL;
+		}
 
 		c->rev = field_int(msg, "rev");
 		if (!g.measuring)
@@ -161,7 +174,7 @@ on_message(wsc *ws, const char *msg, size_t len, void *user)
 		g.delivered++;
 		if (t && strcmp(g.mode, "latency") == 0)
 		{
-			int64_t sent = strtoll(t + 11, NULL, 10);
+			int64_t sent = strtoll(t, NULL, 10);
 
 			if (g.nlat == g.lat_cap)
 			{
