@@ -54,8 +54,10 @@ struct sub {
 	int64_t rev;   /* last revision sent (valid unless STARTING) */
 	int64_t *pend; /* seqs of submits in flight */
 	int npend, pend_cap;
-	bool presence; /* has announced a non-empty presence */
-	bool more;	   /* its catch-up fetch stopped at a chunk's end */
+	bool presence;	/* has announced a non-empty presence */
+	bool more;		/* its catch-up fetch stopped at a chunk's end */
+	bool snap_wait; /* STARTING: waits for its document's snapshot query */
+	bool snap_late; /* ... which was already running when it came */
 };
 
 struct conn {
@@ -96,6 +98,7 @@ struct doc {
 	bool fetching;	  /* a gap fetch in flight */
 	bool gap_pending; /* gap_sul scheduled */
 	lws_sorted_usec_list_t gap_sul;
+	bool snapshotting; /* a snapshot query in flight, for every sub waiting */
 };
 
 /* A query's context. */
@@ -124,7 +127,8 @@ static struct {
 	lws_sorted_usec_list_t stop_sul;
 	/* counters for /metrics */
 	uint64_t connections_total, messages_in, messages_out, bytes_out, submits,
-		submit_errors, notifications, fetches, slow_closes, acks, rate_limited;
+		submit_errors, notifications, fetches, slow_closes, acks, rate_limited,
+		snapshots;
 } fo;
 
 static void pump(sub *s);
@@ -999,29 +1003,105 @@ sub_fetch(sub *s, int64_t since, int64_t until, bool resume)
 	}
 }
 
+/*
+ * Snapshots are shared: one query per document at a time, whatever the
+ * number of subscriptions waiting for one (a thousand clients coming back
+ * to a 1 MB document cost the database one collab.content, not a
+ * thousand).  A snapshot that was being read when a subscribe came is as
+ * good a start for it as a later one: the stream goes on from the
+ * snapshot's revision, whatever it is.  A sub that came while the
+ * query was running is "late": should the query fail, it gets a query of
+ * its own instead of an error that may predate it (a create of its own).
+ */
+
+/* The subscriptions of D waiting for its snapshot, each with a reference
+ * to its connection (to find it again after any of them is removed). */
+static conn **
+snapshot_waiters(doc *d, int *n)
+{
+	conn **cs = malloc((size_t) (d->nsubs ? d->nsubs : 1) * sizeof(conn *));
+
+	*n = 0;
+	if (!cs)
+		return NULL;
+	for (sub *s = d->subs; s; s = s->dnext)
+	{
+		if (s->state == SUB_STARTING && s->snap_wait)
+		{
+			s->c->refs++;
+			cs[(*n)++] = s->c;
+		}
+	}
+	return cs;
+}
+
+/* C's subscription to D if it still waits for a snapshot, or NULL. */
+static sub *
+snapshot_waiter(conn *c, doc *d)
+{
+	if (!c->wsi)
+		return NULL;
+	for (sub *s = c->subs; s; s = s->cnext)
+	{
+		if (s->d == d)
+			return s->state == SUB_STARTING && s->snap_wait ? s : NULL;
+	}
+	return NULL;
+}
+
+static void snapshot_query(doc *d);
+
+/* The query failed: its waiters fail, the late ones try again. */
+static void
+snapshot_failed(doc *d, const pg_error *err, bool retry_late)
+{
+	int n;
+	conn **cs = snapshot_waiters(d, &n);
+	bool again = false;
+
+	if (!cs)
+	{
+		log_msg(LOG_ERROR, "fanout: out of memory failing a snapshot");
+		return;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		sub *s = snapshot_waiter(cs[i], d);
+
+		if (s && retry_late && s->snap_late)
+		{
+			s->snap_late = false;
+			again = true;
+		}
+		else if (s)
+		{
+			s->snap_wait = false;
+			sub_failed(s, err);
+		}
+		conn_unref(cs[i]);
+	}
+	free(cs);
+	if (again)
+		snapshot_query(d);
+}
+
 static void
 snapshot_done(void *ctx, const PGresult *res, const pg_error *err)
 {
-	qctx *q = ctx;
-	sub *s = qctx_sub(q, true);
-	doc *d = q->d;
+	doc *d = ctx;
 	int64_t rev;
+	msg *m;
+	conn **cs;
+	int n;
 
-	if (!s || s->state != SUB_STARTING)
-	{
-		qctx_free(q);
-		return;
-	}
+	d->snapshotting = false;
 	if (err)
 	{
-		sub_failed(s, err);
-		qctx_free(q);
+		snapshot_failed(d, err, true);
+		doc_unref(d);
 		return;
 	}
 	rev = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	enqueue(s->c, proto_snapshot(d->id, rev, PQgetvalue(res, 0, 1)));
-	s->rev = rev;
-	s->state = SUB_LIVE;
 	if (!d->known)
 	{
 		d->known = true;
@@ -1035,30 +1115,60 @@ snapshot_done(void *ctx, const PGresult *res, const pg_error *err)
 		d->want = rev;
 		gap_schedule(d, fo.cfg->gap_wait_ms);
 	}
-	pump(s);
-	qctx_free(q);
+	/* encoded once, shared by every waiter's queue */
+	m = proto_snapshot(d->id, rev, PQgetvalue(res, 0, 1));
+	cs = snapshot_waiters(d, &n);
+	if (!cs)
+		n = 0;
+	for (int i = 0; i < n; i++)
+	{
+		sub *s = snapshot_waiter(cs[i], d);
+
+		if (s)
+		{
+			s->snap_wait = false;
+			enqueue(s->c, m ? msg_ref(m) : NULL);
+			s->rev = rev;
+			s->state = SUB_LIVE;
+			pump(s);
+		}
+		conn_unref(cs[i]);
+	}
+	free(cs);
+	if (m)
+		msg_unref(m);
+	doc_unref(d);
+}
+
+/* Runs D's snapshot query for the subs waiting. */
+static void
+snapshot_query(doc *d)
+{
+	const char *params[1] = {d->id};
+
+	d->refs++;
+	if (!pg_query("SELECT h, collab.content($1, h)::text "
+				  "FROM collab.head($1) AS h",
+				  1, params, snapshot_done, d))
+	{
+		pg_error err = {.unavailable = true, .message = "out of memory"};
+
+		snapshot_failed(d, &err, false);
+		doc_unref(d);
+		return;
+	}
+	d->snapshotting = true;
+	fo.snapshots++;
 }
 
 static void
 start_snapshot(sub *s)
 {
-	const char *params[1] = {s->d->id};
-	qctx *q = qctx_new(s->c, s->d, s->gen);
-	pg_error err = {.unavailable = true, .message = "out of memory"};
-
 	s->state = SUB_STARTING;
-	if (!q)
-	{
-		sub_failed(s, &err);
-		return;
-	}
-	if (!pg_query("SELECT h, collab.content($1, h)::text "
-				  "FROM collab.head($1) AS h",
-				  1, params, snapshot_done, q))
-	{
-		qctx_free(q);
-		sub_failed(s, &err);
-	}
+	s->snap_wait = true;
+	s->snap_late = s->d->snapshotting;
+	if (!s->d->snapshotting)
+		snapshot_query(s->d);
 }
 
 /* Starts S's stream: a snapshot, or a resume after REV (< 0: none). */
@@ -1138,6 +1248,7 @@ handle_subscribe(conn *c, const request *req)
 	}
 	s->gen++;
 	s->state = SUB_STARTING;
+	s->snap_wait = false; /* a snapshot it waited for is not this one's */
 	if (req->create)
 	{
 		const char *params[1] = {req->doc};
@@ -1817,12 +1928,14 @@ fanout_metrics(char *buf, size_t size)
 					 "# TYPE collab_notifier_slow_closes_total counter\n"
 					 "collab_notifier_slow_closes_total %" PRIu64 "\n"
 					 "# TYPE collab_notifier_rate_limited_total counter\n"
-					 "collab_notifier_rate_limited_total %" PRIu64 "\n",
+					 "collab_notifier_rate_limited_total %" PRIu64 "\n"
+					 "# TYPE collab_notifier_snapshots_total counter\n"
+					 "collab_notifier_snapshots_total %" PRIu64 "\n",
 					 pg_healthy() ? 1 : 0, fo.conns_open, fo.ndocs,
 					 pg_pending(), fo.connections_total, fo.messages_in,
 					 fo.messages_out, fo.bytes_out, fo.submits,
 					 fo.submit_errors, fo.acks, fo.notifications, fo.fetches,
-					 fo.slow_closes, fo.rate_limited);
+					 fo.slow_closes, fo.rate_limited, fo.snapshots);
 
 	if (n < 0)
 		return 0;

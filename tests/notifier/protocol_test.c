@@ -1198,6 +1198,117 @@ test_snapshots(void)
 	wsc_free(b);
 }
 
+/* Counter NAME of the instance at HOST:PORT's /metrics; -1 if unreadable. */
+static long long
+metric(const char *host, int port, const char *name)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+							 .sin_port = htons((uint16_t) port)};
+	char buf[16384], req[256], key[128];
+	size_t len = 0;
+	ssize_t n;
+	const char *at;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1 ||
+		connect(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0)
+	{
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	n = snprintf(req, sizeof(req),
+				 "GET /metrics HTTP/1.1\r\nHost: %s:%d\r\n"
+				 "Connection: close\r\n\r\n",
+				 host, port);
+	if (write(fd, req, (size_t) n) != n)
+	{
+		close(fd);
+		return -1;
+	}
+	while (len < sizeof(buf) - 1 &&
+		   (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t) n;
+	close(fd);
+	buf[len] = '\0';
+	snprintf(key, sizeof(key), "\n%s ", name);
+	at = strstr(buf, key);
+	return at ? strtoll(at + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * Many subscribers at once to one large document share one snapshot
+ * query; a failed one fails them all, each with its error.
+ */
+static void
+test_snapshot_shared(void)
+{
+	enum {
+		N = 24
+	};
+	const char *doc = doc_name("shared");
+	const char *missing = doc_name("shared-missing");
+	const char *p[1] = {doc};
+	wsc *c[N];
+	long long before, after;
+	char *content;
+	int good = 0;
+
+	/* 20,000 ops: long enough to build that the subscribes all come
+	 * while the first one's query runs */
+	PQclear(
+		sql("SELECT collab.create_document($1, jsonb_build_object('ops', "
+			"jsonb_agg(CASE WHEN i % 2 = 0 THEN jsonb_build_object("
+			"'insert', 'w' || i, 'attributes', '{\"bold\":true}'::jsonb) "
+			"ELSE jsonb_build_object('insert', 'w' || i) END ORDER BY i))) "
+			"FROM generate_series(1, 20000) i",
+			1, p));
+	content = sql_content(doc);
+	for (int i = 0; i < N; i++)
+		c[i] = connect_to('a');
+	for (int i = 0; i < N; i++)
+		free(hello(c[i]));
+	before = metric(host_a, port_a, "collab_notifier_snapshots_total");
+	for (int i = 0; i < N; i++)
+		wsc_sendf(c[i], "{\"type\":\"subscribe\",\"doc\":\"%s\"}", doc);
+	for (int i = 0; i < N; i++)
+	{
+		json_t *m = expect(c[i], "snapshot", "one of many subscribers");
+
+		if (m && int_of(m, "rev") == 0 &&
+			same_json(json_object_get(m, "content"), content, "content"))
+			good++;
+		json_decref(m);
+	}
+	after = metric(host_a, port_a, "collab_notifier_snapshots_total");
+	check(good == N,
+		  "%d subscribers at once: each a snapshot at revision 0 equal to "
+		  "collab.content (%d were)",
+		  N, good);
+	check(before >= 0 && after - before >= 1 && after - before <= N / 2,
+		  "... from at most %d snapshot queries, not one each (%lld)", N / 2,
+		  after - before);
+	/* the stream goes on for every one of them */
+	PQclear(sql("SELECT collab.submit($1, 0, '[{\"insert\":\"x\"}]')", 1, p));
+	good = 0;
+	for (int i = 0; i < N; i++)
+	{
+		json_t *m = expect(c[i], "change", "the change after the snapshot");
+
+		good += m && int_of(m, "rev") == 1;
+		json_decref(m);
+	}
+	check(good == N, "then revision 1 reaches all %d (%d did)", N, good);
+	for (int i = 0; i < 6; i++)
+		wsc_sendf(c[i], "{\"type\":\"subscribe\",\"doc\":\"%s\"}", missing);
+	for (int i = 0; i < 6; i++)
+		expect_error(c[i], "not_found", NULL,
+					 "one of several subscribers to a missing document");
+	for (int i = 0; i < N; i++)
+		wsc_free(c[i]);
+	free(content);
+}
+
 /* Presence on the same and the other instance; cleared by unsubscribe and
  * by a clean close. */
 static void
@@ -1890,6 +2001,7 @@ main(int argc, char **argv)
 		{"resubmit", test_resubmit},
 		{"presence", test_presence},
 		{"snapshots", test_snapshots},
+		{"snapshot_shared", test_snapshot_shared},
 		{"presence_more", test_presence_more},
 		{"fetch_more", test_fetch_more},
 		{"bad_fields", test_bad_fields},
