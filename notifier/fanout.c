@@ -1014,39 +1014,15 @@ sub_fetch(sub *s, int64_t since, int64_t until, bool resume)
  * its own instead of an error that may predate it (a create of its own).
  */
 
-/* The subscriptions of D waiting for its snapshot, each with a reference
- * to its connection (to find it again after any of them is removed). */
-static conn **
-snapshot_waiters(doc *d, int *n)
+/*
+ * The waiters are walked in d->subs, each next one noted first: serving or
+ * failing a sub can remove that sub at once (sub_failed), but no other
+ * (connections close later, from the event loop).
+ */
+static bool
+snapshot_waiting(const sub *s)
 {
-	conn **cs = malloc((size_t) (d->nsubs ? d->nsubs : 1) * sizeof(conn *));
-
-	*n = 0;
-	if (!cs)
-		return NULL;
-	for (sub *s = d->subs; s; s = s->dnext)
-	{
-		if (s->state == SUB_STARTING && s->snap_wait)
-		{
-			s->c->refs++;
-			cs[(*n)++] = s->c;
-		}
-	}
-	return cs;
-}
-
-/* C's subscription to D if it still waits for a snapshot, or NULL. */
-static sub *
-snapshot_waiter(conn *c, doc *d)
-{
-	if (!c->wsi)
-		return NULL;
-	for (sub *s = c->subs; s; s = s->cnext)
-	{
-		if (s->d == d)
-			return s->state == SUB_STARTING && s->snap_wait ? s : NULL;
-	}
-	return NULL;
+	return s->state == SUB_STARTING && s->snap_wait && s->c->wsi;
 }
 
 static void snapshot_query(doc *d);
@@ -1055,32 +1031,23 @@ static void snapshot_query(doc *d);
 static void
 snapshot_failed(doc *d, const pg_error *err, bool retry_late)
 {
-	int n;
-	conn **cs = snapshot_waiters(d, &n);
 	bool again = false;
+	sub *next;
 
-	if (!cs)
+	for (sub *s = d->subs; s; s = next)
 	{
-		log_msg(LOG_ERROR, "fanout: out of memory failing a snapshot");
-		return;
-	}
-	for (int i = 0; i < n; i++)
-	{
-		sub *s = snapshot_waiter(cs[i], d);
-
-		if (s && retry_late && s->snap_late)
+		next = s->dnext;
+		if (!snapshot_waiting(s))
+			continue;
+		if (retry_late && s->snap_late)
 		{
 			s->snap_late = false;
 			again = true;
+			continue;
 		}
-		else if (s)
-		{
-			s->snap_wait = false;
-			sub_failed(s, err);
-		}
-		conn_unref(cs[i]);
+		s->snap_wait = false;
+		sub_failed(s, err);
 	}
-	free(cs);
 	if (again)
 		snapshot_query(d);
 }
@@ -1091,8 +1058,7 @@ snapshot_done(void *ctx, const PGresult *res, const pg_error *err)
 	doc *d = ctx;
 	int64_t rev;
 	msg *m;
-	conn **cs;
-	int n;
+	sub *next;
 
 	d->snapshotting = false;
 	if (err)
@@ -1117,24 +1083,17 @@ snapshot_done(void *ctx, const PGresult *res, const pg_error *err)
 	}
 	/* encoded once, shared by every waiter's queue */
 	m = proto_snapshot(d->id, rev, PQgetvalue(res, 0, 1));
-	cs = snapshot_waiters(d, &n);
-	if (!cs)
-		n = 0;
-	for (int i = 0; i < n; i++)
+	for (sub *s = d->subs; s; s = next)
 	{
-		sub *s = snapshot_waiter(cs[i], d);
-
-		if (s)
-		{
-			s->snap_wait = false;
-			enqueue(s->c, m ? msg_ref(m) : NULL);
-			s->rev = rev;
-			s->state = SUB_LIVE;
-			pump(s);
-		}
-		conn_unref(cs[i]);
+		next = s->dnext;
+		if (!snapshot_waiting(s))
+			continue;
+		s->snap_wait = false;
+		enqueue(s->c, m ? msg_ref(m) : NULL);
+		s->rev = rev;
+		s->state = SUB_LIVE;
+		pump(s);
 	}
-	free(cs);
 	if (m)
 		msg_unref(m);
 	doc_unref(d);
