@@ -839,11 +839,13 @@ worker_main(Datum arg, worker_kind kind, bool (*work)(int r))
 			 * of a busy machine).  With nobody writing, nothing is
 			 * delayed.
 			 */
-			if (kind == ANNOUNCER && writers_at_take &&
-				!ShutdownRequestPending)
-				(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-								 ANNOUNCER_GATHER_MS, PG_WAIT_EXTENSION);
-			continue; /* look again (the snapshotter: one at a time) */
+			if (!ShutdownRequestPending)
+			{
+				if (kind == ANNOUNCER && writers_at_take)
+					(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+									 ANNOUNCER_GATHER_MS, PG_WAIT_EXTENSION);
+				continue; /* look again (the snapshotter: one at a time) */
+			}
 		}
 		if (ShutdownRequestPending ||
 			TimestampDifferenceExceeds(last_work, GetCurrentTimestamp(),
