@@ -39,7 +39,8 @@ typedef struct entry {
 } entry;
 
 typedef enum sub_state {
-	SUB_STARTING, /* waiting for its snapshot, or for a create */
+	SUB_STARTING, /* waiting for a create */
+	SUB_SNAPSHOT, /* waiting for its document's snapshot query */
 	SUB_CATCHUP,  /* a fetch of its own in flight */
 	SUB_LIVE,	  /* moved through the window as it grows */
 } sub_state;
@@ -51,13 +52,12 @@ struct sub {
 	sub *dprev, *dnext; /* in d->subs */
 	sub_state state;
 	unsigned gen;  /* bumped by every (re)subscribe */
-	int64_t rev;   /* last revision sent (valid unless STARTING) */
+	int64_t rev;   /* last revision sent (valid once CATCHUP or LIVE) */
 	int64_t *pend; /* seqs of submits in flight */
 	int npend, pend_cap;
 	bool presence;	/* has announced a non-empty presence */
 	bool more;		/* its catch-up fetch stopped at a chunk's end */
-	bool snap_wait; /* STARTING: waits for its document's snapshot query */
-	bool snap_late; /* ... which was already running when it came */
+	bool snap_late; /* SNAPSHOT: the query was already running when it came */
 };
 
 struct conn {
@@ -1022,7 +1022,7 @@ sub_fetch(sub *s, int64_t since, int64_t until, bool resume)
 static bool
 snapshot_waiting(const sub *s)
 {
-	return s->state == SUB_STARTING && s->snap_wait && s->c->wsi;
+	return s->state == SUB_SNAPSHOT && s->c->wsi;
 }
 
 static void snapshot_query(doc *d);
@@ -1045,7 +1045,6 @@ snapshot_failed(doc *d, const pg_error *err, bool retry_late)
 			again = true;
 			continue;
 		}
-		s->snap_wait = false;
 		sub_failed(s, err);
 	}
 	if (again)
@@ -1088,7 +1087,6 @@ snapshot_done(void *ctx, const PGresult *res, const pg_error *err)
 		next = s->dnext;
 		if (!snapshot_waiting(s))
 			continue;
-		s->snap_wait = false;
 		enqueue(s->c, m ? msg_ref(m) : NULL);
 		s->rev = rev;
 		s->state = SUB_LIVE;
@@ -1123,8 +1121,7 @@ snapshot_query(doc *d)
 static void
 start_snapshot(sub *s)
 {
-	s->state = SUB_STARTING;
-	s->snap_wait = true;
+	s->state = SUB_SNAPSHOT;
 	s->snap_late = s->d->snapshotting;
 	if (!s->d->snapshotting)
 		snapshot_query(s->d);
@@ -1207,7 +1204,6 @@ handle_subscribe(conn *c, const request *req)
 	}
 	s->gen++;
 	s->state = SUB_STARTING;
-	s->snap_wait = false; /* a snapshot it waited for is not this one's */
 	if (req->create)
 	{
 		const char *params[1] = {req->doc};
@@ -1763,7 +1759,7 @@ fanout_notify(const char *payload)
 		{
 			for (sub *s = d->subs; s; s = s->dnext)
 			{
-				if (s->state != SUB_STARTING &&
+				if (s->state != SUB_STARTING && s->state != SUB_SNAPSHOT &&
 					strcmp(s->c->client, client) != 0)
 					enqueue(s->c, msg_ref(m));
 			}
