@@ -313,7 +313,8 @@ find_document(doc_store *st, text *doc_id)
 	return found;
 }
 
-static Datum
+/* When the document in st->document was created: its identity. */
+static TimestampTz
 created_at(doc_store *st)
 {
 	bool isnull;
@@ -321,7 +322,7 @@ created_at(doc_store *st)
 
 	if (isnull)
 		elog(ERROR, "unexpected null in collab.documents");
-	return value;
+	return DatumGetTimestampTz(value);
 }
 
 void
@@ -340,13 +341,12 @@ store_lock_document(doc_store *st, glue_session *s, text *doc_id, doc_row *row)
 	{
 		if (!find_document(st, doc_id))
 			doc_not_found(doc_id);
-		came_for = DatumGetTimestampTz(created_at(st));
+		came_for = created_at(st);
 		waited = true;
 		store_lock_id(doc_id);
 	}
 	/* after the lock: the reads see what the writer before us committed */
-	if (!find_document(st, doc_id) ||
-		(waited && DatumGetTimestampTz(created_at(st)) != came_for))
+	if (!find_document(st, doc_id) || (waited && created_at(st) != came_for))
 		doc_not_found(doc_id);
 	/*
 	 * The transaction's own snapshot may be older than a writer we waited
