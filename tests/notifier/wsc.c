@@ -38,7 +38,7 @@ struct wsc {
 	wsc_text *out_head, *out_tail; /* to send */
 	int out_count;				   /* messages in out_head..out_tail */
 	char *rx;					   /* a message arriving in fragments */
-	size_t rx_len;
+	size_t rx_len, rx_cap;
 };
 
 struct wsc_loop {
@@ -168,11 +168,20 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				return 0;
 			}
 			{
-				char *rx = realloc(c->rx, c->rx_len + len + 1);
+				if (c->rx_len + len + 1 > c->rx_cap)
+				{
+					/* doubling: a large message costs linear copying */
+					size_t cap = c->rx_cap ? c->rx_cap : 8192;
+					char *rx;
 
-				if (!rx)
-					return -1;
-				c->rx = rx;
+					while (cap < c->rx_len + len + 1)
+						cap *= 2;
+					rx = realloc(c->rx, cap);
+					if (!rx)
+						return -1;
+					c->rx = rx;
+					c->rx_cap = cap;
+				}
 				memcpy(c->rx + c->rx_len, in, len);
 				c->rx_len += len;
 				c->rx[c->rx_len] = '\0';
@@ -184,6 +193,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 				c->rx = NULL;
 				c->rx_len = 0;
+				c->rx_cap = 0;
 				deliver(c, rx, n);
 				free(rx);
 			}
