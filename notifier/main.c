@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "fanout.h"
+#include "listen.h"
 #include "log.h"
 #include "pg.h"
 #include "ws.h"
@@ -48,7 +49,7 @@ main(int argc, char **argv)
 	config cfg;
 	struct sigaction sa;
 	struct lws_vhost *vhost;
-	static const pg_events events = {fanout_notify, fanout_listening};
+	static const pg_events events = {listen_notify, listen_ready};
 	int rc = config_load(&cfg, argc, argv);
 
 	if (rc != 0)

@@ -8,6 +8,7 @@
 
 #include "config.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ msg_new(const char *text, size_t len)
 msg *
 msg_ref(msg *m)
 {
+	assert(m->refs > 0);
 	m->refs++;
 	return m;
 }
@@ -37,6 +39,7 @@ msg_ref(msg *m)
 void
 msg_unref(msg *m)
 {
+	assert(!m || m->refs > 0);
 	if (m && --m->refs == 0)
 		free(m);
 }

@@ -1,15 +1,18 @@
 /*
  * ws.c — the lws protocol callback: WebSocket clients at /ws (their frames
- * assembled into messages and handed to fanout.c; writes only when
- * writable, one message per callback), GET /healthz (200 while the database
- * is reachable, else 503) and GET /metrics (Prometheus), both uncacheable.
- * The --static directory is an lws file mount at /.
+ * assembled into messages and handed to requests.c; conn.c writes only
+ * when writable, one message per callback), GET /healthz (200 while the
+ * database is reachable, else 503) and GET /metrics (Prometheus), both
+ * uncacheable. The --static directory is an lws file mount at /.
  */
 #include "ws.h"
 
+#include "conn.h"
 #include "fanout.h"
 #include "log.h"
+#include "metrics.h"
 #include "pg.h"
+#include "requests.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -124,7 +127,7 @@ receive(struct lws *wsi, pss *p, const char *in, size_t len)
 	}
 	if (last && p->len == 0)
 	{
-		fanout_conn_message(p->c, in, len);
+		requests_message(p->c, in, len);
 		return 0;
 	}
 	if (p->len + len > p->cap)
@@ -144,7 +147,7 @@ receive(struct lws *wsi, pss *p, const char *in, size_t len)
 	p->len += len;
 	if (last)
 	{
-		fanout_conn_message(p->c, p->buf, p->len);
+		requests_message(p->c, p->buf, p->len);
 		free(p->buf);
 		p->buf = NULL;
 		p->len = p->cap = 0;
@@ -174,7 +177,7 @@ callback_collab(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			{
 				char body[4096];
 
-				fanout_metrics(body, sizeof(body));
+				metrics_render(body, sizeof(body));
 				return http_reply(wsi, 200, body);
 			}
 			return http_reply(wsi, 404, "not found\n");
@@ -182,7 +185,7 @@ callback_collab(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 			return filter_connection(wsi);
 		case LWS_CALLBACK_ESTABLISHED:
-			p->c = fanout_conn_open(wsi);
+			p->c = conn_open(wsi);
 			if (!p->c)
 				return -1;
 			return 0;
@@ -193,10 +196,10 @@ callback_collab(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		case LWS_CALLBACK_SERVER_WRITEABLE:
 			if (!p->c)
 				return -1;
-			return fanout_conn_writable(p->c);
+			return conn_writable(p->c);
 		case LWS_CALLBACK_CLOSED:
 			if (p->c)
-				fanout_conn_closed(p->c);
+				conn_closed(p->c);
 			p->c = NULL;
 			free(p->buf);
 			p->buf = NULL;

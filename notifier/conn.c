@@ -1,0 +1,323 @@
+/*
+ * conn.c — one WebSocket client, its queue and back-pressure (see conn.h).
+ */
+#include "conn.h"
+
+#include "fanout.h"
+#include "log.h"
+#include "metrics.h"
+#include "stream.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct {
+	conn *open; /* open connections */
+	int count;
+	uint64_t next_id;
+} conns;
+
+/* Asserts the ring's invariants (nothing when assertions are off). */
+static void
+queue_check(const conn *c)
+{
+#ifndef NDEBUG
+	size_t bytes = 0;
+
+	assert(c->q_len <= c->q_cap);
+	assert(c->q_cap == 0 || c->q_head < c->q_cap);
+	for (unsigned i = 0; i < c->q_len; i++)
+	{
+		const msg *m = c->q[(c->q_head + i) % c->q_cap];
+
+		assert(m && m->refs > 0);
+		bytes += m->len;
+	}
+	assert(bytes == c->q_bytes);
+#else
+	(void) c;
+#endif
+}
+
+conn *
+conn_ref(conn *c)
+{
+	assert(c->refs > 0);
+	c->refs++;
+	return c;
+}
+
+void
+conn_unref(conn *c)
+{
+	assert(c->refs > 0);
+	if (--c->refs > 0)
+		return;
+	assert(!c->wsi && c->q_len == 0 && !c->subs);
+	free(c->q);
+	free(c);
+}
+
+bool
+conn_live(const conn *c)
+{
+	return c->wsi && !c->close_code;
+}
+
+void
+conn_close(conn *c, int code, const char *reason)
+{
+	if (!conn_live(c))
+		return;
+	c->close_code = code;
+	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+	lws_callback_on_writable(c->wsi);
+}
+
+static void
+close_slow(conn *c, const char *why)
+{
+	metrics.slow_closes++;
+	log_msg(LOG_WARN,
+			"conn: closing client %" PRIu64
+			": reads too slowly (%u messages, %zu bytes queued%s)",
+			c->id, c->q_len, c->q_bytes, why);
+	conn_close(c, 1013, "too slow: resume");
+}
+
+void
+conn_send(conn *c, msg *m)
+{
+	const config *cfg = fanout_cfg;
+
+	if (!m)
+	{
+		log_msg(LOG_ERROR, "conn: out of memory encoding a message");
+		conn_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+		return;
+	}
+	if (!conn_live(c))
+	{
+		msg_unref(m);
+		return;
+	}
+	if (c->q_len >= (unsigned) cfg->max_queue ||
+		c->q_bytes + m->len > (size_t) cfg->max_queue_bytes)
+	{
+		msg_unref(m);
+		close_slow(c, "");
+		return;
+	}
+	if (c->q_len == c->q_cap)
+	{
+		unsigned cap = c->q_cap ? c->q_cap * 2 : 4;
+		msg **q = malloc(cap * sizeof(msg *));
+
+		if (!q)
+		{
+			msg_unref(m);
+			conn_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+					   "out of memory");
+			return;
+		}
+		for (unsigned i = 0; i < c->q_len; i++)
+			q[i] = c->q[(c->q_head + i) % c->q_cap];
+		free(c->q);
+		c->q = q;
+		c->q_cap = cap;
+		c->q_head = 0;
+	}
+	c->q[(c->q_head + c->q_len) % c->q_cap] = m;
+	c->q_len++;
+	c->q_bytes += m->len;
+	queue_check(c);
+	if (c->q_len == 1)
+		lws_callback_on_writable(c->wsi);
+}
+
+void
+conn_error(conn *c, const char *code, const char *message, const char *doc,
+		   int64_t seq, const char *id_json)
+{
+	conn_send(c, proto_error(code, message, doc, seq, id_json));
+}
+
+static void
+slow_cb(lws_sorted_usec_list_t *sul)
+{
+	conn *c = lws_container_of(sul, conn, slow_sul);
+	char why[48];
+
+	if (!c->blocked || !conn_live(c))
+		return;
+	snprintf(why, sizeof(why), " for %d ms", fanout_cfg->slow_ms);
+	close_slow(c, why);
+}
+
+bool
+conn_room(conn *c)
+{
+	const config *cfg = fanout_cfg;
+
+	if (c->q_len < (unsigned) cfg->max_queue / 2 &&
+		c->q_bytes < (size_t) cfg->max_queue_bytes / 2)
+		return true;
+	if (!c->blocked)
+	{
+		c->blocked = true;
+		lws_sul_schedule(fanout_context, 0, &c->slow_sul, slow_cb,
+						 (lws_usec_t) cfg->slow_ms * LWS_US_PER_MS);
+	}
+	return false;
+}
+
+bool
+conn_rate_ok(conn *c)
+{
+	lws_usec_t now = lws_now_usecs();
+	double burst = fanout_cfg->burst;
+
+	c->tokens += (double) (now - c->refilled) * fanout_cfg->rate / 1e6;
+	if (c->tokens > burst)
+		c->tokens = burst;
+	c->refilled = now;
+	if (c->tokens < 1)
+		return false;
+	c->tokens -= 1;
+	return true;
+}
+
+int
+conn_writable(conn *c)
+{
+	const config *cfg = fanout_cfg;
+	msg *m;
+	int n;
+
+	if (c->close_code &&
+		(c->close_code != LWS_CLOSE_STATUS_GOINGAWAY || c->q_len == 0))
+	{
+		lws_close_reason(c->wsi, (enum lws_close_status) c->close_code,
+						 (unsigned char *) c->close_reason,
+						 strlen(c->close_reason));
+		return -1;
+	}
+	if (c->q_len == 0)
+		return 0;
+	m = c->q[c->q_head];
+	c->q_head = (c->q_head + 1) % c->q_cap;
+	c->q_len--;
+	c->q_bytes -= m->len;
+	queue_check(c);
+	n = lws_write(c->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
+	metrics.messages_out++;
+	metrics.bytes_out += m->len;
+	msg_unref(m);
+	if (n < 0)
+		return -1;
+	if (c->blocked && c->q_len <= (unsigned) cfg->max_queue / 4 &&
+		c->q_bytes <= (size_t) cfg->max_queue_bytes / 4)
+	{
+		/* drained: its streams go on where they stopped */
+		c->blocked = false;
+		lws_sul_cancel(&c->slow_sul);
+		stream_resume(c);
+	}
+	if (c->q_len > 0 || c->close_code)
+		lws_callback_on_writable(c->wsi);
+	else if (c->q_cap > 16)
+	{
+		/* an idle connection keeps no big queue */
+		free(c->q);
+		c->q = NULL;
+		c->q_cap = 0;
+		c->q_head = 0;
+	}
+	return 0;
+}
+
+conn *
+conn_open(struct lws *wsi)
+{
+	static const char alphabet[] =
+		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	unsigned char rnd[20];
+	conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	if (lws_get_random(fanout_context, rnd, sizeof(rnd)) != sizeof(rnd))
+	{
+		free(c);
+		return NULL;
+	}
+	c->wsi = wsi;
+	c->refs = 1;
+	c->id = ++conns.next_id;
+	c->tokens = fanout_cfg->burst;
+	c->refilled = lws_now_usecs();
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		c->client[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+	c->client[sizeof(rnd)] = '\0';
+	c->next = conns.open;
+	if (conns.open)
+		conns.open->prev = c;
+	conns.open = c;
+	conns.count++;
+	metrics.connections_total++;
+	log_msg(LOG_INFO, "conn: client %" PRIu64 " connected", c->id);
+	conn_send(c, proto_hello(c->client));
+	return c;
+}
+
+void
+conn_closed(conn *c)
+{
+	log_msg(LOG_INFO, "conn: client %" PRIu64 " (%s) closed", c->id,
+			c->client);
+	lws_sul_cancel(&c->slow_sul);
+	stream_end_all(c);
+	while (c->q_len > 0)
+	{
+		msg_unref(c->q[c->q_head]);
+		c->q_head = (c->q_head + 1) % c->q_cap;
+		c->q_len--;
+	}
+	c->q_bytes = 0;
+	c->wsi = NULL;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns.open = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	conns.count--;
+	assert(conns.count >= 0);
+	conn_unref(c);
+}
+
+void
+conn_close_all(int code, const char *reason)
+{
+	for (conn *c = conns.open; c; c = c->next)
+		conn_close(c, code, reason);
+}
+
+int
+conn_count(void)
+{
+	return conns.count;
+}
+
+int
+conn_inflight_total(void)
+{
+	int n = 0;
+
+	for (conn *c = conns.open; c; c = c->next)
+		n += c->inflight;
+	return n;
+}

@@ -1,0 +1,97 @@
+/*
+ * conn.h — one WebSocket client: its outgoing queue, back-pressure and
+ * message rate.
+ *
+ * Outgoing messages wait in a bounded ring (q_head, q_len of q_cap), each a
+ * reference to a shared msg, and leave one per writable callback.  A queue
+ * over --max-queue messages or --max-queue-bytes closes the connection
+ * (1013: too slow, resume); over half full it is "blocked": the streams
+ * that feed it (stream.c) stop pulling from their documents until it
+ * drains to a quarter, and a connection blocked for --slow-ms is closed
+ * (1013) too.
+ *
+ * Ownership: a conn belongs to its WebSocket until conn_closed, and to every
+ * query in flight on its behalf (conn_ref); it is freed by the last
+ * conn_unref.  After conn_closed, wsi is NULL and nothing is queued or sent.
+ * Single-threaded: everything runs in the lws event loop.
+ */
+#ifndef COLLAB_NOTIFIER_CONN_H
+#define COLLAB_NOTIFIER_CONN_H
+
+#include "protocol.h"
+
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sub sub;
+
+typedef struct conn {
+	struct lws *wsi;		  /* NULL once closed */
+	struct conn *prev, *next; /* in the list of open connections */
+	uint64_t id;			  /* for the log */
+	char client[PROTO_ID_MAX + 1];
+	bool client_fixed; /* the client id can no longer change */
+	msg **q;		   /* outgoing ring: q[(q_head + i) % q_cap] */
+	unsigned q_head, q_len, q_cap;
+	size_t q_bytes;		 /* bytes of the messages queued */
+	double tokens;		 /* rate limit bucket, in messages */
+	lws_usec_t refilled; /* when tokens were last topped up */
+	sub *subs;			 /* its subscriptions (stream.c) */
+	int nsubs;
+	int inflight; /* submits in flight, over all subs */
+	int close_code;
+	char close_reason[64];
+	bool blocked; /* its queue is over half full: streams wait */
+	lws_sorted_usec_list_t slow_sul; /* fires --slow-ms after blocking */
+	int refs;
+} conn;
+
+/* A WebSocket client connected: sends it hello.  NULL when out of memory. */
+conn *conn_open(struct lws *wsi);
+
+/* C's socket is gone (the wsi must not be used after this). */
+void conn_closed(conn *c);
+
+/* Another reference to C (a query in flight for it); returns C. */
+conn *conn_ref(conn *c);
+void conn_unref(conn *c);
+
+/* True while C can still be sent to (open, not closing). */
+bool conn_live(const conn *c);
+
+/*
+ * Queues M (taking its reference) for C.  M NULL (an encoder out of
+ * memory) or a full queue closes C.  Dropped when C is closed or closing.
+ */
+void conn_send(conn *c, msg *m);
+
+/* Queues an error (docs/protocol.md): DOC may be NULL, SEQ < 0 leaves it
+ * out, ID_JSON (NULL: none) is a fetch's id, echoed. */
+void conn_error(conn *c, const char *code, const char *message,
+				const char *doc, int64_t seq, const char *id_json);
+
+/*
+ * Whether C's queue can take more of its documents' streams (under half
+ * full).  False starts the --slow-ms clock.
+ */
+bool conn_room(conn *c);
+
+/* Takes one token from C's message rate bucket; false when it is empty. */
+bool conn_rate_ok(conn *c);
+
+/* C's socket can take a frame: writes at most one.  -1: close it now. */
+int conn_writable(conn *c);
+
+/* Closes C at its next writable callback with CODE (e.g. 1009). */
+void conn_close(conn *c, int code, const char *reason);
+
+/* Every open connection: closes each with CODE. */
+void conn_close_all(int code, const char *reason);
+
+/* Open connections, and their submits in flight. */
+int conn_count(void);
+int conn_inflight_total(void);
+
+#endif

@@ -1,0 +1,280 @@
+/*
+ * document.c — the followed documents and their gap fetches (see
+ * document.h).
+ */
+#include "document.h"
+
+#include "fanout.h"
+#include "log.h"
+#include "metrics.h"
+#include "requests.h"
+#include "stream.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RETRY_FETCH_MS 250 /* a fetch that could not run, again */
+
+static struct {
+	doc **buckets;
+	size_t size, count;
+} table;
+
+static uint64_t
+hash_id(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+	return h;
+}
+
+doc *
+doc_find(const char *id)
+{
+	if (!table.size)
+		return NULL;
+	for (doc *d = table.buckets[hash_id(id) & (table.size - 1)]; d;
+		 d = d->hnext)
+	{
+		if (strcmp(d->id, id) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+static bool
+table_grow(void)
+{
+	size_t size = table.size ? table.size * 2 : 64;
+	doc **buckets = calloc(size, sizeof(doc *));
+
+	if (!buckets)
+		return false;
+	for (size_t i = 0; i < table.size; i++)
+	{
+		doc *d = table.buckets[i];
+
+		while (d)
+		{
+			doc *next = d->hnext;
+			size_t b = hash_id(d->id) & (size - 1);
+
+			d->hnext = buckets[b];
+			buckets[b] = d;
+			d = next;
+		}
+	}
+	free(table.buckets);
+	table.buckets = buckets;
+	table.size = size;
+	return true;
+}
+
+void
+doc_forget(doc *d)
+{
+	if (!d->in_table)
+		return;
+	for (doc **p = &table.buckets[hash_id(d->id) & (table.size - 1)]; *p;
+		 p = &(*p)->hnext)
+	{
+		if (*p == d)
+		{
+			*p = d->hnext;
+			break;
+		}
+	}
+	d->in_table = false;
+	table.count--;
+}
+
+doc *
+doc_get(const char *id)
+{
+	doc *d = doc_find(id);
+	size_t b;
+
+	if (d)
+		return d;
+	if (table.count + 1 > table.size && !table_grow())
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d || !(d->id = strdup(id)))
+	{
+		free(d);
+		return NULL;
+	}
+	window_init(&d->w, fanout_cfg->history);
+	b = hash_id(id) & (table.size - 1);
+	d->hnext = table.buckets[b];
+	table.buckets[b] = d;
+	d->in_table = true;
+	table.count++;
+	return d;
+}
+
+doc *
+doc_ref(doc *d)
+{
+	assert(d->refs >= 0);
+	d->refs++;
+	return d;
+}
+
+void
+doc_unref(doc *d)
+{
+	assert(d->refs > 0);
+	if (--d->refs > 0)
+		return;
+	assert(d->nsubs == 0 && !d->subs && !d->gap_pending);
+	doc_forget(d);
+	lws_sul_cancel(&d->gap_sul);
+	window_clear(&d->w);
+	free(d->id);
+	free(d);
+}
+
+size_t
+doc_count(void)
+{
+	return table.count;
+}
+
+static void gap_fetch(doc *d);
+
+static void
+gap_cb(lws_sorted_usec_list_t *sul)
+{
+	doc *d = lws_container_of(sul, doc, gap_sul);
+
+	d->gap_pending = false;
+	gap_fetch(d);
+	doc_unref(d); /* the timer's reference */
+}
+
+/* Makes sure the gap up to want gets filled, after DELAY_MS. */
+static void
+gap_schedule(doc *d, int delay_ms)
+{
+	if (!window_gap(&d->w) || d->fetching || d->gap_pending)
+		return;
+	if (delay_ms <= 0)
+	{
+		gap_fetch(d);
+		return;
+	}
+	d->gap_pending = true;
+	doc_ref(d);
+	lws_sul_schedule(fanout_context, 0, &d->gap_sul, gap_cb,
+					 (lws_usec_t) delay_ms * LWS_US_PER_MS);
+}
+
+void
+doc_offer(doc *d, entry *e)
+{
+	switch (window_offer(&d->w, e))
+	{
+		case WINDOW_APPENDED:
+			if (!window_gap(&d->w) && d->gap_pending)
+			{
+				lws_sul_cancel(&d->gap_sul);
+				d->gap_pending = false;
+				doc_unref(d); /* the timer's reference */
+			}
+			stream_pump_doc(d);
+			break;
+		case WINDOW_NO_MEMORY:
+			log_msg(LOG_ERROR, "doc: out of memory keeping a revision of %s",
+					d->id);
+			break;
+		case WINDOW_HELD:
+		case WINDOW_DROPPED:
+			break;
+	}
+	gap_schedule(d, fanout_cfg->gap_wait_ms);
+}
+
+void
+doc_want(doc *d, int64_t rev, int delay_ms)
+{
+	window_want(&d->w, rev);
+	gap_schedule(d, delay_ms);
+}
+
+static void
+gap_done(void *ctx, const PGresult *res, const pg_error *err)
+{
+	doc *d = ctx;
+
+	d->fetching = false;
+	if (err)
+	{
+		rq_failure f = rq_failure_of(err);
+
+		if (f == RQ_NOT_FOUND)
+			stream_doc_deleted(d);
+		else
+		{
+			if (f != RQ_UNAVAILABLE)
+				log_msg(LOG_ERROR, "doc: fetching changes of %s: %s (%s)",
+						d->id, err->message, err->sqlstate);
+			gap_schedule(d, RETRY_FETCH_MS);
+		}
+		doc_unref(d);
+		return;
+	}
+	metrics.fetches++;
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		entry e;
+
+		if (rq_change_entry(d->id, res, i, &e))
+			doc_offer(d, &e);
+	}
+	if (d->w.want == REV_UNBOUNDED)
+	{
+		/* everything there was is here, or held behind a gap */
+		d->w.want = d->w.nheld ? d->w.held[d->w.nheld - 1].rev : d->w.hi;
+	}
+	gap_schedule(d, fanout_cfg->gap_wait_ms);
+	doc_unref(d);
+}
+
+/* Fetches the revisions after hi up to want (everything, when unbounded). */
+static void
+gap_fetch(doc *d)
+{
+	if (!window_gap(&d->w) || d->fetching || !d->nsubs)
+		return;
+	doc_ref(d);
+	if (!rq_changes(d->id, d->w.hi, d->w.want, gap_done, d))
+	{
+		/*
+		 * No pool connection is up (LISTEN may come back before the pool
+		 * does): try again later rather than lose the resync.
+		 */
+		gap_schedule(d, RETRY_FETCH_MS);
+		doc_unref(d);
+		return;
+	}
+	d->fetching = true;
+}
+
+void
+doc_resync_all(void)
+{
+	for (size_t i = 0; i < table.size; i++)
+	{
+		for (doc *d = table.buckets[i]; d; d = d->hnext)
+		{
+			if (!d->w.known)
+				continue;
+			d->w.want = REV_UNBOUNDED;
+			gap_schedule(d, 0);
+		}
+	}
+}

@@ -1,0 +1,33 @@
+/*
+ * metrics.h — the notifier's counters, and their Prometheus text for
+ * GET /metrics.
+ *
+ * Counters only ever grow (Prometheus counters); the gauges (connections,
+ * documents, queries pending, database up) are read from their owners when
+ * the text is made.  Single-threaded: incremented in the event loop.
+ */
+#ifndef COLLAB_NOTIFIER_METRICS_H
+#define COLLAB_NOTIFIER_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+extern struct metrics {
+	uint64_t connections_total; /* WebSocket clients accepted */
+	uint64_t messages_in;		/* client messages received */
+	uint64_t messages_out;		/* messages written to clients */
+	uint64_t bytes_out;			/* bytes of those messages */
+	uint64_t submits;			/* submits sent to the database */
+	uint64_t submit_errors;		/* submits the database refused */
+	uint64_t acks;				/* acks sent */
+	uint64_t notifications;		/* payloads heard on channel collab */
+	uint64_t fetches;			/* collab.changes results used */
+	uint64_t slow_closes;		/* clients closed for reading too slowly */
+	uint64_t rate_limited;		/* messages dropped over the rate */
+	uint64_t snapshots;			/* snapshot queries (shared by waiters) */
+} metrics;
+
+/* The Prometheus text exposition into BUF; returns its length. */
+size_t metrics_render(char *buf, size_t size);
+
+#endif

@@ -1,0 +1,555 @@
+/*
+ * requests.c — client requests, collab's SQL, and the one table from
+ * SQLSTATE to protocol error (see requests.h).
+ */
+#include "requests.h"
+
+#include "fanout.h"
+#include "log.h"
+#include "metrics.h"
+#include "protocol.h"
+#include "stream.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- the SQL ---------------------------------------------------------- */
+
+#define SQL_CHANGES \
+	"SELECT rev, change::text, client_id, client_seq " \
+	"FROM collab.changes($1, $2, $3)"
+#define SQL_SNAPSHOT \
+	"SELECT h, collab.content($1, h)::text FROM collab.head($1) AS h"
+#define SQL_CREATE "SELECT collab.create_document($1)"
+#define SQL_SUBMIT \
+	"SELECT rev, change::text FROM collab.submit($1, $2, $3, $4, $5)"
+#define SQL_PRESENCE "SELECT collab.presence($1, $2, $3)"
+#define SQL_FETCH \
+	"SELECT r, c::text, collab.to_html(c) " \
+	"FROM (SELECT coalesce($2::bigint, collab.head($1)) AS r) h, " \
+	"LATERAL (SELECT collab.content($1, h.r) AS c) x"
+
+/* --- the one table ------------------------------------------------------ */
+
+/* SQLSTATEs, or their two-character classes, and what they mean. */
+static const struct {
+	const char *state;
+	rq_failure failure;
+} failures[] = {
+	{"08", RQ_UNAVAILABLE},	   /* connection exception */
+	{"53", RQ_UNAVAILABLE},	   /* insufficient resources */
+	{"57", RQ_UNAVAILABLE},	   /* shutdown, cancel, statement timeout */
+	{"40001", RQ_UNAVAILABLE}, /* serialization failure */
+	{"40P01", RQ_UNAVAILABLE}, /* deadlock */
+	{"55P03", RQ_UNAVAILABLE}, /* lock timeout */
+	{"P0002", RQ_NOT_FOUND},   {"42501", RQ_FORBIDDEN},
+	{"22", RQ_INVALID},	   /* data exception: a bad change, revision, id */
+	{"54000", RQ_INVALID}, /* too large */
+	{"23505", RQ_EXISTS},
+};
+
+/* Per request: the code for its own bad arguments, and what to do when the
+ * database is unreachable. */
+static const struct {
+	const char *invalid;
+	const char *unreachable;
+} kinds[] = {
+	[RQ_SUBSCRIBE] = {"bad_message",
+					  "the database is unreachable: subscribe again later"},
+	[RQ_SUBMIT] = {"invalid_change", "the database is unreachable: retry"},
+	[RQ_PRESENCE] = {"bad_message", "the database is unreachable"},
+	[RQ_FETCH] = {"invalid_revision", "the database is unreachable"},
+};
+
+rq_failure
+rq_failure_of(const pg_error *err)
+{
+	if (err->unavailable || !err->sqlstate)
+		return RQ_UNAVAILABLE;
+	for (size_t i = 0; i < sizeof(failures) / sizeof(failures[0]); i++)
+	{
+		if (strncmp(err->sqlstate, failures[i].state,
+					strlen(failures[i].state)) == 0)
+			return failures[i].failure;
+	}
+	return RQ_INTERNAL;
+}
+
+const char *
+rq_error_code(rq_failure failure, rq_kind kind)
+{
+	switch (failure)
+	{
+		case RQ_UNAVAILABLE:
+			return "unavailable";
+		case RQ_NOT_FOUND:
+			return "not_found";
+		case RQ_FORBIDDEN:
+			return "forbidden";
+		case RQ_INVALID:
+			return kinds[kind].invalid;
+		case RQ_EXISTS:
+		case RQ_INTERNAL:
+			break;
+	}
+	return "internal";
+}
+
+void
+rq_error(conn *c, rq_kind kind, const pg_error *err, const char *doc,
+		 int64_t seq, const char *id_json)
+{
+	rq_failure failure = rq_failure_of(err);
+	const char *code = rq_error_code(failure, kind);
+
+	if (strcmp(code, "internal") == 0)
+		log_msg(LOG_ERROR, "requests: a request for %s failed: %s (%s)",
+				doc ? doc : "(none)", err->message ? err->message : "",
+				err->sqlstate ? err->sqlstate : "no SQLSTATE");
+	if (kind == RQ_SUBMIT)
+		metrics.submit_errors++;
+	conn_error(c, code,
+			   err->unavailable ? kinds[kind].unreachable : err->message, doc,
+			   seq, id_json);
+}
+
+/* --- query contexts ----------------------------------------------------- */
+
+rq_ctx *
+rq_ctx_new(conn *c, doc *d, unsigned gen)
+{
+	rq_ctx *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	q->c = c ? conn_ref(c) : NULL;
+	q->d = doc_ref(d);
+	q->gen = gen;
+	q->seq = -1;
+	return q;
+}
+
+void
+rq_ctx_free(rq_ctx *q)
+{
+	if (q->c)
+		conn_unref(q->c);
+	doc_unref(q->d);
+	free(q->id_json);
+	free(q);
+}
+
+/* --- queries the streams share ------------------------------------------ */
+
+static char *
+xstrdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+bool
+rq_changes(const char *doc, int64_t since, int64_t until, pg_done_fn done,
+		   void *ctx)
+{
+	char since_text[24], until_text[24];
+	const char *params[3] = {doc, since_text, NULL};
+
+	snprintf(since_text, sizeof(since_text), "%" PRId64, since);
+	if (until != REV_UNBOUNDED)
+	{
+		snprintf(until_text, sizeof(until_text), "%" PRId64, until);
+		params[2] = until_text;
+	}
+	return pg_query(SQL_CHANGES, 3, params, done, ctx);
+}
+
+bool
+rq_change_entry(const char *doc, const PGresult *res, int row, entry *e)
+{
+	const char *client =
+		PQgetisnull(res, row, 2) ? NULL : PQgetvalue(res, row, 2);
+
+	e->rev = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+	e->seq = PQgetisnull(res, row, 3)
+				 ? -1
+				 : strtoll(PQgetvalue(res, row, 3), NULL, 10);
+	e->client = xstrdup(client);
+	e->m = proto_change(doc, e->rev, PQgetvalue(res, row, 1), client, e->seq);
+	if (!e->m || (client && !e->client))
+	{
+		entry_clear(e);
+		return false;
+	}
+	return true;
+}
+
+bool
+rq_snapshot(const char *doc, pg_done_fn done, void *ctx)
+{
+	const char *params[1] = {doc};
+
+	return pg_query(SQL_SNAPSHOT, 1, params, done, ctx);
+}
+
+int64_t
+rq_snapshot_rev(const PGresult *res)
+{
+	return strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+}
+
+msg *
+rq_snapshot_msg(const char *doc, const PGresult *res)
+{
+	return proto_snapshot(doc, rq_snapshot_rev(res), PQgetvalue(res, 0, 1));
+}
+
+void
+rq_presence_clear(const char *doc, const char *client)
+{
+	const char *params[3] = {doc, client, "{}"};
+
+	/* best effort: nobody waits for it */
+	(void) pg_query(SQL_PRESENCE, 3, params, NULL, NULL);
+}
+
+/* --- subscribe ---------------------------------------------------------- */
+
+static void
+create_done(void *ctx, const PGresult *res, const pg_error *err)
+{
+	rq_ctx *q = ctx;
+	sub *s = sub_of(q->c, q->d, q->gen, true);
+
+	(void) res;
+	if (!s || s->state != SUB_STARTING)
+	{
+		rq_ctx_free(q);
+		return;
+	}
+	/* an existing document is fine: create means "if missing" */
+	if (err && rq_failure_of(err) != RQ_EXISTS)
+		sub_failed(s, err);
+	else
+		sub_start(s, q->since);
+	rq_ctx_free(q);
+}
+
+static void
+handle_subscribe(conn *c, const request *req)
+{
+	sub *s = sub_find(c, req->doc);
+	const char *params[1] = {req->doc};
+	rq_ctx *q;
+
+	if (!s && c->nsubs >= fanout_cfg->max_docs)
+	{
+		conn_error(c, "too_many", "too many documents subscribed", req->doc,
+				   -1, NULL);
+		return;
+	}
+	s = sub_open(c, req->doc);
+	if (!s)
+	{
+		conn_error(c, "internal", "out of memory", req->doc, -1, NULL);
+		return;
+	}
+	if (!req->create)
+	{
+		sub_start(s, req->has_rev ? req->rev : -1);
+		return;
+	}
+	q = rq_ctx_new(c, s->d, s->gen);
+	if (!q)
+	{
+		conn_error(c, "internal", "out of memory", req->doc, -1, NULL);
+		sub_remove(s, true);
+		return;
+	}
+	q->since = req->has_rev ? req->rev : -1;
+	if (!pg_query(SQL_CREATE, 1, params, create_done, q))
+	{
+		pg_error err = {.unavailable = true};
+
+		rq_ctx_free(q);
+		sub_failed(s, &err);
+	}
+}
+
+/* --- submit ------------------------------------------------------------- */
+
+static void
+submit_done(void *ctx, const PGresult *res, const pg_error *err)
+{
+	rq_ctx *q = ctx;
+	sub *s = sub_of(q->c, q->d, q->gen, false);
+	doc *d = q->d;
+	entry e;
+
+	if (!s || !sub_pending(s, q->seq))
+	{
+		/* acknowledged through the stream already, or no one to tell */
+		rq_ctx_free(q);
+		return;
+	}
+	if (err)
+	{
+		sub_pend_remove(s, q->seq);
+		rq_error(s->c, RQ_SUBMIT, err, d->id, q->seq, NULL);
+		rq_ctx_free(q);
+		return;
+	}
+	e.rev = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (s->state == SUB_LIVE && e.rev <= s->rev)
+	{
+		/*
+		 * A resubmit of a change committed before: the client has it
+		 * already, in its snapshot or as a change it resumed.  The ack
+		 * says so; a client that took the change as its ack ignores an
+		 * ack for a seq no longer in flight.
+		 */
+		sub_pend_remove(s, q->seq);
+		metrics.acks++;
+		conn_send(s->c, proto_ack(d->id, e.rev, q->seq));
+		rq_ctx_free(q);
+		return;
+	}
+	e.seq = q->seq;
+	e.client = xstrdup(s->c->client);
+	e.m = proto_change(d->id, e.rev, PQgetvalue(res, 0, 1), s->c->client,
+					   q->seq);
+	if (!e.m || !e.client)
+		entry_clear(&e); /* the notification or a fetch brings it */
+	else
+		doc_offer(d, &e);
+	rq_ctx_free(q);
+}
+
+static void
+handle_submit(conn *c, const request *req)
+{
+	sub *s = sub_find(c, req->doc);
+	char rev[24], seq[24];
+	const char *params[5];
+	char *change;
+	rq_ctx *q;
+
+	if (!s)
+	{
+		conn_error(c, "not_subscribed", "subscribe to the document first",
+				   req->doc, req->seq, NULL);
+		return;
+	}
+	if (c->inflight >= fanout_cfg->max_inflight)
+	{
+		conn_error(c, "too_many", "too many submits in flight", req->doc,
+				   req->seq, NULL);
+		return;
+	}
+	if (sub_pending(s, req->seq))
+		return; /* the same submit again: one answer is coming */
+	change = json_dumps(req->change, JSON_COMPACT);
+	q = change ? rq_ctx_new(c, s->d, s->gen) : NULL;
+	if (!q || !sub_pend_add(s, req->seq))
+	{
+		free(change);
+		if (q)
+			rq_ctx_free(q);
+		conn_error(c, "internal", "out of memory", req->doc, req->seq, NULL);
+		return;
+	}
+	q->seq = req->seq;
+	snprintf(rev, sizeof(rev), "%" PRId64, req->rev);
+	snprintf(seq, sizeof(seq), "%" PRId64, req->seq);
+	params[0] = req->doc;
+	params[1] = rev;
+	params[2] = change;
+	params[3] = c->client;
+	params[4] = seq;
+	if (!pg_query(SQL_SUBMIT, 5, params, submit_done, q))
+	{
+		pg_error err = {.unavailable = true};
+
+		sub_pend_remove(s, req->seq);
+		rq_ctx_free(q);
+		rq_error(c, RQ_SUBMIT, &err, req->doc, req->seq, NULL);
+	}
+	else
+		metrics.submits++;
+	free(change);
+}
+
+/* --- presence ----------------------------------------------------------- */
+
+static void
+presence_done(void *ctx, const PGresult *res, const pg_error *err)
+{
+	rq_ctx *q = ctx;
+
+	(void) res;
+	if (err && q->c && q->c->wsi)
+		rq_error(q->c, RQ_PRESENCE, err, q->d->id, -1, NULL);
+	rq_ctx_free(q);
+}
+
+static void
+handle_presence(conn *c, const request *req)
+{
+	sub *s = sub_find(c, req->doc);
+	const char *params[3];
+	char *state;
+	rq_ctx *q;
+
+	if (!s)
+	{
+		conn_error(c, "not_subscribed", "subscribe to the document first",
+				   req->doc, -1, NULL);
+		return;
+	}
+	state = json_dumps(req->state, JSON_COMPACT);
+	q = state ? rq_ctx_new(c, s->d, s->gen) : NULL;
+	if (!q)
+	{
+		free(state);
+		conn_error(c, "internal", "out of memory", req->doc, -1, NULL);
+		return;
+	}
+	params[0] = req->doc;
+	params[1] = c->client;
+	params[2] = state;
+	if (!pg_query(SQL_PRESENCE, 3, params, presence_done, q))
+	{
+		pg_error err = {.unavailable = true};
+
+		rq_ctx_free(q);
+		rq_error(c, RQ_PRESENCE, &err, req->doc, -1, NULL);
+	}
+	else
+		s->presence = json_object_size(req->state) > 0;
+	free(state);
+}
+
+/* --- fetch -------------------------------------------------------------- */
+
+static void
+fetch_done(void *ctx, const PGresult *res, const pg_error *err)
+{
+	rq_ctx *q = ctx;
+	conn *c = q->c;
+
+	if (!c->wsi)
+		;
+	else if (err)
+		rq_error(c, RQ_FETCH, err, q->d->id, -1, q->id_json);
+	else
+		conn_send(c, proto_content(q->d->id,
+								   strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+								   PQgetvalue(res, 0, 1),
+								   PQgetvalue(res, 0, 2), q->id_json));
+	rq_ctx_free(q);
+}
+
+/* A revision's content and HTML; needs no subscription. */
+static void
+handle_fetch(conn *c, const request *req)
+{
+	char rev[24];
+	const char *params[2] = {req->doc, NULL};
+	doc *d = doc_get(req->doc); /* referenced by the query alone, maybe */
+	rq_ctx *q = d ? rq_ctx_new(c, d, 0) : NULL;
+
+	if (!q)
+	{
+		if (d && d->refs == 0)
+			doc_unref(doc_ref(d)); /* leaves the table */
+		conn_error(c, "internal", "out of memory", req->doc, -1, NULL);
+		return;
+	}
+	if (req->id)
+		q->id_json = json_dumps(req->id, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (req->has_rev)
+	{
+		snprintf(rev, sizeof(rev), "%" PRId64, req->rev);
+		params[1] = rev;
+	}
+	if (!pg_query(SQL_FETCH, 2, params, fetch_done, q))
+	{
+		pg_error err = {.unavailable = true};
+
+		rq_error(c, RQ_FETCH, &err, req->doc, -1, q->id_json);
+		rq_ctx_free(q);
+	}
+}
+
+/* --- dispatch ----------------------------------------------------------- */
+
+void
+requests_message(conn *c, const char *text, size_t len)
+{
+	request req;
+	char errbuf[160];
+
+	if (!conn_live(c))
+		return;
+	metrics.messages_in++;
+	if (!conn_rate_ok(c))
+	{
+		metrics.rate_limited++;
+		conn_error(c, "rate_limited", "too many messages: slow down", NULL, -1,
+				   NULL);
+		return;
+	}
+	if (proto_parse(text, len, &req, errbuf, sizeof(errbuf)) != 0)
+	{
+		conn_error(c, "bad_message", errbuf, req.doc,
+				   req.type == REQ_SUBMIT && req.seq > 0 ? req.seq : -1, NULL);
+		proto_request_free(&req);
+		return;
+	}
+	if (req.client)
+	{
+		if (c->client_fixed && strcmp(req.client, c->client) != 0)
+		{
+			conn_error(c, "bad_message",
+					   "a connection keeps the first client id it states",
+					   req.doc, req.type == REQ_SUBMIT ? req.seq : -1, NULL);
+			proto_request_free(&req);
+			return;
+		}
+		snprintf(c->client, sizeof(c->client), "%s", req.client);
+		c->client_fixed = true;
+	}
+	else if (req.type == REQ_SUBMIT || req.type == REQ_PRESENCE)
+		c->client_fixed = true; /* the id in use from now on */
+	if (fanout_stopping() && req.type == REQ_SUBMIT)
+		conn_error(c, "unavailable", "the notifier is shutting down: retry",
+				   req.doc, req.seq, NULL);
+	else
+	{
+		switch (req.type)
+		{
+			case REQ_SUBSCRIBE:
+				handle_subscribe(c, &req);
+				break;
+			case REQ_UNSUBSCRIBE:
+			{
+				sub *s = sub_find(c, req.doc);
+
+				if (s)
+					sub_remove(s, true);
+				break;
+			}
+			case REQ_SUBMIT:
+				handle_submit(c, &req);
+				break;
+			case REQ_PRESENCE:
+				handle_presence(c, &req);
+				break;
+			case REQ_FETCH:
+				handle_fetch(c, &req);
+				break;
+		}
+	}
+	proto_request_free(&req);
+}
