@@ -1,5 +1,11 @@
 /*
  * announcer.h — batched NOTIFY through a background worker (announcer.c).
+ *
+ * Invariants of a database's ring (announcer.c keeps them; a checked build
+ * asserts them): tail <= head and head - tail <= the ring's size (bytes
+ * ever written and read); entries start at 8-byte multiples and never
+ * straddle the end of the ring; an entry past tail is pending, committed
+ * or aborted, and the announcer never passes a pending one.
  */
 #ifndef COLLAB_ANNOUNCER_H
 #define COLLAB_ANNOUNCER_H
@@ -12,14 +18,12 @@
 extern int collab_notify_queue_kb;
 /* collab.notify_worker: use the announcer when it can run */
 extern bool collab_notify_worker;
-/* collab.snapshot_worker: use the snapshotter when it can run */
-extern bool collab_snapshot_worker;
 
 #define COLLAB_NOTIFY_QUEUE_KB_DEFAULT 1024
 #define COLLAB_NOTIFY_QUEUE_KB_MIN 64
 #define COLLAB_NOTIFY_QUEUE_KB_MAX (1024 * 1024)
 
-/* Settings, callbacks and (when preloaded) shared memory: from _PG_init. */
+/* Makes the announcer known to worker.c: from _PG_init, before worker_init. */
 void announcer_init(void);
 
 /*
@@ -29,23 +33,7 @@ void announcer_init(void);
  */
 bool announcer_enqueue(const char *payload);
 
-/*
- * Asks the snapshotter to store a snapshot of doc_id at rev after this
- * transaction commits (nothing if it rolls back).  false when the
- * snapshotter cannot be used: the caller stores it itself.
- */
-bool announcer_snapshot_later(const char *doc_id, int64 rev);
-
-/*
- * Asks the snapshotter for a snapshot of doc_id at rev now, whatever
- * becomes of this transaction (from readers that found many changes past
- * the newest snapshot).  Best effort: nothing happens when it cannot run,
- * and it skips a revision that is not committed.
- */
-void announcer_snapshot_hint(const char *doc_id, int64 rev);
-
-/* The background workers' entry points. */
+/* The background worker's entry point. */
 PGDLLEXPORT void collab_announcer_main(Datum arg);
-PGDLLEXPORT void collab_snapshotter_main(Datum arg);
 
 #endif

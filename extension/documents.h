@@ -48,8 +48,9 @@ typedef struct doc_row {
 } doc_row;
 
 /*
- * Reads the document's row into *row (no lock: submit locks it through
- * store.h).  Raises P0002 when there is no such document.
+ * Reads the document's row into *row, taking no lock (a writer takes the
+ * document id lock first, through store.h).  Raises P0002 when there is no
+ * such document.
  */
 void doc_read(glue_session *s, text *doc_id, doc_row *row);
 

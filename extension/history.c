@@ -9,8 +9,8 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 
-#include "announcer.h"
 #include "documents.h"
+#include "snapshotter.h"
 
 /* Checks that rev names a revision of a document whose head is head. */
 static void
@@ -63,7 +63,7 @@ collab_content(PG_FUNCTION_ARGS)
 	result = glue_to_jsonb(&s, doc_build(&s, doc_id, rev, true, &from));
 	/* a snapshot that was never taken (a request lost): ask again */
 	if (rev - from > collab_snapshot_interval)
-		announcer_snapshot_hint(text_to_cstring(doc_id), rev);
+		snapshotter_hint(text_to_cstring(doc_id), rev);
 	SPI_finish();
 	glue_end(&s);
 	PG_RETURN_JSONB_P(result);

@@ -15,8 +15,8 @@
  *       every index (and HOT) as the executor does.
  *
  * Order: before reading the row, a submit takes a transaction-level lock
- * on the document id (an advisory lock tag in a class of collab's own).
- * Every writer of a document's row and log takes it (submit and
+ * on the document id (an advisory lock tag in a class of collab's own,
+ * 0xC011).  Every writer of a document's row and log takes it (submit and
  * delete_document), so the row read under it is the latest and nobody
  * else changes it until we commit: no tuple lock is needed (it cost a WAL
  * record and a buffer lock per submit).  The lock manager grants the id

@@ -18,9 +18,9 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
-#include "announcer.h"
 #include "documents.h"
 #include "notify.h"
+#include "snapshotter.h"
 #include "store.h"
 
 static Datum
@@ -186,7 +186,7 @@ collab_submit(PG_FUNCTION_ARGS)
 				 astral_array(&after));
 	/* snapshots are taken after commit when the snapshotter can run */
 	if (rev % collab_snapshot_interval == 0 &&
-		!announcer_snapshot_later(text_to_cstring(doc_id), rev))
+		!snapshotter_request(text_to_cstring(doc_id), rev))
 	{
 		/* SQL: with a search_path of our own (submit has no SET clause) */
 		int guc_level = doc_safe_search_path();
