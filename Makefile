@@ -106,10 +106,12 @@ unit: $(UNIT_BINS)
 # A daemon, not part of the extension: built with the system's libpq,
 # libwebsockets and jansson, into build/notifier/.
 
-NOTIFIER_SRCS = $(sort $(wildcard notifier/*.c))
-NOTIFIER_HEADERS = $(wildcard notifier/*.h)
+# the core files the message contract needs (core/wire.h)
+NOTIFIER_CORE_SRCS = core/wire.c core/json.c core/arena.c core/status.c
+NOTIFIER_SRCS = $(sort $(wildcard notifier/*.c)) $(NOTIFIER_CORE_SRCS)
+NOTIFIER_HEADERS = $(wildcard notifier/*.h) $(wildcard core/*.h)
 NOTIFIER_BIN = build/notifier/collab-notifier
-NOTIFIER_CFLAGS = -std=gnu11 -g -O2 -Wall -Wextra -Werror \
+NOTIFIER_CFLAGS = -std=gnu11 -g -O2 -Wall -Wextra -Werror -Icore \
 	-I$(shell $(PG_CONFIG) --includedir)
 ifeq ($(SANITIZE),1)
 NOTIFIER_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \

@@ -313,7 +313,7 @@ announce(int r, char *buf, bool *writing)
 	seen = new_seen();
 	if (dropped > 0)
 		Async_Notify(
-			COLLAB_CHANNEL,
+			WIRE_CHANNEL,
 			psprintf("{\"type\":\"overflow\",\"dropped\":" UINT64_FORMAT "}",
 					 dropped));
 	for (at = 0; at < used; at += strlen(buf + at) + 1)
@@ -332,7 +332,7 @@ announce(int r, char *buf, bool *writing)
 			seen = new_seen();
 			(void) hash_search(seen, &key, HASH_ENTER, &found);
 		}
-		Async_Notify(COLLAB_CHANNEL, buf + at);
+		Async_Notify(WIRE_CHANNEL, buf + at);
 	}
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);

@@ -38,10 +38,10 @@ doc_id_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 	text *id = DatumGetTextPP(doc_required_arg(fcinfo, argno, what));
 	int len = VARSIZE_ANY_EXHDR(id);
 
-	if (len == 0 || len > COLLAB_ID_BYTES_MAX)
+	if (len == 0 || len > WIRE_ID_BYTES_MAX)
 		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				errmsg("%s must be 1 to %d bytes long, not %d", what,
-					   COLLAB_ID_BYTES_MAX, len));
+					   WIRE_ID_BYTES_MAX, len));
 	return id;
 }
 

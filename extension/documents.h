@@ -18,6 +18,7 @@
 
 #include "delta.h"
 #include "delta_glue.h"
+#include "wire.h"
 
 /* collab.snapshot_interval: a snapshot every this many revisions */
 extern int collab_snapshot_interval;
@@ -26,12 +27,11 @@ extern int collab_snapshot_interval;
 #define COLLAB_SNAPSHOT_INTERVAL_MIN 1
 #define COLLAB_SNAPSHOT_INTERVAL_MAX 1000000
 
-/* Document and client ids are short enough for any NOTIFY payload. */
-#define COLLAB_ID_BYTES_MAX 200
+/* Document and client ids: 1 to WIRE_ID_BYTES_MAX bytes (wire.h). */
 
 /*
  * Argument argno as an id (document or client, named what in messages):
- * not null, 1 to COLLAB_ID_BYTES_MAX bytes.  Raises 22004 or 22023.
+ * not null, 1 to WIRE_ID_BYTES_MAX bytes.  Raises 22004 or 22023.
  */
 text *doc_id_arg(FunctionCallInfo fcinfo, int argno, const char *what);
 

@@ -6,9 +6,10 @@
  * and after the transaction commits, so a listener never hears of a change
  * that can still roll back.  With collab preloaded, the announcer
  * (announcer.c) does the NOTIFY for many transactions at once, with the
- * same guarantees.  Payloads stay under PostgreSQL's 8000-byte
- * limit: a change that would not fit is announced without its body, and
- * the listener fetches it from the log.
+ * same guarantees.  The change message and the limits are core/wire.h's,
+ * shared with the notifier: payloads stay under WIRE_PAYLOAD_MAX, and a
+ * change that would not fit is announced without its body, which the
+ * listener fetches from the log.
  */
 #include "postgres.h"
 
@@ -19,9 +20,6 @@
 #include "announcer.h"
 #include "documents.h"
 #include "notify.h"
-
-/* Room for the envelope around a change inside NOTIFY's 8000 bytes. */
-#define NOTIFY_CHANGE_MAX 7900
 
 static void
 append(delta_buf *buf, const char *s)
@@ -40,38 +38,38 @@ send(delta_buf *buf)
 	append(buf, ""); /* NUL-terminated */
 	payload = pg_any_to_server(buf->data, (int) buf->len, PG_UTF8);
 	if (!announcer_enqueue(payload))
-		Async_Notify(COLLAB_CHANNEL, payload);
+		Async_Notify(WIRE_CHANNEL, payload);
+}
+
+/* ID's bytes in UTF-8 (the server's encoding may differ). */
+static const char *
+id_utf8(text *id, size_t *len)
+{
+	char *utf8 =
+		pg_server_to_any(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id), PG_UTF8);
+
+	*len = utf8 == VARDATA_ANY(id) ? VARSIZE_ANY_EXHDR(id) : strlen(utf8);
+	return utf8;
 }
 
 void
 notify_change(glue_session *s, text *doc_id, int64 rev, text *client_id,
 			  int64 client_seq, const delta *change)
 {
-	delta_buf buf;
+	delta_buf body, buf;
 	delta_error err;
-	size_t envelope;
-	char number[64];
+	wire_change c = {.rev = rev, .seq = client_seq};
 
-	delta_buf_init(&buf, s->arena);
-	append(&buf, "{\"type\":\"change\",\"doc\":");
-	doc_write_id(s, &buf, doc_id);
-	snprintf(number, sizeof(number),
-			 ",\"rev\":" INT64_FORMAT ",\"client\":", rev);
-	append(&buf, number);
+	delta_buf_init(&body, s->arena);
+	glue_check(delta_write(&body, change, &err), &err, "out of memory");
+	c.doc = id_utf8(doc_id, &c.doc_len);
 	if (client_id != NULL)
-	{
-		doc_write_id(s, &buf, client_id);
-		snprintf(number, sizeof(number), ",\"seq\":" INT64_FORMAT, client_seq);
-		append(&buf, number);
-	}
-	else
-		append(&buf, "null,\"seq\":null");
-	envelope = buf.len;
-	append(&buf, ",\"change\":");
-	glue_check(delta_write(&buf, change, &err), &err, "out of memory");
-	if (buf.len + 1 > NOTIFY_CHANGE_MAX)
-		buf.len = envelope; /* too big: listeners fetch it */
-	append(&buf, "}");
+		c.client = id_utf8(client_id, &c.client_len);
+	c.change = body.data;
+	c.change_len = body.len;
+	/* too big for a payload: without the change, which listeners fetch */
+	delta_buf_init(&buf, s->arena);
+	glue_check(wire_write_change(&buf, &c, true, &err), &err, "out of memory");
 	send(&buf);
 }
 
@@ -129,12 +127,12 @@ collab_presence(PG_FUNCTION_ARGS)
 			   "invalid presence state");
 	glue_check(djson_write(&buf, parsed, &err), &err, "out of memory");
 	append(&buf, "}");
-	if (buf.len + 1 > NOTIFY_CHANGE_MAX)
+	if (buf.len + 1 > WIRE_PAYLOAD_MAX)
 		ereport(ERROR, errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				errmsg("presence state is too large"),
 				errdetail(
 					"The announcement would take %zu bytes; the limit is %d.",
-					buf.len + 1, NOTIFY_CHANGE_MAX));
+					buf.len + 1, WIRE_PAYLOAD_MAX));
 	send(&buf);
 
 	SPI_finish();

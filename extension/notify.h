@@ -5,8 +5,7 @@
 #define COLLAB_NOTIFY_H
 
 #include "documents.h"
-
-#define COLLAB_CHANNEL "collab"
+#include "wire.h"
 
 /* Announces revision rev of doc_id at commit (client_id may be NULL). */
 void notify_change(glue_session *s, text *doc_id, int64 rev, text *client_id,

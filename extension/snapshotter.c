@@ -41,7 +41,7 @@ bool collab_snapshot_worker = true;
 /* A document due a snapshot at rev. */
 typedef struct snapshot_request {
 	int64 rev;
-	char doc_id[COLLAB_ID_BYTES_MAX + 1];
+	char doc_id[WIRE_ID_BYTES_MAX + 1];
 } snapshot_request;
 
 typedef struct request_queue {
@@ -220,7 +220,7 @@ snapshotter_hint(const char *doc_id, int64 rev)
 {
 	snapshot_request req;
 
-	if (!collab_snapshot_worker || strlen(doc_id) > COLLAB_ID_BYTES_MAX)
+	if (!collab_snapshot_worker || strlen(doc_id) > WIRE_ID_BYTES_MAX)
 		return;
 	req.rev = rev;
 	strlcpy(req.doc_id, doc_id, sizeof(req.doc_id));

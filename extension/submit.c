@@ -142,10 +142,10 @@ collab_submit(PG_FUNCTION_ARGS)
 				errmsg("base revision must not be negative, not " INT64_FORMAT,
 					   base_rev));
 	if (author != NULL &&
-		(author[0] == '\0' || strlen(author) > COLLAB_ID_BYTES_MAX))
+		(author[0] == '\0' || strlen(author) > WIRE_ID_BYTES_MAX))
 		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				errmsg("author must be 1 to %d bytes long",
-					   COLLAB_ID_BYTES_MAX));
+					   WIRE_ID_BYTES_MAX));
 	/* the executor would check these for SQL; store.c writes without it */
 	PreventCommandIfReadOnly("collab.submit()");
 	PreventCommandDuringRecovery("collab.submit()");

@@ -31,7 +31,7 @@ typedef struct conn {
 	struct lws *wsi;		  /* NULL once closed */
 	struct conn *prev, *next; /* in the list of open connections */
 	uint64_t id;			  /* for the log */
-	char client[PROTO_ID_MAX + 1];
+	char client[WIRE_ID_BYTES_MAX + 1];
 	bool client_fixed; /* the client id can no longer change */
 	msg **q;		   /* outgoing ring: q[(q_head + i) % q_cap] */
 	unsigned q_head, q_len, q_cap;

@@ -6,6 +6,7 @@
  */
 #include "protocol.h"
 
+#include "arena.h"
 #include "config.h"
 
 #include <assert.h>
@@ -49,7 +50,7 @@ proto_id_ok(const char *id)
 {
 	size_t n = strlen(id);
 
-	return n >= 1 && n <= PROTO_ID_MAX;
+	return n >= 1 && n <= WIRE_ID_BYTES_MAX;
 }
 
 /* --- building text ---------------------------------------------------------
@@ -171,23 +172,26 @@ msg *
 proto_change(const char *doc, int64_t rev, const char *change_json,
 			 const char *client, int64_t seq)
 {
-	sbuf b = {0};
+	wire_change c = {.doc = doc,
+					 .doc_len = strlen(doc),
+					 .rev = rev,
+					 .client = client,
+					 .client_len = client ? strlen(client) : 0,
+					 .seq = seq,
+					 .change = change_json,
+					 .change_len = strlen(change_json)};
+	delta_arena *arena = delta_arena_create(NULL);
+	delta_buf buf;
+	msg *m = NULL;
 
-	sb_str(&b, "{\"type\":\"change\",\"doc\":");
-	sb_json_string(&b, doc);
-	sb_str(&b, ",\"rev\":");
-	sb_int(&b, rev);
-	sb_str(&b, ",\"change\":");
-	sb_str(&b, change_json);
-	sb_str(&b, ",\"client\":");
-	sb_json_string(&b, client);
-	sb_str(&b, ",\"seq\":");
-	if (seq < 0)
-		sb_str(&b, "null");
-	else
-		sb_int(&b, seq);
-	sb_str(&b, "}");
-	return sb_finish(&b);
+	if (!arena)
+		return NULL;
+	delta_buf_init(&buf, arena);
+	/* the same message as the database's announcement (wire.h) */
+	if (wire_write_change(&buf, &c, false, NULL) == DELTA_OK)
+		m = msg_new(buf.data, buf.len);
+	delta_arena_destroy(arena);
+	return m;
 }
 
 msg *
@@ -274,7 +278,7 @@ get_string(json_t *root, const char *name, const char **out, char *errbuf,
 		strlen(json_string_value(v)) != json_string_length(v))
 	{
 		snprintf(errbuf, errlen, "\"%s\" must be a string of 1 to %d bytes",
-				 name, PROTO_ID_MAX);
+				 name, WIRE_ID_BYTES_MAX);
 		return -1;
 	}
 	*out = json_string_value(v);

@@ -11,13 +11,13 @@
 #ifndef COLLAB_NOTIFIER_PROTOCOL_H
 #define COLLAB_NOTIFIER_PROTOCOL_H
 
+#include "wire.h"
+
 #include <jansson.h>
 #include <libwebsockets.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define PROTO_ID_MAX 200 /* bytes in a document or client id */
 
 typedef struct msg {
 	unsigned refs;
@@ -87,7 +87,7 @@ msg *proto_error(const char *code, const char *message, const char *doc,
 msg *proto_content(const char *doc, int64_t rev, const char *content_json,
 				   const char *html, const char *id_json);
 
-/* A valid id: 1 to PROTO_ID_MAX bytes. */
+/* A valid id: 1 to WIRE_ID_BYTES_MAX bytes. */
 bool proto_id_ok(const char *id);
 
 #endif

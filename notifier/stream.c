@@ -161,7 +161,7 @@ sub_remove(sub *s, bool clear_presence)
 void
 sub_failed(sub *s, const pg_error *err)
 {
-	char id[PROTO_ID_MAX + 1];
+	char id[WIRE_ID_BYTES_MAX + 1];
 
 	snprintf(id, sizeof(id), "%s", s->d->id);
 	rq_error(s->c, RQ_SUBSCRIBE, err, id, -1, NULL);
