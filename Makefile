@@ -1,16 +1,42 @@
-# Makefile — builds the collab extension with PGXS, and the checks around it.
+# Makefile — the one build entry of collab: the extension (PGXS), the
+# notifier, and every program the tests and benchmarks run.  Scripts under
+# tests/ and bench/ call a target here, then run what it built.
 #
 #   make                      the extension (collab.so): core/*.c + extension/*.c
 #   make install              into the server PG_CONFIG names (PGXS)
 #   make installcheck         pg_regress: sql/*.sql against expected/*.out,
 #                             then pg_isolation_regress: specs/*.spec
-#   make unit                 tests/unit/test_*.c under ASan + UBSan
+#   make unit                 tests/unit/test_*.c under ASan + UBSan, run
 #   make notifier             build/notifier/collab-notifier (libwebsockets,
-#                             libpq, jansson); SANITIZE=1 adds ASan + UBSan
+#                             libpq, jansson)
+#   make notifier-tests       build/tests-notifier/: a checked notifier and
+#                             protocol_test, converge_test (tests/notifier/check)
+#   make stress               build/stress/stress (tests/stress/run)
+#   make fuzz                 build/fuzz/fuzz_*: libFuzzer targets, always with
+#                             ASan + UBSan; FUZZ_CC (default clang) builds them
+#                             (tests/fuzz/smoke)
+#   make diff-cli             build/diff/delta_cli (tests/diff/run)
+#   make bench-core           build/bench/core_bench (bench/run)
+#   make bench-notifier       the notifier and build/bench/notifier_load
+#                             (bench/notifier/run)
 #   make format               clang-format -i on every C file
 #   make format-check         fails when a C file is not formatted
-#   make lint                 clang-tidy on core/
+#   make lint                 clang-tidy on core/, extension/ and notifier/
 #   make compile_commands.json   for editors (bear)
+#
+# Programs (everything above but the extension and the unit tests) share one
+# set of flags, PROG_CFLAGS: -std=gnu11 -g -O2 -Wall -Wextra -Werror.
+#   SANITIZE=1   adds ASan + UBSan (-O1, the first report aborts)
+#   CHECKED=1    a checked build: defines COLLAB_CHECKED, for invariant checks
+#                too costly for production (walking rings, lists, reference
+#                counts).  assert() itself is on in every build but the
+#                benchmarks (-DNDEBUG, as a release would be); notifier-tests
+#                is always checked, so the tests run every check.
+# A program rebuilds when its flags change (build/*/.flags remembers them),
+# so SANITIZE=1 and a plain build never mix objects.
+#
+# The version lives in collab.control only: EXTVERSION is read from it and
+# reaches the notifier as COLLAB_VERSION.
 #
 # The core stays independent of PostgreSQL: core/*.c is compiled here with
 # the server's flags, but never includes postgres.h; the unit tests compile it
@@ -23,6 +49,10 @@ CORE_SRCS = $(sort $(wildcard core/*.c))
 EXT_SRCS = $(sort $(wildcard extension/*.c))
 OBJS = $(CORE_SRCS:.c=.o) $(EXT_SRCS:.c=.o)
 
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" collab.control)
+ifeq ($(EXTVERSION),)
+$(error no default_version in collab.control)
+endif
 DATA = $(sort $(wildcard extension/collab--*.sql))
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -56,15 +86,16 @@ include $(PGXS)
 HEADERS = $(wildcard core/*.h extension/*.h)
 $(OBJS): $(HEADERS)
 
+# a failed recipe leaves no half-built target behind to pass for a good one
+.DELETE_ON_ERROR:
+
 # --- unit tests -------------------------------------------------------------
 # Each tests/unit/test_*.c becomes build/unit/test_* linked with the core
 # (and any other tests/unit/*.c helper), all under ASan and UBSan; the first
 # sanitizer report aborts the test.
 
 UNIT_CC ?= $(CC)
-UNIT_CFLAGS = -std=c11 -g -O1 -fsanitize=address,undefined \
-	-fno-omit-frame-pointer -fno-sanitize-recover=all \
-	-Wall -Wextra -Werror -Icore
+UNIT_CFLAGS = -std=c11 -g -Wall -Wextra -Werror $(SAN_CFLAGS) -Icore
 UNIT_DIR = build/unit
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_HELPER_SRCS = $(filter-out $(UNIT_SRCS),$(sort $(wildcard tests/unit/*.c)))
@@ -102,26 +133,139 @@ unit: $(UNIT_BINS)
 	if [ $$failed -ne 0 ]; then echo "make unit: $$failed failed"; exit 1; fi; \
 	echo "make unit: all $(words $(UNIT_BINS)) passed"
 
-# --- the notifier ----------------------------------------------------------
-# A daemon, not part of the extension: built with the system's libpq,
-# libwebsockets and jansson, into build/notifier/.
+# --- programs: one set of flags -------------------------------------------
+# Each program's sources are compiled in one command; core/*.c comes along
+# where needed.  build/<dir>/.flags holds the compiler and flags its programs
+# were built with: rewritten only when they change, it rebuilds them then.
 
+PG_INCLUDEDIR := $(shell $(PG_CONFIG) --includedir)
+PG_LIBDIR := $(shell $(PG_CONFIG) --libdir)
+
+SAN_CFLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+PROG_CFLAGS = -std=gnu11 -g -O2 -Wall -Wextra -Werror \
+	-DCOLLAB_VERSION=\"$(EXTVERSION)\"
+ifeq ($(SANITIZE),1)
+PROG_CFLAGS += $(SAN_CFLAGS)
+endif
+ifeq ($(CHECKED),1)
+PROG_CFLAGS += -DCOLLAB_CHECKED
+endif
+LIBPQ = -L$(PG_LIBDIR) -lpq
+
+# $(call remember_flags,WORDS): the recipe of a .flags file
+define remember_flags
+	@mkdir -p $(@D)
+	@echo '$(1)' | cmp -s - $@ || echo '$(1)' >$@
+endef
+.PHONY: FORCE
+FORCE:
+
+CORE_HEADERS = $(wildcard core/*.h)
 NOTIFIER_SRCS = $(sort $(wildcard notifier/*.c))
 NOTIFIER_HEADERS = $(wildcard notifier/*.h)
-NOTIFIER_BIN = build/notifier/collab-notifier
-NOTIFIER_CFLAGS = -std=gnu11 -g -O2 -Wall -Wextra -Werror \
-	-I$(shell $(PG_CONFIG) --includedir)
-ifeq ($(SANITIZE),1)
-NOTIFIER_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
-	-fno-sanitize-recover=all
-endif
-NOTIFIER_LIBS = -lwebsockets -ljansson -L$(shell $(PG_CONFIG) --libdir) -lpq
+NOTIFIER_CFLAGS = -I$(PG_INCLUDEDIR) -Icore
+NOTIFIER_LIBS = -lwebsockets -ljansson $(LIBPQ)
 
-$(NOTIFIER_BIN): $(NOTIFIER_SRCS) $(NOTIFIER_HEADERS)
-	@mkdir -p $(@D)
-	$(CC) $(NOTIFIER_CFLAGS) -o $@ $(NOTIFIER_SRCS) $(NOTIFIER_LIBS)
+# The notifier: a daemon, not part of the extension, built with the system's
+# libpq, libwebsockets and jansson.
+NOTIFIER_BIN = build/notifier/collab-notifier
+
+build/notifier/.flags: FORCE
+	$(call remember_flags,$(CC) $(PROG_CFLAGS))
+
+$(NOTIFIER_BIN): $(NOTIFIER_SRCS) $(NOTIFIER_HEADERS) $(CORE_HEADERS) \
+		build/notifier/.flags
+	$(CC) $(PROG_CFLAGS) $(NOTIFIER_CFLAGS) -o $@ $(NOTIFIER_SRCS) $(NOTIFIER_LIBS)
 
 notifier: $(NOTIFIER_BIN)
+
+# The notifier's tests (tests/notifier/check): a checked notifier of their
+# own, so the production build is never a checked one by accident, and the
+# WebSocket test programs; SANITIZE=1 builds all of them with ASan + UBSan.
+NT_DIR = build/tests-notifier
+NT_CFLAGS = $(PROG_CFLAGS) -DCOLLAB_CHECKED
+NT_PROGS = $(patsubst tests/notifier/%.c,$(NT_DIR)/%,\
+	$(wildcard tests/notifier/protocol_test.c tests/notifier/converge_test.c))
+NT_DEPS = tests/notifier/wsc.c tests/notifier/wsc.h $(NT_DIR)/.flags
+
+$(NT_DIR)/.flags: FORCE
+	$(call remember_flags,$(CC) $(NT_CFLAGS))
+
+$(NT_DIR)/collab-notifier: $(NOTIFIER_SRCS) $(NOTIFIER_HEADERS) $(CORE_HEADERS) \
+		$(NT_DIR)/.flags
+	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -o $@ $(NOTIFIER_SRCS) $(NOTIFIER_LIBS)
+
+$(NT_DIR)/protocol_test: tests/notifier/protocol_test.c $(NT_DEPS)
+	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Itests/notifier -o $@ $< \
+		tests/notifier/wsc.c $(NOTIFIER_LIBS) -lm
+
+$(NT_DIR)/converge_test: tests/notifier/converge_test.c $(NT_DEPS) \
+		$(CORE_SRCS) $(CORE_HEADERS)
+	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Itests/notifier -o $@ $< \
+		tests/notifier/wsc.c $(CORE_SRCS) $(NOTIFIER_LIBS) -lm
+
+notifier-tests: $(NT_DIR)/collab-notifier $(NT_PROGS)
+
+# Concurrent OT clients against a real cluster (tests/stress/run).
+build/stress/.flags: FORCE
+	$(call remember_flags,$(CC) $(PROG_CFLAGS))
+
+build/stress/stress: tests/stress/stress.c $(CORE_SRCS) $(CORE_HEADERS) \
+		build/stress/.flags
+	$(CC) $(PROG_CFLAGS) -Icore -I$(PG_INCLUDEDIR) -o $@ $< $(CORE_SRCS) \
+		$(LIBPQ) -lm
+
+stress: build/stress/stress
+
+# The core as a command-line tool for the differential tests (tests/diff/run).
+build/diff/.flags: FORCE
+	$(call remember_flags,$(CC) $(PROG_CFLAGS))
+
+build/diff/delta_cli: tests/diff/delta_cli.c $(CORE_SRCS) $(CORE_HEADERS) \
+		build/diff/.flags
+	$(CC) $(PROG_CFLAGS) -Icore -o $@ $< $(CORE_SRCS) -lm
+
+diff-cli: build/diff/delta_cli
+
+# libFuzzer targets (tests/fuzz/smoke): always under ASan + UBSan, with
+# clang.  A target that needs more than the core names it in its header
+# comment, on a line " * build: SOURCES AND FLAGS".
+FUZZ_CC ?= clang
+FUZZ_CFLAGS = $(PROG_CFLAGS) $(SAN_CFLAGS) -fsanitize=fuzzer -Icore -Itests/fuzz
+FUZZ_BINS = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+
+build/fuzz/.flags: FORCE
+	$(call remember_flags,$(FUZZ_CC) $(FUZZ_CFLAGS))
+
+$(FUZZ_BINS): build/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(CORE_HEADERS) \
+		$(NOTIFIER_SRCS) $(NOTIFIER_HEADERS) $(wildcard tests/fuzz/*.h) \
+		build/fuzz/.flags
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(CORE_SRCS) $< \
+		$$(sed -n 's/^ \* build: //p' $<)
+
+fuzz: $(FUZZ_BINS)
+
+# Benchmarks: optimised as a release would be, without assert().
+BENCH_CFLAGS = $(PROG_CFLAGS) -DNDEBUG
+
+build/bench/.flags: FORCE
+	$(call remember_flags,$(CC) $(BENCH_CFLAGS))
+
+build/bench/core_bench: bench/core_bench.c $(CORE_SRCS) $(CORE_HEADERS) \
+		build/bench/.flags
+	$(CC) $(BENCH_CFLAGS) -Icore -o $@ $< $(CORE_SRCS) -lm
+
+bench-core: build/bench/core_bench
+
+build/bench/notifier_load: bench/notifier/load.c tests/notifier/wsc.c \
+		tests/notifier/wsc.h build/bench/.flags
+	$(CC) $(BENCH_CFLAGS) -Itests/notifier -o $@ $< tests/notifier/wsc.c \
+		-lwebsockets -lm
+
+bench-notifier: $(NOTIFIER_BIN) build/bench/notifier_load
+
+.PHONY: notifier notifier-tests stress diff-cli fuzz bench-core bench-notifier
 
 # --- style and editors ------------------------------------------------------
 
@@ -138,8 +282,15 @@ format:
 format-check:
 	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS)
 
+# Each part with the flags it is built with: the core as plain C11, the
+# extension with the server's headers (as system headers: their warnings are
+# not ours), the notifier with libpq's.
 lint:
 	$(CLANG_TIDY) --quiet $(CORE_SRCS) -- -std=c11 -Icore
+	$(CLANG_TIDY) --quiet $(EXT_SRCS) -- -std=gnu11 -D_GNU_SOURCE -Icore \
+		-isystem $(includedir_server)
+	$(CLANG_TIDY) --quiet $(NOTIFIER_SRCS) -- -std=gnu11 \
+		-DCOLLAB_VERSION=\"$(EXTVERSION)\" $(NOTIFIER_CFLAGS)
 
 # -B rebuilds every object so bear sees every compile.  PGXS would also
 # record the clang -emit-llvm commands for JIT bitcode; leave them out so
@@ -147,4 +298,4 @@ lint:
 compile_commands.json: $(CORE_SRCS) $(EXT_SRCS) $(HEADERS) Makefile
 	$(BEAR) --output $@ -- $(MAKE) -B with_llvm=no all
 
-.PHONY: unit notifier format format-check lint
+.PHONY: unit format format-check lint
