@@ -2,7 +2,9 @@
 # notifier, and every program the tests and benchmarks run.  Scripts under
 # tests/ and bench/ call a target here, then run what it built.
 #
-#   make                      the extension (collab.so): core/*.c + extension/*.c
+#   make                      the extension (collab.so): core/*.c + extension/*.c,
+#                             and extension/collab--$(EXTVERSION).sql from
+#                             extension/collab.sql
 #   make install              into the server PG_CONFIG names (PGXS)
 #   make installcheck         pg_regress: sql/*.sql against expected/*.out,
 #                             then pg_isolation_regress: specs/*.spec
@@ -35,8 +37,8 @@
 # A program rebuilds when its flags change (build/*/.flags remembers them),
 # so SANITIZE=1 and a plain build never mix objects.
 #
-# The version lives in collab.control only: EXTVERSION is read from it and
-# reaches the notifier as COLLAB_VERSION.
+# The version lives in collab.control only: EXTVERSION is read from it, names
+# the install script and reaches the notifier as COLLAB_VERSION.
 #
 # The core stays independent of PostgreSQL: core/*.c is compiled here with
 # the server's flags, but never includes postgres.h; the unit tests compile it
@@ -49,11 +51,17 @@ CORE_SRCS = $(sort $(wildcard core/*.c))
 EXT_SRCS = $(sort $(wildcard extension/*.c))
 OBJS = $(CORE_SRCS:.c=.o) $(EXT_SRCS:.c=.o)
 
+# One source for the install script, as pgvector does: extension/collab.sql
+# is the current version's full script, copied to collab--$(EXTVERSION).sql
+# (git-ignored, removed by make clean).  Released full scripts (0.1.0, the
+# oldest an upgrade starts from) and the upgrade scripts collab--A--B.sql are
+# in the repository and never edited.
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" collab.control)
 ifeq ($(EXTVERSION),)
 $(error no default_version in collab.control)
 endif
-DATA = $(sort $(wildcard extension/collab--*.sql))
+DATA_built = extension/collab--$(EXTVERSION).sql
+DATA = $(filter-out $(DATA_built),$(sort $(wildcard extension/collab--*.sql)))
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 # the tests hold non-ASCII text (emoji); the core speaks UTF-8
@@ -85,6 +93,9 @@ include $(PGXS)
 # object after a header change costs more than a rebuild.
 HEADERS = $(wildcard core/*.h extension/*.h)
 $(OBJS): $(HEADERS)
+
+$(DATA_built): extension/collab.sql collab.control
+	cp $< $@
 
 # a failed recipe leaves no half-built target behind to pass for a good one
 .DELETE_ON_ERROR:
