@@ -1,16 +1,44 @@
-# Makefile — builds the collab extension with PGXS, and the checks around it.
+# Makefile — the one build entry of collab: the extension (PGXS), the
+# notifier, and every program the tests and benchmarks run.  Scripts under
+# tests/ and bench/ call a target here, then run what it built.
 #
-#   make                      the extension (collab.so): core/*.c + extension/*.c
+#   make                      the extension (collab.so): core/*.c + extension/*.c,
+#                             and extension/collab--$(EXTVERSION).sql from
+#                             extension/collab.sql
 #   make install              into the server PG_CONFIG names (PGXS)
 #   make installcheck         pg_regress: sql/*.sql against expected/*.out,
 #                             then pg_isolation_regress: specs/*.spec
-#   make unit                 tests/unit/test_*.c under ASan + UBSan
+#   make unit                 tests/unit/test_*.c under ASan + UBSan, run
 #   make notifier             build/notifier/collab-notifier (libwebsockets,
-#                             libpq, jansson); SANITIZE=1 adds ASan + UBSan
+#                             libpq, jansson)
+#   make notifier-tests       build/tests-notifier/: a checked notifier and
+#                             protocol_test, converge_test (tests/notifier/check)
+#   make stress               build/stress/stress (tests/stress/run)
+#   make fuzz                 build/fuzz/fuzz_*: libFuzzer targets, always with
+#                             ASan + UBSan; FUZZ_CC (default clang) builds them
+#                             (tests/fuzz/smoke)
+#   make diff-cli             build/diff/delta_cli (tests/diff/run)
+#   make bench-core           build/bench/core_bench (bench/run)
+#   make bench-notifier       the notifier and build/bench/notifier_load
+#                             (bench/notifier/run)
 #   make format               clang-format -i on every C file
 #   make format-check         fails when a C file is not formatted
-#   make lint                 clang-tidy on core/
+#   make lint                 clang-tidy on core/, extension/ and notifier/
 #   make compile_commands.json   for editors (bear)
+#
+# Programs (everything above but the extension and the unit tests) share one
+# set of flags, PROG_CFLAGS: -std=gnu11 -g -O2 -Wall -Wextra -Werror.
+#   SANITIZE=1   adds ASan + UBSan (-O1, the first report aborts)
+#   CHECKED=1    a checked build: defines COLLAB_CHECKED, for invariant checks
+#                too costly for production (walking rings, lists, reference
+#                counts).  assert() itself is on in every build but the
+#                benchmarks (-DNDEBUG, as a release would be); notifier-tests
+#                is always checked, so the tests run every check.
+# A program rebuilds when its flags change (build/*/.flags remembers them),
+# so SANITIZE=1 and a plain build never mix objects.
+#
+# The version lives in collab.control only: EXTVERSION is read from it, names
+# the install script and reaches the notifier as COLLAB_VERSION.
 #
 # The core stays independent of PostgreSQL: core/*.c is compiled here with
 # the server's flags, but never includes postgres.h; the unit tests compile it
@@ -23,7 +51,21 @@ CORE_SRCS = $(sort $(wildcard core/*.c))
 EXT_SRCS = $(sort $(wildcard extension/*.c))
 OBJS = $(CORE_SRCS:.c=.o) $(EXT_SRCS:.c=.o)
 
-DATA = $(sort $(wildcard extension/collab--*.sql))
+# The notifier links the core files the message contract needs (core/wire.h).
+NOTIFIER_CORE_SRCS = core/wire.c core/json.c core/arena.c core/status.c
+NOTIFIER_HEADERS = $(wildcard notifier/*.h)
+
+# One source for the install script, as pgvector does: extension/collab.sql
+# is the current version's full script, copied to collab--$(EXTVERSION).sql
+# (git-ignored, removed by make clean).  Released full scripts (0.1.0, the
+# oldest an upgrade starts from) and the upgrade scripts collab--A--B.sql are
+# in the repository and never edited.
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" collab.control)
+ifeq ($(EXTVERSION),)
+$(error no default_version in collab.control)
+endif
+DATA_built = extension/collab--$(EXTVERSION).sql
+DATA = $(filter-out $(DATA_built),$(sort $(wildcard extension/collab--*.sql)))
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 # the tests hold non-ASCII text (emoji); the core speaks UTF-8
@@ -56,15 +98,21 @@ include $(PGXS)
 HEADERS = $(wildcard core/*.h extension/*.h)
 $(OBJS): $(HEADERS)
 
+$(DATA_built): extension/collab.sql collab.control
+	cp $< $@
+
+# a failed recipe leaves no half-built target behind to pass for a good one
+.DELETE_ON_ERROR:
+
 # --- unit tests -------------------------------------------------------------
 # Each tests/unit/test_*.c becomes build/unit/test_* linked with the core
 # (and any other tests/unit/*.c helper), all under ASan and UBSan; the first
 # sanitizer report aborts the test.
 
 UNIT_CC ?= $(CC)
-UNIT_CFLAGS = -std=c11 -g -O1 -fsanitize=address,undefined \
-	-fno-omit-frame-pointer -fno-sanitize-recover=all \
-	-Wall -Wextra -Werror -Icore
+# the notifier's test_*.c that need a database (run by tests/notifier/check)
+NT_DB_TESTS = tests/notifier/test_contract.c
+UNIT_CFLAGS = -std=c11 -g -Wall -Wextra -Werror $(SAN_CFLAGS) -Icore
 UNIT_DIR = build/unit
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_HELPER_SRCS = $(filter-out $(UNIT_SRCS),$(sort $(wildcard tests/unit/*.c)))
@@ -90,40 +138,173 @@ $(UNIT_BINS): $(UNIT_DIR)/%: tests/unit/%.c $(UNIT_OBJS) $(UNIT_HEADERS)
 	@mkdir -p $(@D)
 	$(UNIT_CC) $(UNIT_CFLAGS) -Itests/unit -o $@ $< $(UNIT_OBJS) -lm
 
-unit: $(UNIT_BINS)
+# The notifier's parts that need no database and no socket (the document
+# window): tests/notifier/test_*.c that are not in NT_DB_TESTS, checked
+# (COLLAB_CHECKED) and sanitized like the core's.
+NUNIT_SRCS = $(filter-out $(NT_DB_TESTS),$(sort $(wildcard tests/notifier/test_*.c)))
+NUNIT_BINS = $(patsubst tests/notifier/%.c,$(UNIT_DIR)/notifier/%,$(NUNIT_SRCS))
+NUNIT_LINK = notifier/window.c notifier/protocol.c $(NOTIFIER_CORE_SRCS)
+
+$(NUNIT_BINS): $(UNIT_DIR)/notifier/%: tests/notifier/%.c $(NUNIT_LINK) \
+		$(NOTIFIER_HEADERS) $(UNIT_HEADERS)
+	@mkdir -p $(@D)
+	$(UNIT_CC) -std=gnu11 -g -Wall -Wextra -Werror $(SAN_CFLAGS) \
+		-DCOLLAB_CHECKED -DCOLLAB_VERSION=\"$(EXTVERSION)\" -Icore -Inotifier \
+		-Itests/unit -I$(PG_INCLUDEDIR) -o $@ $< $(NUNIT_LINK) \
+		-ljansson -lwebsockets
+
+unit: $(UNIT_BINS) $(NUNIT_BINS)
 	@if [ -z "$(UNIT_BINS)" ]; then echo "make unit: no tests/unit/test_*.c"; exit 0; fi; \
 	failed=0; \
-	for t in $(UNIT_BINS); do \
+	for t in $(UNIT_BINS) $(NUNIT_BINS); do \
 		echo "--- $$t"; \
 		if $(UNIT_ENV) ./$$t; then :; else \
 			echo "FAILED: $$t (exit $$?)"; failed=$$((failed + 1)); \
 		fi; \
 	done; \
 	if [ $$failed -ne 0 ]; then echo "make unit: $$failed failed"; exit 1; fi; \
-	echo "make unit: all $(words $(UNIT_BINS)) passed"
+	echo "make unit: all $(words $(UNIT_BINS) $(NUNIT_BINS)) passed"
 
-# --- the notifier ----------------------------------------------------------
-# A daemon, not part of the extension: built with the system's libpq,
-# libwebsockets and jansson, into build/notifier/.
+# --- programs: one set of flags -------------------------------------------
+# Each program's sources are compiled in one command; core/*.c comes along
+# where needed.  build/<dir>/.flags holds the compiler and flags its programs
+# were built with: rewritten only when they change, it rebuilds them then.
 
-# the core files the message contract needs (core/wire.h)
-NOTIFIER_CORE_SRCS = core/wire.c core/json.c core/arena.c core/status.c
-NOTIFIER_SRCS = $(sort $(wildcard notifier/*.c)) $(NOTIFIER_CORE_SRCS)
-NOTIFIER_HEADERS = $(wildcard notifier/*.h) $(wildcard core/*.h)
-NOTIFIER_BIN = build/notifier/collab-notifier
-NOTIFIER_CFLAGS = -std=gnu11 -g -O2 -Wall -Wextra -Werror -Icore \
-	-I$(shell $(PG_CONFIG) --includedir)
-ifeq ($(SANITIZE),1)
-NOTIFIER_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+PG_INCLUDEDIR := $(shell $(PG_CONFIG) --includedir)
+PG_LIBDIR := $(shell $(PG_CONFIG) --libdir)
+
+SAN_CFLAGS = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
+PROG_CFLAGS = -std=gnu11 -g -O2 -Wall -Wextra -Werror \
+	-DCOLLAB_VERSION=\"$(EXTVERSION)\"
+ifeq ($(SANITIZE),1)
+PROG_CFLAGS += $(SAN_CFLAGS)
 endif
-NOTIFIER_LIBS = -lwebsockets -ljansson -L$(shell $(PG_CONFIG) --libdir) -lpq
+ifeq ($(CHECKED),1)
+PROG_CFLAGS += -DCOLLAB_CHECKED
+endif
+LIBPQ = -L$(PG_LIBDIR) -lpq
 
-$(NOTIFIER_BIN): $(NOTIFIER_SRCS) $(NOTIFIER_HEADERS)
+# $(call remember_flags,WORDS): the recipe of a .flags file
+define remember_flags
 	@mkdir -p $(@D)
-	$(CC) $(NOTIFIER_CFLAGS) -o $@ $(NOTIFIER_SRCS) $(NOTIFIER_LIBS)
+	@echo '$(1)' | cmp -s - $@ || echo '$(1)' >$@
+endef
+.PHONY: FORCE
+FORCE:
+
+CORE_HEADERS = $(wildcard core/*.h)
+NOTIFIER_SRCS = $(sort $(wildcard notifier/*.c)) $(NOTIFIER_CORE_SRCS)
+NOTIFIER_CFLAGS = -I$(PG_INCLUDEDIR) -Icore
+NOTIFIER_LIBS = -lwebsockets -ljansson $(LIBPQ)
+
+# The notifier: a daemon, not part of the extension, built with the system's
+# libpq, libwebsockets and jansson.
+NOTIFIER_BIN = build/notifier/collab-notifier
+
+build/notifier/.flags: FORCE
+	$(call remember_flags,$(CC) $(PROG_CFLAGS))
+
+$(NOTIFIER_BIN): $(NOTIFIER_SRCS) $(NOTIFIER_HEADERS) $(CORE_HEADERS) \
+		build/notifier/.flags
+	$(CC) $(PROG_CFLAGS) $(NOTIFIER_CFLAGS) -o $@ $(NOTIFIER_SRCS) $(NOTIFIER_LIBS)
 
 notifier: $(NOTIFIER_BIN)
+
+# The notifier's tests (tests/notifier/check): a checked notifier of their
+# own, so the production build is never a checked one by accident, and the
+# WebSocket test programs; SANITIZE=1 builds all of them with ASan + UBSan.
+NT_DIR = build/tests-notifier
+NT_CFLAGS = $(PROG_CFLAGS) -DCOLLAB_CHECKED
+NT_PROGS = $(patsubst tests/notifier/%.c,$(NT_DIR)/%,\
+	$(wildcard tests/notifier/protocol_test.c tests/notifier/converge_test.c \
+	$(NT_DB_TESTS)))
+NT_DEPS = tests/notifier/wsc.c tests/notifier/wsc.h $(NT_DIR)/.flags
+
+$(NT_DIR)/.flags: FORCE
+	$(call remember_flags,$(CC) $(NT_CFLAGS))
+
+$(NT_DIR)/collab-notifier: $(NOTIFIER_SRCS) $(NOTIFIER_HEADERS) $(CORE_HEADERS) \
+		$(NT_DIR)/.flags
+	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -o $@ $(NOTIFIER_SRCS) $(NOTIFIER_LIBS)
+
+$(NT_DIR)/protocol_test: tests/notifier/protocol_test.c $(NT_DEPS)
+	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Itests/notifier -o $@ $< \
+		tests/notifier/wsc.c $(NOTIFIER_LIBS) -lm
+
+$(NT_DIR)/converge_test: tests/notifier/converge_test.c $(NT_DEPS) \
+		$(CORE_SRCS) $(CORE_HEADERS)
+	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Itests/notifier -o $@ $< \
+		tests/notifier/wsc.c $(CORE_SRCS) $(NOTIFIER_LIBS) -lm
+
+# the database against the notifier's encoders (core/wire.h), no WebSocket
+$(NT_DIR)/test_contract: tests/notifier/test_contract.c $(NT_DIR)/.flags \
+		notifier/protocol.c $(NOTIFIER_CORE_SRCS) $(NOTIFIER_HEADERS) \
+		$(CORE_HEADERS)
+	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Inotifier -Itests/unit -o $@ $< \
+		notifier/protocol.c $(NOTIFIER_CORE_SRCS) $(NOTIFIER_LIBS)
+
+notifier-tests: $(NT_DIR)/collab-notifier $(NT_PROGS)
+
+# Concurrent OT clients against a real cluster (tests/stress/run).
+build/stress/.flags: FORCE
+	$(call remember_flags,$(CC) $(PROG_CFLAGS))
+
+build/stress/stress: tests/stress/stress.c $(CORE_SRCS) $(CORE_HEADERS) \
+		build/stress/.flags
+	$(CC) $(PROG_CFLAGS) -Icore -I$(PG_INCLUDEDIR) -o $@ $< $(CORE_SRCS) \
+		$(LIBPQ) -lm
+
+stress: build/stress/stress
+
+# The core as a command-line tool for the differential tests (tests/diff/run).
+build/diff/.flags: FORCE
+	$(call remember_flags,$(CC) $(PROG_CFLAGS))
+
+build/diff/delta_cli: tests/diff/delta_cli.c $(CORE_SRCS) $(CORE_HEADERS) \
+		build/diff/.flags
+	$(CC) $(PROG_CFLAGS) -Icore -o $@ $< $(CORE_SRCS) -lm
+
+diff-cli: build/diff/delta_cli
+
+# libFuzzer targets (tests/fuzz/smoke): always under ASan + UBSan, with
+# clang.  A target that needs more than the core names it in its header
+# comment, on a line " * build: SOURCES AND FLAGS".
+FUZZ_CC ?= clang
+FUZZ_CFLAGS = $(PROG_CFLAGS) $(SAN_CFLAGS) -fsanitize=fuzzer -Icore -Itests/fuzz
+FUZZ_BINS = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+
+build/fuzz/.flags: FORCE
+	$(call remember_flags,$(FUZZ_CC) $(FUZZ_CFLAGS))
+
+$(FUZZ_BINS): build/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(CORE_HEADERS) \
+		$(NOTIFIER_SRCS) $(NOTIFIER_HEADERS) $(wildcard tests/fuzz/*.h) \
+		build/fuzz/.flags
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(CORE_SRCS) $< \
+		$$(sed -n 's/^ \* build: //p' $<)
+
+fuzz: $(FUZZ_BINS)
+
+# Benchmarks: optimised as a release would be, without assert().
+BENCH_CFLAGS = $(PROG_CFLAGS) -DNDEBUG
+
+build/bench/.flags: FORCE
+	$(call remember_flags,$(CC) $(BENCH_CFLAGS))
+
+build/bench/core_bench: bench/core_bench.c $(CORE_SRCS) $(CORE_HEADERS) \
+		build/bench/.flags
+	$(CC) $(BENCH_CFLAGS) -Icore -o $@ $< $(CORE_SRCS) -lm
+
+bench-core: build/bench/core_bench
+
+build/bench/notifier_load: bench/notifier/load.c tests/notifier/wsc.c \
+		tests/notifier/wsc.h build/bench/.flags
+	$(CC) $(BENCH_CFLAGS) -Itests/notifier -o $@ $< tests/notifier/wsc.c \
+		-lwebsockets -lm
+
+bench-notifier: $(NOTIFIER_BIN) build/bench/notifier_load
+
+.PHONY: notifier notifier-tests stress diff-cli fuzz bench-core bench-notifier
 
 # --- style and editors ------------------------------------------------------
 
@@ -140,8 +321,15 @@ format:
 format-check:
 	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS)
 
+# Each part with the flags it is built with: the core as plain C11, the
+# extension with the server's headers (as system headers: their warnings are
+# not ours), the notifier with libpq's.
 lint:
 	$(CLANG_TIDY) --quiet $(CORE_SRCS) -- -std=c11 -Icore
+	$(CLANG_TIDY) --quiet $(EXT_SRCS) -- -std=gnu11 -D_GNU_SOURCE -Icore \
+		-isystem $(includedir_server)
+	$(CLANG_TIDY) --quiet $(NOTIFIER_SRCS) -- -std=gnu11 \
+		-DCOLLAB_VERSION=\"$(EXTVERSION)\" $(NOTIFIER_CFLAGS)
 
 # -B rebuilds every object so bear sees every compile.  PGXS would also
 # record the clang -emit-llvm commands for JIT bitcode; leave them out so
@@ -149,4 +337,4 @@ lint:
 compile_commands.json: $(CORE_SRCS) $(EXT_SRCS) $(HEADERS) Makefile
 	$(BEAR) --output $@ -- $(MAKE) -B with_llvm=no all
 
-.PHONY: unit notifier format format-check lint
+.PHONY: unit format format-check lint

@@ -149,10 +149,15 @@ collab_submit(PG_FUNCTION_ARGS)
 	/* the executor would check these for SQL; store.c writes without it */
 	PreventCommandIfReadOnly("collab.submit()");
 	PreventCommandDuringRecovery("collab.submit()");
+	/* InitMaterializedSRF raises this error too; saying it here tells the
+	 * reader (and clang-tidy) that rsinfo is set below */
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo))
+		ereport(ERROR, errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("set-valued function called in context that cannot "
+					   "accept a set"));
 	/* the executor's description of our row, if it has one: cheaper than
 	 * building it again from pg_proc */
-	InitMaterializedSRF(fcinfo, rsinfo != NULL && IsA(rsinfo, ReturnSetInfo) &&
-										rsinfo->expectedDesc != NULL
+	InitMaterializedSRF(fcinfo, rsinfo->expectedDesc != NULL
 									? MAT_SRF_USE_EXPECTED_DESC
 									: 0);
 

@@ -9,7 +9,12 @@
 
 #include <stddef.h>
 
-#define NOTIFIER_VERSION "0.1.0"
+/* the version lives in collab.control; the Makefile passes it on */
+#ifndef COLLAB_VERSION
+#error \
+	"COLLAB_VERSION is not defined: build with make (it reads collab.control)"
+#endif
+#define NOTIFIER_VERSION COLLAB_VERSION
 #define NOTIFIER_VERSION_TEXT NOTIFIER_VERSION
 
 typedef struct config {

@@ -8,7 +8,8 @@ CREATE EXTENSION collab;
 -- every object lands in schema collab; all functions are immutable, strict
 -- and parallel safe
 SELECT extname, extnamespace::regnamespace AS schema, extrelocatable,
-	   extversion
+	   extversion = (SELECT default_version FROM pg_available_extensions
+					 WHERE name = 'collab') AS current_version
 FROM pg_extension WHERE extname = 'collab';
 SELECT p.oid::regprocedure AS function, p.prorettype::regtype AS returns,
 	   p.provolatile, p.proisstrict, p.proparallel

@@ -42,10 +42,22 @@ run(const char *sql, int n, const char *const *params)
 	return res;
 }
 
-/* The next notification's payload on channel collab (malloc'd), or NULL
- * after 5 s. */
+/* Whether PAYLOAD announces something of DOC. */
+static bool
+about(const char *payload, const char *doc)
+{
+	json_t *j = json_loads(payload, 0, NULL);
+	const char *d = json_string_value(json_object_get(j, "doc"));
+	bool yes = d && strcmp(d, doc) == 0;
+
+	json_decref(j);
+	return yes;
+}
+
+/* The next payload about DOC on channel collab (malloc'd), or NULL after
+ * 5 s; others (another test's documents) are skipped. */
 static char *
-next_payload(void)
+next_payload(const char *doc)
 {
 	for (int waited = 0; waited < 5000; waited += 50)
 	{
@@ -55,9 +67,10 @@ next_payload(void)
 		PQconsumeInput(db);
 		if ((n = PQnotifies(db)) != NULL)
 		{
-			char *payload = strcmp(n->relname, WIRE_CHANNEL) == 0
-								? strdup(n->extra)
-								: NULL;
+			char *payload =
+				strcmp(n->relname, WIRE_CHANNEL) == 0 && about(n->extra, doc)
+					? strdup(n->extra)
+					: NULL;
 
 			PQfreemem(n);
 			if (payload)
@@ -127,7 +140,7 @@ check_change(const char *doc, const char *change_json, const char *client,
 	if (!sub)
 		return;
 	rev = strtoll(PQgetvalue(sub, 0, 0), NULL, 10);
-	payload = next_payload();
+	payload = next_payload(doc);
 	CHECK_MSG(payload != NULL, "an announcement of %s revision %lld", doc,
 			  (long long) rev);
 	snprintf(since, sizeof(since), "%lld", (long long) rev - 1);
