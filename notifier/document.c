@@ -130,9 +130,9 @@ doc_unref(doc *d)
 	assert(d->refs > 0);
 	if (--d->refs > 0)
 		return;
-	assert(d->nsubs == 0 && !d->subs && !d->gap_pending);
+	assert(d->nsubs == 0 && !d->subs && !d->fetching);
 	doc_forget(d);
-	lws_sul_cancel(&d->gap_sul);
+	lws_sul_cancel(&d->gap_sul); /* a doc being freed fetches nothing */
 	window_clear(&d->w);
 	free(d->id);
 	free(d);
@@ -153,7 +153,6 @@ gap_cb(lws_sorted_usec_list_t *sul)
 
 	d->gap_pending = false;
 	gap_fetch(d);
-	doc_unref(d); /* the timer's reference */
 }
 
 /* Makes sure the gap up to want gets filled, after DELAY_MS. */
@@ -168,7 +167,6 @@ gap_schedule(doc *d, int delay_ms)
 		return;
 	}
 	d->gap_pending = true;
-	doc_ref(d);
 	lws_sul_schedule(fanout_context, 0, &d->gap_sul, gap_cb,
 					 (lws_usec_t) delay_ms * LWS_US_PER_MS);
 }
@@ -176,6 +174,7 @@ gap_schedule(doc *d, int delay_ms)
 void
 doc_offer(doc *d, entry *e)
 {
+	assert(d->refs > 0); /* the caller's, see document.h */
 	switch (window_offer(&d->w, e))
 	{
 		case WINDOW_APPENDED:
@@ -183,7 +182,6 @@ doc_offer(doc *d, entry *e)
 			{
 				lws_sul_cancel(&d->gap_sul);
 				d->gap_pending = false;
-				doc_unref(d); /* the timer's reference */
 			}
 			stream_pump_doc(d);
 			break;
@@ -250,7 +248,6 @@ gap_fetch(doc *d)
 {
 	if (!window_gap(&d->w) || d->fetching || !d->nsubs)
 		return;
-	doc_ref(d);
 	if (!rq_changes(d->id, d->w.hi, d->w.want, gap_done, d))
 	{
 		/*
@@ -258,19 +255,22 @@ gap_fetch(doc *d)
 		 * does): try again later rather than lose the resync.
 		 */
 		gap_schedule(d, RETRY_FETCH_MS);
-		doc_unref(d);
 		return;
 	}
+	doc_ref(d); /* the query's; its callback never runs before this */
 	d->fetching = true;
 }
 
 void
 doc_resync_all(void)
 {
+	doc *next;
+
 	for (size_t i = 0; i < table.size; i++)
 	{
-		for (doc *d = table.buckets[i]; d; d = d->hnext)
+		for (doc *d = table.buckets[i]; d; d = next)
 		{
+			next = d->hnext;
 			if (!d->w.known)
 				continue;
 			d->w.want = REV_UNBOUNDED;

@@ -9,10 +9,11 @@
  * fetch per document at a time, after --gap-wait-ms (a late notification
  * usually fills it first), retried while the database is unreachable.
  *
- * Ownership: a doc is referenced by its subscribers, by queries in flight
- * and by its gap timer (doc_ref / doc_unref); it leaves the table when its
- * last subscriber goes (a new subscriber starts afresh, with a new doc) and
- * is freed by the last doc_unref.  Single-threaded: the lws event loop.
+ * Ownership: a doc is referenced by its subscribers and by queries in
+ * flight (doc_ref / doc_unref; its gap timer is cancelled when it is freed);
+ * it leaves the table when its last subscriber goes (a new subscriber starts
+ * afresh, with a new doc) and is freed by the last doc_unref. Single-threaded:
+ * the lws event loop.
  */
 #ifndef COLLAB_NOTIFIER_DOCUMENT_H
 #define COLLAB_NOTIFIER_DOCUMENT_H
@@ -38,7 +39,7 @@ typedef struct doc {
 	bool in_table;
 	window w;
 	bool fetching;	  /* a gap fetch in flight */
-	bool gap_pending; /* gap_sul scheduled (holding a reference) */
+	bool gap_pending; /* gap_sul scheduled */
 	lws_sorted_usec_list_t gap_sul;
 	bool snapshotting; /* a snapshot query in flight (stream.c) */
 } doc;
@@ -58,7 +59,9 @@ void doc_unref(doc *d);
  * the next subscriber to its id starts afresh. */
 void doc_forget(doc *d);
 
-/* Offers revision E to D (taking E's contents); moves the subscribers. */
+/* Offers revision E to D (taking E's contents); moves the subscribers.
+ * The caller holds a reference to D: moving the subscribers may end the
+ * last of them. */
 void doc_offer(doc *d, entry *e);
 
 /* Revision REV exists (a notification too big to carry it, a snapshot

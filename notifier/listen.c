@@ -38,7 +38,11 @@ heard_change(doc *d, json_t *root, const char *payload)
 	if (!e.m || (client && !e.client))
 		entry_clear(&e);
 	else
+	{
+		doc_ref(d);
 		doc_offer(d, &e);
+		doc_unref(d);
+	}
 }
 
 void

@@ -253,18 +253,36 @@ pump(sub *s)
 	}
 }
 
+/*
+ * Pumping a sub can end it (a catch-up fetch that cannot be sent fails the
+ * subscription), but no other: the walks note the next one first, and
+ * hold the document so that its last subscriber leaving does not free it
+ * under the walk.
+ */
 void
 stream_pump_doc(doc *d)
 {
-	for (sub *s = d->subs; s; s = s->dnext)
+	sub *next;
+
+	doc_ref(d);
+	for (sub *s = d->subs; s; s = next)
+	{
+		next = s->dnext;
 		pump(s);
+	}
+	doc_unref(d);
 }
 
 void
 stream_resume(conn *c)
 {
-	for (sub *s = c->subs; s && !c->close_code; s = s->cnext)
+	sub *next;
+
+	for (sub *s = c->subs; s && conn_live(c); s = next)
+	{
+		next = s->cnext;
 		pump(s);
+	}
 }
 
 void
@@ -459,15 +477,16 @@ snapshot_done(void *ctx, const PGresult *res, const pg_error *err)
 static void
 snapshot_query(doc *d)
 {
-	doc_ref(d);
 	if (!rq_snapshot(d->id, snapshot_done, d))
 	{
 		pg_error err = {.unavailable = true, .message = "out of memory"};
 
+		doc_ref(d); /* failing the last waiter must not free D under us */
 		snapshot_failed(d, &err, false);
 		doc_unref(d);
 		return;
 	}
+	doc_ref(d); /* the query's; its callback never runs before this */
 	d->snapshotting = true;
 	metrics.snapshots++;
 }

@@ -91,7 +91,7 @@ append(window *w, entry *e)
 			ring = calloc((size_t) cap, sizeof(entry));
 			if (!ring)
 				return false;
-			for (int64_t r = w->lo; r <= w->hi; r++)
+			for (int64_t r = w->lo; w->cap > 0 && r <= w->hi; r++)
 				ring[r % cap] = w->ring[r % w->cap];
 			free(w->ring);
 			w->ring = ring;
@@ -190,7 +190,7 @@ window_offer(window *w, entry *e)
 void
 window_check(const window *w)
 {
-#ifndef NDEBUG
+#ifdef COLLAB_CHECKED
 	if (!w->known)
 	{
 		assert(w->nheld == 0 && w->cap == 0);

@@ -20,8 +20,9 @@
  * revision offered (or window_start) fixes where it begins.
  *
  * Pure bookkeeping: no I/O, no timers, no database; the owner (document.c)
- * decides when to fetch.  window_check asserts every invariant above in a
- * checked build (assert enabled), and the tests call it after each step.
+ * decides when to fetch.  window_check asserts every invariant above (a
+ * walk of the window: in a checked build, COLLAB_CHECKED, as the tests
+ * build it); window_offer calls it after every change.
  */
 #ifndef COLLAB_NOTIFIER_WINDOW_H
 #define COLLAB_NOTIFIER_WINDOW_H
@@ -85,7 +86,7 @@ bool window_gap(const window *w);
 /* Revision REV, which must be in lo..hi. */
 const entry *window_get(const window *w, int64_t rev);
 
-/* Asserts W's invariants (nothing when assertions are off). */
+/* Asserts W's invariants (nothing unless COLLAB_CHECKED). */
 void window_check(const window *w);
 
 #endif
