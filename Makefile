@@ -29,7 +29,8 @@
 # Programs (everything above but the extension and the unit tests) share one
 # set of flags, PROG_CFLAGS: -std=gnu11 -g -O2 -Wall -Wextra -Werror.
 #   SANITIZE=1   adds ASan + UBSan (-O1, the first report aborts)
-#   CHECKED=1    a checked build: defines COLLAB_CHECKED, for invariant checks
+#   CHECKED=1    a checked build: the extension with Assert() on (see
+#                PG_CPPFLAGS); programs get COLLAB_CHECKED, for invariant checks
 #                too costly for production (walking rings, lists, reference
 #                counts).  assert() itself is on in every build but the
 #                benchmarks (-DNDEBUG, as a release would be); notifier-tests
@@ -83,6 +84,14 @@ ISOLATION_OPTS = --encoding=UTF8
 # compiler does not report, while our own code gets every warning.
 PG_CPPFLAGS = -I$(srcdir)/core -isystem $(includedir_server)
 PG_CFLAGS = -Wall -Wextra -Werror
+# CHECKED=1: the extension with PostgreSQL's Assert() on, as tools/test builds
+# it (USE_ASSERT_CHECKING; c.h supports such an extension in a server built
+# without assertions), so the invariants its headers state are checked by
+# every test run.  build/extension/.flags rebuilds the objects when this
+# changes (PGXS keeps objects it thinks are intermediate).
+ifeq ($(CHECKED),1)
+PG_CPPFLAGS += -DUSE_ASSERT_CHECKING
+endif
 
 EXTRA_CLEAN = build compile_commands.json
 
@@ -96,7 +105,10 @@ include $(PGXS)
 # Every object depends on every header: the project is small, and a stale
 # object after a header change costs more than a rebuild.
 HEADERS = $(wildcard core/*.h extension/*.h)
-$(OBJS): $(HEADERS)
+$(OBJS): $(HEADERS) build/extension/.flags
+
+build/extension/.flags: FORCE
+	$(call remember_flags,CHECKED=$(CHECKED))
 
 $(DATA_built): extension/collab.sql collab.control
 	cp $< $@
