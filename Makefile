@@ -230,8 +230,14 @@ $(NT_DIR)/collab-notifier: $(NOTIFIER_SRCS) $(NOTIFIER_HEADERS) $(CORE_HEADERS) 
 		$(NT_DIR)/.flags
 	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -o $@ $(NOTIFIER_SRCS) $(NOTIFIER_LIBS)
 
-$(NT_DIR)/protocol_test: tests/notifier/protocol_test.c $(NT_DEPS)
-	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Itests/lib -o $@ $< \
+# protocol_test: main and the order of the topics (protocol_test.c), the
+# harness and raw client they share, and the topics, proto_*.c
+PT_SRCS = tests/notifier/protocol_test.c tests/notifier/harness.c \
+	tests/notifier/raw.c $(sort $(wildcard tests/notifier/proto_*.c))
+PT_HEADERS = tests/notifier/harness.h tests/notifier/raw.h
+
+$(NT_DIR)/protocol_test: $(PT_SRCS) $(PT_HEADERS) $(NT_DEPS)
+	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Itests/lib -o $@ $(PT_SRCS) \
 		tests/lib/wsc.c $(NOTIFIER_LIBS) -lm
 
 $(NT_DIR)/converge_test: tests/notifier/converge_test.c $(NT_DEPS) \
