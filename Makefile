@@ -231,7 +231,9 @@ NT_CFLAGS = $(PROG_CFLAGS) -DCOLLAB_CHECKED
 NT_PROGS = $(patsubst tests/notifier/%.c,$(NT_DIR)/%,\
 	$(wildcard tests/notifier/protocol_test.c tests/notifier/converge_test.c \
 	$(NT_DB_TESTS)))
-NT_DEPS = tests/notifier/wsc.c tests/notifier/wsc.h $(NT_DIR)/.flags
+# tests/lib/: what the notifier's tests and benchmarks share (wsc, the
+# WebSocket client)
+NT_DEPS = tests/lib/wsc.c tests/lib/wsc.h $(NT_DIR)/.flags
 
 $(NT_DIR)/.flags: FORCE
 	$(call remember_flags,$(CC) $(NT_CFLAGS))
@@ -240,14 +242,20 @@ $(NT_DIR)/collab-notifier: $(NOTIFIER_SRCS) $(NOTIFIER_HEADERS) $(CORE_HEADERS) 
 		$(NT_DIR)/.flags
 	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -o $@ $(NOTIFIER_SRCS) $(NOTIFIER_LIBS)
 
-$(NT_DIR)/protocol_test: tests/notifier/protocol_test.c $(NT_DEPS)
-	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Itests/notifier -o $@ $< \
-		tests/notifier/wsc.c $(NOTIFIER_LIBS) -lm
+# protocol_test: main and the order of the topics (protocol_test.c), the
+# harness and raw client they share, and the topics, proto_*.c
+PT_SRCS = tests/notifier/protocol_test.c tests/notifier/harness.c \
+	tests/notifier/raw.c $(sort $(wildcard tests/notifier/proto_*.c))
+PT_HEADERS = tests/notifier/harness.h tests/notifier/raw.h
+
+$(NT_DIR)/protocol_test: $(PT_SRCS) $(PT_HEADERS) $(NT_DEPS)
+	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Itests/lib -o $@ $(PT_SRCS) \
+		tests/lib/wsc.c $(NOTIFIER_LIBS) -lm
 
 $(NT_DIR)/converge_test: tests/notifier/converge_test.c $(NT_DEPS) \
 		$(CORE_SRCS) $(CORE_HEADERS)
-	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Itests/notifier -o $@ $< \
-		tests/notifier/wsc.c $(CORE_SRCS) $(NOTIFIER_LIBS) -lm
+	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Itests/lib -o $@ $< \
+		tests/lib/wsc.c $(CORE_SRCS) $(NOTIFIER_LIBS) -lm
 
 # the database against the notifier's encoders (core/wire.h), no WebSocket
 $(NT_DIR)/test_contract: tests/notifier/test_contract.c $(NT_DIR)/.flags \
@@ -309,9 +317,9 @@ build/bench/core_bench: bench/core_bench.c $(CORE_SRCS) $(CORE_HEADERS) \
 
 bench-core: build/bench/core_bench
 
-build/bench/notifier_load: bench/notifier/load.c tests/notifier/wsc.c \
-		tests/notifier/wsc.h build/bench/.flags
-	$(CC) $(BENCH_CFLAGS) -Itests/notifier -o $@ $< tests/notifier/wsc.c \
+build/bench/notifier_load: bench/notifier/load.c tests/lib/wsc.c \
+		tests/lib/wsc.h build/bench/.flags
+	$(CC) $(BENCH_CFLAGS) -Itests/lib -o $@ $< tests/lib/wsc.c \
 		-lwebsockets -lm
 
 bench-notifier: $(NOTIFIER_BIN) build/bench/notifier_load

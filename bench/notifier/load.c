@@ -5,7 +5,7 @@
  *   load --url HOST:PORT[,HOST:PORT...] --mode MODE [--clients N] [--docs D]
  *        [--seconds S] [--rate R] [--pid PID[,PID...]] [--prefix P]
  *
- * One wsc loop (tests/notifier/wsc.c, the client the tests use too) holds
+ * One wsc loop (tests/lib/wsc.c, the client the tests use too) holds
  * every connection, spread round robin over the notifiers given.  Modes:
  *
  *   latency  N clients over D documents; the first client of each document

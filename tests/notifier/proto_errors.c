@@ -1,0 +1,240 @@
+/*
+ * proto_errors.c — what a client gets wrong (docs/protocol.md, "Errors",
+ * "Identity", "Transport"): messages that are not a request, mistyped or
+ * missing fields, client ids, requests for documents missing or not
+ * subscribed, rejected submits, and the subprotocol.
+ */
+#define _GNU_SOURCE /* strcasestr */
+#include "harness.h"
+#include "raw.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Text that is not JSON, not an object, without a type or of an unknown
+ * type, and requests without their required fields: bad_message (with the
+ * doc when there is one), and the connection goes on.
+ */
+static void
+test_malformed_messages_are_bad_message(void)
+{
+	const char *doc = doc_name("errors");
+	wsc *a = connect_to('a');
+
+	free(hello(a));
+	wsc_send(a, "not json");
+	expect_error(a, "bad_message", NULL, "not JSON");
+	wsc_send(a, "[1,2]");
+	expect_error(a, "bad_message", NULL, "not an object");
+	wsc_send(a, "{\"doc\":\"x\"}");
+	expect_error(a, "bad_message", NULL, "no type");
+	wsc_send(a, "{\"type\":\"dance\",\"doc\":\"x\"}");
+	expect_error(a, "bad_message", NULL, "unknown type");
+	wsc_send(a, "{\"type\":\"subscribe\"}");
+	expect_error(a, "bad_message", NULL, "subscribe without doc");
+	wsc_sendf(a,
+			  "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,\"change\":[]}",
+			  doc);
+	expect_error(a, "bad_message", doc, "submit without seq");
+	wsc_sendf(a, "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,\"seq\":1}",
+			  doc);
+	expect_error(a, "bad_message", doc, "submit without change");
+	wsc_free(a);
+}
+
+/*
+ * A subscribe without create to a missing document is not_found; a submit
+ * or presence for a document the connection has not subscribed is
+ * not_subscribed.
+ */
+static void
+test_missing_or_unsubscribed_document(void)
+{
+	const char *doc = doc_name("errors");
+	wsc *a = connect_to('a');
+
+	free(hello(a));
+	wsc_sendf(a, "{\"type\":\"subscribe\",\"doc\":\"%s\"}",
+			  doc_name("missing"));
+	expect_error(a, "not_found", NULL,
+				 "subscribe to a missing document without create");
+	wsc_sendf(a,
+			  "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,\"change\":[{"
+			  "\"insert\":\"a\"}],\"seq\":1}",
+			  doc);
+	expect_error(a, "not_subscribed", doc, "submit before subscribing");
+	wsc_sendf(a, "{\"type\":\"presence\",\"doc\":\"%s\",\"state\":{}}", doc);
+	expect_error(a, "not_subscribed", doc, "presence before subscribing");
+	wsc_free(a);
+}
+
+/*
+ * Submits the database rejects (a change longer than the document, a base
+ * revision ahead of the head, a malformed change) are invalid_change with
+ * the submit's seq, and change nothing.
+ */
+static void
+test_rejected_submits_change_nothing(void)
+{
+	const char *doc = doc_name("rejected");
+	wsc *a = connect_to('a');
+
+	free(hello(a));
+	subscribe(a, doc);
+	wsc_sendf(a,
+			  "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,\"change\":[{"
+			  "\"retain\":100},{\"insert\":\"a\"}],\"seq\":1}",
+			  doc);
+	expect_error_seq(a, "invalid_change", doc, 1,
+					 "a change longer than the document");
+	wsc_sendf(a,
+			  "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":5,\"change\":[{"
+			  "\"insert\":\"a\"}],\"seq\":2}",
+			  doc);
+	expect_error_seq(a, "invalid_change", doc, 2,
+					 "a base revision ahead of the head");
+	wsc_sendf(a,
+			  "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,\"change\":[{"
+			  "\"bogus\":1}],\"seq\":3}",
+			  doc);
+	expect_error_seq(a, "invalid_change", doc, 3, "a malformed change");
+	{
+		const char *p[1] = {doc};
+		PGresult *r =
+			sql("SELECT head FROM collab.documents WHERE doc_id = $1", 1, p);
+
+		check(strcmp(PQgetvalue(r, 0, 0), "0") == 0,
+			  "rejected submits changed nothing (head %s)",
+			  PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
+	wsc_free(a);
+}
+
+/*
+ * Every mistyped or missing field is bad_message; a client id is 1 to 200
+ * bytes and, once stated, the connection's for good: the same one again is
+ * fine, a different one is bad_message.
+ */
+static void
+test_mistyped_fields_and_client_ids(void)
+{
+	static const struct {
+		const char *msg, *what;
+	} cases[] = {
+		{"{\"type\":\"subscribe\",\"doc\":5}", "a doc that is a number"},
+		{"{\"type\":7,\"doc\":\"x\"}", "a type that is a number"},
+		{"{\"type\":\"submit\",\"doc\":\"D\",\"rev\":0,\"change\":[],"
+		 "\"seq\":0}",
+		 "seq 0"},
+		{"{\"type\":\"submit\",\"doc\":\"D\",\"rev\":0,\"change\":[],"
+		 "\"seq\":\"1\"}",
+		 "seq as a string"},
+		{"{\"type\":\"submit\",\"doc\":\"D\",\"rev\":\"0\",\"change\":[],"
+		 "\"seq\":1}",
+		 "rev as a string"},
+		{"{\"type\":\"submit\",\"doc\":\"D\",\"change\":[],\"seq\":1}",
+		 "submit without rev"},
+		{"{\"type\":\"subscribe\",\"doc\":\"D\",\"rev\":\"1\"}",
+		 "subscribe with rev as a string"},
+		{"{\"type\":\"unsubscribe\"}", "unsubscribe without doc"},
+		{"{\"type\":\"fetch\"}", "fetch without doc"},
+		{"{\"type\":\"subscribe\",\"doc\":\"D\",\"client\":\"\"}",
+		 "an empty client id"},
+		{"{\"type\":\"subscribe\",\"doc\":\"D\",\"client\":42}",
+		 "a client id that is a number"},
+	};
+	const char *doc = doc_name("fields");
+	char big_id[202], msg[512];
+	wsc *b;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+	{
+		char text[256];
+		const char *d = strchr(cases[i].msg, 'D');
+
+		/* a fresh connection each: a rejected id must not stick */
+		b = connect_to('b');
+		free(hello(b));
+		if (d && d[1] == '"')
+			snprintf(text, sizeof(text), "%.*s%s%s", (int) (d - cases[i].msg),
+					 cases[i].msg, doc, d + 1);
+		else
+			snprintf(text, sizeof(text), "%s", cases[i].msg);
+		wsc_send(b, text);
+		expect_error(b, "bad_message", NULL, cases[i].what);
+		wsc_free(b);
+	}
+	/* ids are 1 to 200 bytes */
+	memset(big_id, 'i', 201);
+	big_id[201] = '\0';
+	b = connect_to('b');
+	free(hello(b));
+	snprintf(msg, sizeof(msg),
+			 "{\"type\":\"subscribe\",\"doc\":\"%s\",\"create\":true,"
+			 "\"client\":\"%s\"}",
+			 doc, big_id);
+	wsc_send(b, msg);
+	expect_error(b, "bad_message", NULL, "a client id of 201 bytes");
+	big_id[200] = '\0';
+	snprintf(msg, sizeof(msg),
+			 "{\"type\":\"subscribe\",\"doc\":\"%s\",\"create\":true,"
+			 "\"client\":\"%s\"}",
+			 doc, big_id);
+	wsc_send(b, msg);
+	{
+		json_t *m = expect(b, "snapshot", "a client id of 200 bytes");
+
+		check(m != NULL, "a client id of 200 bytes is accepted");
+		json_decref(m);
+	}
+	/* the same id again is no change of id */
+	wsc_send(b, msg);
+	{
+		json_t *m = expect(b, "snapshot", "the same client id again");
+
+		check(m != NULL, "stating the same client id again is fine");
+		json_decref(m);
+	}
+	wsc_free(b);
+	/* a different one is */
+	b = connect_to('a');
+	free(hello(b));
+	wsc_sendf(b,
+			  "{\"type\":\"unsubscribe\",\"doc\":\"x\",\"client\":\"one\"}");
+	wsc_sendf(b,
+			  "{\"type\":\"unsubscribe\",\"doc\":\"x\",\"client\":\"two\"}");
+	expect_error(b, "bad_message", NULL, "a second, different client id");
+	wsc_free(b);
+}
+
+/* The subprotocol "collab" is accepted (and named in the answer). */
+static void
+test_subprotocol_collab_accepted(void)
+{
+	raw *r = raw_connect('b', 0, "collab");
+	json_t *m;
+
+	if (!r)
+		return;
+	check(strcasestr(r->head, "\r\nSec-WebSocket-Protocol: collab") != NULL,
+		  "asked for subprotocol collab, the handshake names it");
+	m = raw_next_json(r, WAIT_MS);
+	check(m && strcmp(type_of(m), "hello") == 0, "... and hello follows (%s)",
+		  m ? type_of(m) : "nothing");
+	json_decref(m);
+	raw_free(r);
+}
+
+const harness_test proto_errors[] = {
+	{"malformed_messages_are_bad_message",
+	 test_malformed_messages_are_bad_message},
+	{"missing_or_unsubscribed_document",
+	 test_missing_or_unsubscribed_document},
+	{"rejected_submits_change_nothing", test_rejected_submits_change_nothing},
+	{"mistyped_fields_and_client_ids", test_mistyped_fields_and_client_ids},
+	{"subprotocol_collab_accepted", test_subprotocol_collab_accepted},
+	{NULL, NULL},
+};

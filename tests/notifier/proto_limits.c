@@ -1,0 +1,340 @@
+/*
+ * proto_limits.c — the per-connection limits (docs/protocol.md,
+ * "Transport"), provoked on instance A (--max-docs 5 --rate 100 --burst 200
+ * --max-message-bytes 65536 --max-queue 256) and B (--max-inflight 16, the
+ * default): subscribed documents, message rate, message size, submits in
+ * flight, a reader too slow for its queue (closed with 1013, then resumed),
+ * and a burst a fast reader must get whole.
+ */
+#include "harness.h"
+#include "raw.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A allows 5 subscribed documents per connection: a sixth is too_many. */
+static void
+test_documents_per_connection_limited(void)
+{
+	wsc *a = connect_to('a');
+
+	free(hello(a));
+	for (int i = 0; i < 5; i++)
+	{
+		char base[16];
+
+		snprintf(base, sizeof(base), "many%d", i);
+		subscribe(a, doc_name(base));
+	}
+	wsc_sendf(a, "{\"type\":\"subscribe\",\"doc\":\"%s\",\"create\":true}",
+			  doc_name("many9"));
+	expect_error(a, "too_many", NULL, "a sixth document over --max-docs 5");
+	wsc_free(a);
+}
+
+/* A allows bursts of 200 messages: 300 at once get rate_limited. */
+static void
+test_message_rate_limited(void)
+{
+	wsc *a = connect_to('a');
+
+	free(hello(a));
+	for (int i = 0; i < 300; i++)
+		wsc_sendf(a, "{\"type\":\"unsubscribe\",\"doc\":\"nothing%d\"}", i);
+	expect_error(a, "rate_limited", NULL,
+				 "300 messages at once, over --burst 200");
+	wsc_free(a);
+}
+
+/* A message over --max-message-bytes 65536 closes the connection (1009). */
+static void
+test_message_size_closes_1009(void)
+{
+	wsc *big = connect_to('a');
+	size_t n = 70000;
+	char *text = malloc(n + 64);
+	size_t head;
+
+	if (!text)
+	{
+		fprintf(stderr, "out of memory\n");
+		exit(100);
+	}
+	free(hello(big));
+	head = (size_t)
+		snprintf(text, 64,
+				 "{\"type\":\"presence\",\"doc\":\"x\",\"state\":{\"s\":\"");
+	memset(text + head, 'x', n);
+	strcpy(text + head + n, "\"}}");
+	wsc_send(big, text);
+	free(text);
+	while (!wsc_is_closed(big) && wsc_next(big, WAIT_MS))
+		;
+	check(wsc_is_closed(big) && wsc_close_code(big) == 1009,
+		  "a message over the limit closes with 1009 (got %d)",
+		  wsc_close_code(big));
+	wsc_free(big);
+}
+
+/*
+ * The in-flight limit: 40 submits in one write to B (--max-inflight 16):
+ * at most 16 in flight, the rest too_many with their doc and seq, the acks
+ * in revision order, the rejected ones not applied.
+ */
+static void
+test_inflight_submits_limited(void)
+{
+	const char *doc = doc_name("inflight");
+	const char *p[1] = {doc};
+	raw *r = raw_connect('b', 0, NULL);
+	char *frames = NULL, msg[256];
+	size_t len = 0;
+	int acks = 0, too_many = 0, others = 0, seq_ok = 1;
+	json_int_t last_rev = 0;
+	bool ordered = true;
+	json_t *m;
+	PGresult *res;
+
+	if (!r)
+		return;
+	m = raw_next_json(r, WAIT_MS);
+	check(m && strcmp(type_of(m), "hello") == 0,
+		  "a raw connection gets hello");
+	json_decref(m);
+	snprintf(msg, sizeof(msg),
+			 "{\"type\":\"subscribe\",\"doc\":\"%s\",\"create\":true}", doc);
+	raw_send(r, msg);
+	m = raw_next_json(r, WAIT_MS);
+	check(m && strcmp(type_of(m), "snapshot") == 0,
+		  "a raw connection subscribes");
+	json_decref(m);
+	for (int s = 1; s <= 40; s++)
+	{
+		snprintf(msg, sizeof(msg),
+				 "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,\"change\":[{"
+				 "\"insert\":\"x\"}],\"seq\":%d}",
+				 doc, s);
+		if (!raw_frame(&frames, &len, msg))
+			break;
+	}
+	raw_write(r, frames, len);
+	free(frames);
+	while (acks + too_many + others < 40 && (m = raw_next_json(r, WAIT_MS)))
+	{
+		if (strcmp(type_of(m), "ack") == 0)
+		{
+			acks++;
+			if (int_of(m, "rev") != last_rev + 1)
+				ordered = false;
+			last_rev = int_of(m, "rev");
+		}
+		else if (strcmp(type_of(m), "error") == 0 &&
+				 strcmp(str_of(m, "code"), "too_many") == 0)
+		{
+			too_many++;
+			if (int_of(m, "seq") < 1 || strcmp(str_of(m, "doc"), doc) != 0)
+				seq_ok = 0;
+		}
+		else
+		{
+			char *text = json_dumps(m, JSON_COMPACT);
+
+			printf("     unexpected: %.200s\n", text);
+			free(text);
+			others++;
+		}
+		json_decref(m);
+	}
+	check(too_many > 0 && acks + too_many == 40 && others == 0 && acks >= 16,
+		  "40 submits at once, --max-inflight 16: %d acks and %d too_many "
+		  "errors (%d others)",
+		  acks, too_many, others);
+	check(seq_ok, "each too_many error names the doc and the submit's seq");
+	check(ordered, "the acks came in revision order, 1..%d", acks);
+	res = sql("SELECT collab.head($1)", 1, p);
+	check(atoi(PQgetvalue(res, 0, 0)) == acks,
+		  "rejected submits changed nothing: head %s = acks %d",
+		  PQgetvalue(res, 0, 0), acks);
+	PQclear(res);
+	raw_free(r);
+}
+
+/*
+ * Commits N changes to DOC (at revision FROM) in one transaction: SIZE
+ * characters inserted, then deleted, and so on (FROM even).
+ */
+static void
+flood(const char *doc, int from, int n, int size)
+{
+	const char *p[1] = {doc};
+	char query[512];
+
+	PQclear(sql("SELECT set_config('pt.doc', $1, false)", 1, p));
+	snprintf(query, sizeof(query),
+			 "DO $$ BEGIN FOR i IN %d..%d LOOP PERFORM collab.submit("
+			 "current_setting('pt.doc'), i - 1, CASE WHEN i %% 2 = 1 THEN "
+			 "jsonb_build_array(jsonb_build_object('insert', repeat('s', "
+			 "%d))) ELSE '[{\"delete\":%d}]' END); END LOOP; END $$",
+			 from + 1, from + n, size, size);
+	PQclear(sql(query, 0, NULL));
+}
+
+/*
+ * A resume of DOC from FROM on instance WHICH reaches revision HEAD: through
+ * every change after FROM, gap-free, or through a snapshot (a revision the
+ * server chose not to replay) and the changes after it.
+ */
+static void
+resume_to_head(char which, const char *doc, json_int_t from, json_int_t head,
+			   const char *who)
+{
+	wsc *c = connect_to(which);
+	json_int_t rev = from;
+	bool gapless = true, snapshot = false;
+	int changes = 0;
+	json_t *m;
+
+	free(hello(c));
+	wsc_sendf(c, "{\"type\":\"subscribe\",\"doc\":\"%s\",\"rev\":%lld}", doc,
+			  (long long) from);
+	while (rev < head && (m = next_json(c, WAIT_MS)) != NULL)
+	{
+		if (strcmp(type_of(m), "snapshot") == 0)
+		{
+			snapshot = true;
+			rev = int_of(m, "rev");
+		}
+		else if (strcmp(type_of(m), "change") == 0)
+		{
+			if (int_of(m, "rev") != rev + 1)
+				gapless = false;
+			rev = int_of(m, "rev");
+			changes++;
+		}
+		json_decref(m);
+	}
+	check(gapless && rev == head,
+		  "%s resumes from revision %lld, %lld behind, and reaches the head: "
+		  "got %s%d changes, up to revision %lld%s%s",
+		  who, (long long) from, (long long) (head - from),
+		  snapshot ? "a snapshot and " : "", changes, (long long) rev,
+		  gapless ? "" : ", with gaps",
+		  wsc_is_closed(c) ? ", then the server closed the connection" : "");
+	wsc_free(c);
+}
+
+/*
+ * A client that stops reading while thousands of changes arrive is closed
+ * with 1013 (its queue full: A has --max-queue 256); what it got until then
+ * is gap-free, and it can resume, on B (defaults) from where it was cut, and
+ * on A however far behind it is: a backlog longer than the queue must not
+ * close it again (the server can pace it, or send a snapshot).
+ */
+static void
+test_slow_reader_closed_1013_and_resumes(void)
+{
+	const char *doc = doc_name("slow");
+	raw *r = raw_connect('a', 4096, NULL);
+	char msg[256], *text;
+	json_int_t rev = -1;
+	int op, code = 0, changes = 0;
+	bool gapless = true;
+	json_t *m;
+
+	if (!r)
+		return;
+	m = raw_next_json(r, WAIT_MS);
+	json_decref(m);
+	snprintf(msg, sizeof(msg),
+			 "{\"type\":\"subscribe\",\"doc\":\"%s\",\"create\":true}", doc);
+	raw_send(r, msg);
+	m = raw_next_json(r, WAIT_MS);
+	rev = m ? int_of(m, "rev") : -1;
+	check(m && strcmp(type_of(m), "snapshot") == 0 && rev == 0,
+		  "the slow reader subscribes");
+	json_decref(m);
+	/* 3000 changes, 100 per transaction (a burst A's queue holds), 5000
+	 * characters inserted or deleted (the document stays small): 7.5 MB to
+	 * fan out, past A's queue and the sockets' buffers (up to 4 MB) */
+	for (int from = 0; from < 3000; from += 100)
+		flood(doc, from, 100, 5000);
+	/* the server's queue fills while we do not read */
+	usleep(1000 * 1000);
+	while ((op = raw_next(r, WAIT_MS, &text, &code)) == 1)
+	{
+		m = json_loads(text, 0, NULL);
+		free(text);
+		if (m && strcmp(type_of(m), "change") == 0)
+		{
+			if (int_of(m, "rev") != rev + 1)
+				gapless = false;
+			rev = int_of(m, "rev");
+			changes++;
+		}
+		json_decref(m);
+	}
+	check(op == 8 && code == 1013,
+		  "a reader too slow for 3000 changes is closed with 1013 (got %s "
+		  "%d after %d changes)",
+		  op == 8	 ? "close"
+		  : op == -1 ? "end of file"
+					 : "a timeout",
+		  op == 8 ? code : 0, changes);
+	check(gapless && changes < 3000,
+		  "what it got before the close was gap-free (revisions 1..%lld)",
+		  (long long) rev);
+	raw_free(r);
+	resume_to_head('b', doc, rev, 3000, "the cut reader, on B,");
+	resume_to_head('a', doc, 0, 3000,
+				   "a client on A (--max-queue 256), from 0,");
+}
+
+/*
+ * A burst: 400 changes committed in one transaction, to a client that reads
+ * all the time, on A (--max-queue 256).  It is not slow: it must get them
+ * all, gap-free, and stay connected.
+ */
+static void
+test_burst_to_reader_gap_free(void)
+{
+	const char *doc = doc_name("burst");
+	wsc *a = connect_to('a');
+	json_int_t rev = 0;
+	bool gapless = true;
+	json_t *m;
+
+	free(hello(a));
+	subscribe(a, doc);
+	flood(doc, 0, 400, 10);
+	while (rev < 400 && (m = next_json(a, WAIT_MS)) != NULL)
+	{
+		if (strcmp(type_of(m), "change") == 0)
+		{
+			if (int_of(m, "rev") != rev + 1)
+				gapless = false;
+			rev = int_of(m, "rev");
+		}
+		json_decref(m);
+	}
+	check(gapless && rev == 400 && !wsc_is_closed(a),
+		  "a reader on A (--max-queue 256) gets a burst of 400 changes, "
+		  "committed at once, without a gap and without being cut off: got "
+		  "up to revision %lld%s%s",
+		  (long long) rev, gapless ? "" : ", with gaps",
+		  wsc_is_closed(a) ? ", then the server closed the connection" : "");
+	wsc_free(a);
+}
+
+const harness_test proto_limits[] = {
+	{"documents_per_connection_limited",
+	 test_documents_per_connection_limited},
+	{"message_rate_limited", test_message_rate_limited},
+	{"message_size_closes_1009", test_message_size_closes_1009},
+	{"inflight_submits_limited", test_inflight_submits_limited},
+	{"slow_reader_closed_1013_and_resumes",
+	 test_slow_reader_closed_1013_and_resumes},
+	{"burst_to_reader_gap_free", test_burst_to_reader_gap_free},
+	{NULL, NULL},
+};
