@@ -194,6 +194,10 @@ endef
 FORCE:
 
 CORE_HEADERS = $(wildcard core/*.h)
+# What the tests share (tests/lib/): the random generator and edits, and the
+# C OT client; built into each program that uses it, against the core.
+TESTLIB_SRCS = $(sort $(wildcard tests/lib/*.c))
+TESTLIB_HEADERS = $(wildcard tests/lib/*.h)
 NOTIFIER_SRCS = $(sort $(wildcard notifier/*.c)) $(NOTIFIER_CORE_SRCS)
 NOTIFIER_CFLAGS = -I$(PG_INCLUDEDIR) -Icore
 NOTIFIER_LIBS = -lwebsockets -ljansson $(LIBPQ)
@@ -246,14 +250,18 @@ $(NT_DIR)/test_contract: tests/notifier/test_contract.c $(NT_DIR)/.flags \
 
 notifier-tests: $(NT_DIR)/collab-notifier $(NT_PROGS)
 
-# Concurrent OT clients against a real cluster (tests/stress/run).
+# Concurrent OT clients against a real cluster (tests/stress/run): every
+# tests/stress/*.c with the test library and the core.
+STRESS_SRCS = $(sort $(wildcard tests/stress/*.c))
+
 build/stress/.flags: FORCE
 	$(call remember_flags,$(CC) $(PROG_CFLAGS))
 
-build/stress/stress: tests/stress/stress.c $(CORE_SRCS) $(CORE_HEADERS) \
+build/stress/stress: $(STRESS_SRCS) $(wildcard tests/stress/*.h) \
+		$(TESTLIB_SRCS) $(TESTLIB_HEADERS) $(CORE_SRCS) $(CORE_HEADERS) \
 		build/stress/.flags
-	$(CC) $(PROG_CFLAGS) -Icore -I$(PG_INCLUDEDIR) -o $@ $< $(CORE_SRCS) \
-		$(LIBPQ) -lm
+	$(CC) $(PROG_CFLAGS) -Icore -Itests/lib -I$(PG_INCLUDEDIR) -o $@ \
+		$(STRESS_SRCS) $(TESTLIB_SRCS) $(CORE_SRCS) $(LIBPQ) -lm
 
 stress: build/stress/stress
 
