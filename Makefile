@@ -237,9 +237,9 @@ $(NT_DIR)/protocol_test: tests/notifier/protocol_test.c $(NT_DEPS)
 		tests/notifier/wsc.c $(NOTIFIER_LIBS) -lm
 
 $(NT_DIR)/converge_test: tests/notifier/converge_test.c $(NT_DEPS) \
-		$(CORE_SRCS) $(CORE_HEADERS)
-	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Itests/notifier -o $@ $< \
-		tests/notifier/wsc.c $(CORE_SRCS) $(NOTIFIER_LIBS) -lm
+		$(CORE_SRCS) $(CORE_HEADERS) $(TESTLIB_SRCS) $(TESTLIB_HEADERS)
+	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Itests/notifier -Itests/lib -o $@ $< \
+		tests/notifier/wsc.c $(TESTLIB_SRCS) $(CORE_SRCS) $(NOTIFIER_LIBS) -lm
 
 # the database against the notifier's encoders (core/wire.h), no WebSocket
 $(NT_DIR)/test_contract: tests/notifier/test_contract.c $(NT_DIR)/.flags \
