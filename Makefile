@@ -287,7 +287,7 @@ build/fuzz/.flags: FORCE
 
 $(FUZZ_BINS): build/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(CORE_HEADERS) \
 		$(NOTIFIER_SRCS) $(NOTIFIER_HEADERS) $(wildcard tests/fuzz/*.h) \
-		build/fuzz/.flags
+		$(TESTLIB_SRCS) $(TESTLIB_HEADERS) build/fuzz/.flags
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(CORE_SRCS) $< \
 		$$(sed -n 's/^ \* build: //p' $<)
 
