@@ -13,7 +13,8 @@
 #                             libpq, jansson)
 #   make notifier-tests       build/tests-notifier/: a checked notifier and
 #                             protocol_test, converge_test (tests/notifier/check)
-#   make stress               build/stress/stress (tests/stress/run)
+#   make stress               build/stress/stress: tests/stress/*.c with
+#                             tests/lib/*.c (tests/stress/run)
 #   make fuzz                 build/fuzz/fuzz_*: libFuzzer targets, always with
 #                             ASan + UBSan; FUZZ_CC (default clang) builds them
 #                             (tests/fuzz/smoke)
