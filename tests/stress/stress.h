@@ -232,6 +232,7 @@ double listener_finish(const config *cfg, listener *l);
 /* Indexes the clients' backends by pid (after the clients have exited). */
 void listener_index_senders(const config *cfg, listener *l, const shared *sh);
 
+/* Closes the connection (if still open) and frees what l holds. */
 void listener_destroy(const config *cfg, listener *l);
 
 /*
