@@ -13,7 +13,8 @@
 #                             libpq, jansson)
 #   make notifier-tests       build/tests-notifier/: a checked notifier and
 #                             protocol_test, converge_test (tests/notifier/check)
-#   make stress               build/stress/stress (tests/stress/run)
+#   make stress               build/stress/stress: tests/stress/*.c with
+#                             tests/lib/*.c (tests/stress/run)
 #   make fuzz                 build/fuzz/fuzz_*: libFuzzer targets, always with
 #                             ASan + UBSan; FUZZ_CC (default clang) builds them
 #                             (tests/fuzz/smoke)
@@ -206,6 +207,11 @@ endef
 FORCE:
 
 CORE_HEADERS = $(wildcard core/*.h)
+# What the tests share (tests/lib/): the random generator and edits, and the
+# C OT client, built into each program that uses them, against the core;
+# tests/lib/wsc.c, the WebSocket client, goes into those that need it.
+TESTLIB_SRCS = tests/lib/edits.c tests/lib/otclient.c
+TESTLIB_HEADERS = tests/lib/edits.h tests/lib/otclient.h
 NOTIFIER_SRCS = $(sort $(wildcard notifier/*.c)) $(NOTIFIER_CORE_SRCS)
 NOTIFIER_CFLAGS = -I$(PG_INCLUDEDIR) -Icore
 NOTIFIER_LIBS = -lwebsockets -ljansson $(LIBPQ)
@@ -253,9 +259,9 @@ $(NT_DIR)/protocol_test: $(PT_SRCS) $(PT_HEADERS) $(NT_DEPS)
 		tests/lib/wsc.c $(NOTIFIER_LIBS) -lm
 
 $(NT_DIR)/converge_test: tests/notifier/converge_test.c $(NT_DEPS) \
-		$(CORE_SRCS) $(CORE_HEADERS)
+		$(CORE_SRCS) $(CORE_HEADERS) $(TESTLIB_SRCS) $(TESTLIB_HEADERS)
 	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Itests/lib -o $@ $< \
-		tests/lib/wsc.c $(CORE_SRCS) $(NOTIFIER_LIBS) -lm
+		tests/lib/wsc.c $(TESTLIB_SRCS) $(CORE_SRCS) $(NOTIFIER_LIBS) -lm
 
 # the database against the notifier's encoders (core/wire.h), no WebSocket
 $(NT_DIR)/test_contract: tests/notifier/test_contract.c $(NT_DIR)/.flags \
@@ -266,14 +272,18 @@ $(NT_DIR)/test_contract: tests/notifier/test_contract.c $(NT_DIR)/.flags \
 
 notifier-tests: $(NT_DIR)/collab-notifier $(NT_PROGS)
 
-# Concurrent OT clients against a real cluster (tests/stress/run).
+# Concurrent OT clients against a real cluster (tests/stress/run): every
+# tests/stress/*.c with the test library and the core.
+STRESS_SRCS = $(sort $(wildcard tests/stress/*.c))
+
 build/stress/.flags: FORCE
 	$(call remember_flags,$(CC) $(PROG_CFLAGS))
 
-build/stress/stress: tests/stress/stress.c $(CORE_SRCS) $(CORE_HEADERS) \
+build/stress/stress: $(STRESS_SRCS) $(wildcard tests/stress/*.h) \
+		$(TESTLIB_SRCS) $(TESTLIB_HEADERS) $(CORE_SRCS) $(CORE_HEADERS) \
 		build/stress/.flags
-	$(CC) $(PROG_CFLAGS) -Icore -I$(PG_INCLUDEDIR) -o $@ $< $(CORE_SRCS) \
-		$(LIBPQ) -lm
+	$(CC) $(PROG_CFLAGS) -Icore -Itests/lib -I$(PG_INCLUDEDIR) -o $@ \
+		$(STRESS_SRCS) $(TESTLIB_SRCS) $(CORE_SRCS) $(LIBPQ) -lm
 
 stress: build/stress/stress
 
@@ -299,7 +309,7 @@ build/fuzz/.flags: FORCE
 
 $(FUZZ_BINS): build/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(CORE_HEADERS) \
 		$(NOTIFIER_SRCS) $(NOTIFIER_HEADERS) $(wildcard tests/fuzz/*.h) \
-		build/fuzz/.flags
+		$(TESTLIB_SRCS) $(TESTLIB_HEADERS) build/fuzz/.flags
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(CORE_SRCS) $< \
 		$$(sed -n 's/^ \* build: //p' $<)
 

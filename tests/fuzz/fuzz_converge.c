@@ -2,11 +2,13 @@
  * fuzz_converge.c — libFuzzer target for the laws of OT on valid input.
  *
  * The input bytes are a stream of choices (a byte each; 0 when the input
- * runs out, and choice 0 always ends a list), from which the target builds
- * a valid document (text with ASCII, accents, combining marks, CJK, astral
- * emoji, flags, ZWJ sequences, HTML specials; embeds; attributes, some
- * object-valued, some block formats) and changes against it whose
- * boundaries fall between characters, never inside a surrogate pair:
+ * runs out, and choice 0 always ends a list: tests/lib/edits.h's
+ * edits_rng over the input), from which the target builds a valid
+ * document (tests/lib/edits.h's inserts: text with ASCII, accents,
+ * combining marks, CJK, astral emoji, flags, ZWJ sequences, HTML specials;
+ * embeds; attributes, some object-valued, some block formats) and changes
+ * against it whose boundaries fall between characters, never inside a
+ * surrogate pair:
  *   a, b, x  three concurrent changes of doc,
  *   c        a change of doc∘a, and e a change of doc∘a∘c.
  * Random JSON seldom gets that far; here every input does.  Checked:
@@ -26,115 +28,37 @@
  * A violation prints the deltas and calls abort().  With the environment
  * variable FUZZ_CONVERGE_PRINT set, each input's doc, a, b and x are
  * printed first (to turn a crash file into a readable reproducer).
+ *
+ * build: tests/lib/edits.c -Itests/lib
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "delta.h"
+#include "edits.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define DOC_OPS_MAX 40
 #define CHANGE_OPS_MAX 24
 /* Slices of the input: doc, a, b, x, c, e. */
 #define PARTS 6
 
-static const char *const pieces[] = {
-	"a",
-	"hello ",
-	"x",
-	"Zz",
-	" ",
-	"\n",
-	"\t",
-	"<&\"'>",
-	"\xc3\xa9",										/* é, precomposed */
-	"e\xcc\x81",									/* e + combining acute */
-	"\xe6\x97\xa5\xe6\x9c\xac",						/* 日本 */
-	"\xf0\x9f\x98\x80",								/* 😀 */
-	"\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd",				/* 👍🏽 */
-	"\xf0\x9f\x87\xab\xf0\x9f\x87\xb7",				/* 🇫🇷 */
-	"\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb", /* 👩‍💻 */
-};
-
-/* Attributes of inserts: no null values, as in a real document. */
-static const char *const insert_attrs[] = {
-	NULL,
-	NULL,
-	NULL,
-	"{\"bold\":true}",
-	"{\"italic\":true}",
-	"{\"color\":\"#f00\"}",
-	"{\"bold\":true,\"color\":\"blue\"}",
-	"{\"link\":\"https://x.test/?a=1&b=<2>\"}",
-	"{\"link\":\" JaVa\\tScRiPt:alert(1)\"}",
-	"{\"header\":1}",
-	"{\"header\":\"2\"}",
-	"{\"list\":\"bullet\"}",
-	"{\"list\":\"ordered\",\"indent\":1}",
-	"{\"list\":\"checked\",\"indent\":3}",
-	"{\"code-block\":\"c<script>\"}",
-	"{\"blockquote\":true}",
-	"{\"meta\":{\"k\":[1,2]}}",
-	"{\"bold\":false,\"underline\":true,\"strike\":1,\"code\":true}",
-};
-
-/* Attributes of retains: formats set, changed and removed (null). */
-static const char *const retain_attrs[] = {
-	"{\"bold\":null}",
-	"{\"bold\":true,\"italic\":null}",
-	"{\"color\":null}",
-	"{\"color\":\"green\"}",
-	"{\"italic\":true}",
-	"{\"meta\":null}",
-	"{\"meta\":{\"k\":[1,2]}}",
-	"{\"header\":2}",
-	"{\"list\":null,\"indent\":null}",
-	"{\"list\":\"ordered\",\"indent\":2}",
-	"{\"link\":null}",
-	"{\"bold\":false}",
-	"{\"code-block\":true}",
-};
-
-static const char *const embeds[] = {
-	"{\"image\":\"a.png\"}",
-	"{\"image\":\"data:image/svg+xml,<svg onload=alert(1)>\"}",
-	"{\"formula\":\"e=mc^2\"}",
-	"{\"video\":\"https://v.test/1\"}",
-};
-
 static delta_arena *arena;
 
+/* The pool of attributes and embeds, parsed once for every input. */
+static edits_gen gen;
+
 /* The input as a stream of choices. */
-typedef struct chooser {
-	const uint8_t *data;
-	size_t size;
-	size_t pos;
-} chooser;
+typedef edits_rng chooser;
 
 /* A choice in [0, n): the next byte modulo n, or 0 once the input ends. */
 static unsigned
 pick(chooser *c, unsigned n)
 {
-	if (n <= 1 || c->pos >= c->size)
-		return 0;
-	return c->data[c->pos++] % n;
-}
-
-static const djson_value *
-json(const char *text)
-{
-	const djson_value *v;
-	delta_error err;
-
-	if (text == NULL)
-		return NULL;
-	FUZZ_REQUIRE(djson_parse(arena, text, strlen(text), &v, &err) == DELTA_OK,
-				 "bad pool entry %s: %s", text, err.message);
-	return v;
+	return edits_pick(c, n);
 }
 
 static void
@@ -148,53 +72,13 @@ push(delta *d, delta_op_kind kind, int64_t length, const char *text,
 				 err.message);
 }
 
-static int64_t
-units_of(const char *s, size_t bytes)
-{
-	int64_t n = 0;
-	size_t i;
-
-	for (i = 0; i < bytes; i++)
-		if (((unsigned char) s[i] & 0xC0) != 0x80)
-			n += ((unsigned char) s[i] >= 0xF0) ? 2 : 1;
-	return n;
-}
-
 static void
 push_insert(chooser *c, delta *d)
 {
-	const djson_value *attrs =
-		json(insert_attrs[pick(c, COUNT(insert_attrs))]);
+	delta_error err;
 
-	if (pick(c, 8) == 7)
-	{
-		push(d, DELTA_OP_INSERT, 1, NULL, 0,
-			 json(embeds[pick(c, COUNT(embeds))]), attrs);
-		return;
-	}
-	{
-		char buf[64];
-		size_t len = 0;
-		unsigned n = 1 + pick(c, 3);
-
-		while (n--)
-		{
-			const char *p = pieces[pick(c, COUNT(pieces))];
-			size_t k = strlen(p);
-			char *text;
-
-			memcpy(buf + len, p, k);
-			len += k;
-			if (n == 0)
-			{
-				text = delta_arena_alloc(arena, len);
-				FUZZ_REQUIRE(text != NULL, "out of memory");
-				memcpy(text, buf, len);
-				push(d, DELTA_OP_INSERT, units_of(text, len), text, len, NULL,
-					 attrs);
-			}
-		}
-	}
+	FUZZ_REQUIRE(edits_insert(&gen, c, arena, d, &err) == DELTA_OK,
+				 "edits_insert: %s", err.message);
 }
 
 static delta *
@@ -208,36 +92,8 @@ make_document(chooser *c)
 		push_insert(c, d);
 	if (pick(c, 4) != 0) /* mostly a Quill document: final newline */
 		push(d, DELTA_OP_INSERT, 1, "\n", 1, NULL,
-			 json(insert_attrs[pick(c, COUNT(insert_attrs))]));
+			 gen.insert_attrs[pick(c, (unsigned) gen.n_insert_attrs)]);
 	return d;
-}
-
-/* Widths (1 or 2 units) of the document's characters, in order. */
-static int *
-char_widths(const delta *doc, size_t *count)
-{
-	int *w = delta_arena_alloc(arena,
-							   (size_t) (delta_length(doc) + 1) * sizeof(int));
-	size_t n = 0;
-	size_t i;
-	size_t b;
-
-	FUZZ_REQUIRE(w != NULL, "out of memory");
-	for (i = 0; i < doc->count; i++)
-	{
-		const delta_op *op = &doc->ops[i];
-
-		if (op->embed != NULL)
-		{
-			w[n++] = 1;
-			continue;
-		}
-		for (b = 0; b < op->bytes; b++)
-			if (((unsigned char) op->text[b] & 0xC0) != 0x80)
-				w[n++] = ((unsigned char) op->text[b] >= 0xF0) ? 2 : 1;
-	}
-	*count = n;
-	return w;
 }
 
 /* A change of doc, its boundaries between characters. */
@@ -245,17 +101,21 @@ static delta *
 make_change(chooser *c, const delta *doc)
 {
 	delta *d = delta_new(arena, NULL);
-	size_t n;
-	int *w = char_widths(doc, &n);
+	const int64_t *bounds;
+	size_t n; /* characters: bounds[0..n] */
 	size_t at = 0;
 	int ops = 0;
+	delta_error err;
 
 	FUZZ_REQUIRE(d != NULL, "delta_new failed");
+	FUZZ_REQUIRE(edits_bounds(&gen, doc, &bounds, &n, &err) == DELTA_OK,
+				 "edits_bounds: %s", err.message);
+	n--;
 	while (ops++ < CHANGE_OPS_MAX)
 	{
 		unsigned what = pick(c, 8);
 		size_t take;
-		int64_t units = 0;
+		int64_t units;
 
 		if (what == 0)
 			break; /* the rest is kept implicitly */
@@ -267,15 +127,15 @@ make_change(chooser *c, const delta *doc)
 		take = 1 + pick(c, 6);
 		if (take > n - at)
 			take = n - at;
-		while (take--)
-			units += w[at++];
+		units = bounds[at + take] - bounds[at];
+		at += take;
 		if (what <= 4)
 			push(d, DELTA_OP_DELETE, units, NULL, 0, NULL, NULL);
 		else if (what == 5)
 			push(d, DELTA_OP_RETAIN, units, NULL, 0, NULL, NULL);
 		else
 			push(d, DELTA_OP_RETAIN, units, NULL, 0, NULL,
-				 json(retain_attrs[pick(c, COUNT(retain_attrs))]));
+				 gen.retain_attrs[pick(c, (unsigned) gen.n_retain_attrs)]);
 	}
 	if (pick(c, 4) != 0)
 		delta_chop(d); /* as clients send them; sometimes not */
@@ -518,10 +378,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* one slice of the input per structure, so that a mutation in one
 	 * leaves the others as they were */
 	for (i = 0; i < PARTS; i++)
+		edits_rng_bytes(&parts[i], data + size * i / PARTS,
+						size * (i + 1) / PARTS - size * i / PARTS);
+	if (gen.pool == NULL)
 	{
-		parts[i].data = data + size * i / PARTS;
-		parts[i].size = size * (i + 1) / PARTS - size * i / PARTS;
-		parts[i].pos = 0;
+		delta_error err;
+
+		FUZZ_REQUIRE(edits_init(&gen, &err) == DELTA_OK, "edits_init: %s",
+					 err.message);
 	}
 	arena = delta_arena_create(NULL);
 	FUZZ_REQUIRE(arena != NULL, "delta_arena_create failed");

@@ -7,12 +7,13 @@
  *                 [--clients 40] [--docs 4] [--edits 40] [--seed N]
  *                 [--drop 0.15]
  *
- * Each client follows docs/protocol.md's client algorithm with the core's
- * compose/transform/apply: one change in flight, later edits composed into
- * a buffer, incoming changes transformed against both (theirs first), acks
- * (or a change carrying its own id and seq) ending the flight.  Edits are
- * random inserts (with attributes, emoji, combining marks, embeds), deletes
- * and formats at code point boundaries.  With probability --drop, a
+ * Each client is tests/lib's OT client (otclient.h: the rules of
+ * client/collab-client.js, with the core's compose/transform/apply): one
+ * change in flight, later edits composed into a buffer, incoming changes
+ * transformed against both (theirs first), acks (or a change carrying its
+ * own id and seq) ending the flight.  Edits are tests/lib/edits.h's:
+ * inserts (with attributes, emoji, combining marks, embeds), deletes and
+ * formats at code point boundaries.  With probability --drop, a
  * submit is followed by a cut connection: a third of the time before the
  * submit is written (the server never sees it), otherwise 0-15 ms after it
  * has left (the server runs it; its ack is lost, or raced by the cut).  The
@@ -32,6 +33,8 @@
  * status 1 on failure.
  */
 #include "delta.h"
+#include "edits.h"
+#include "otclient.h"
 #include "wsc.h"
 
 #include <inttypes.h>
@@ -47,20 +50,14 @@
 
 typedef struct client {
 	int index;
-	char id[64];
 	int doc;
 	wsc *ws;
 	bool subscribed;
-	uint64_t rng;
+	edits_rng rng;
 	int edits_left;
 	int64_t next_edit_us;
 	int64_t reconnect_us; /* offline until then; 0: online */
-	delta_arena *arena;
-	delta *copy; /* the local document: server's rev + inflight + buffer */
-	int64_t rev;
-	delta *inflight, *buffer;
-	char *inflight_json; /* as first sent, for resubmits */
-	int64_t inflight_seq, inflight_base, seq;
+	otclient ot; /* id, copy, rev (-1: no snapshot yet), flight, buffer */
 	int64_t *acked_rev; /* [seq] -> revision, 0: not acknowledged */
 	int acked_cap;
 	int64_t drop_at_us;		/* cut once the submit has left; 0: no */
@@ -82,6 +79,7 @@ static struct {
 	uint64_t seed;
 	char run[24];
 	wsc_loop *loop;
+	edits_gen gen; /* every client's edits (its own rng) */
 	client *clients;
 	int failures;
 } g;
@@ -101,20 +99,10 @@ fail(const char *fmt, ...)
 		exit(1);
 }
 
-static uint64_t
-next_random(uint64_t *s)
-{
-	/* xorshift64* */
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ULL;
-}
-
 static unsigned
 pick(client *c, unsigned n)
 {
-	return n ? (unsigned) (next_random(&c->rng) % n) : 0;
+	return edits_pick(&c->rng, n);
 }
 
 static void
@@ -152,151 +140,6 @@ from_json(delta_arena *arena, const char *text)
 	return d;
 }
 
-/* --- random edits ---------------------------------------------------- */
-
-static const char *const words[] = {
-	"a",
-	"hello ",
-	"world",
-	" ",
-	"\n",
-	"<&\"'>",
-	"\xc3\xa9",
-	"e\xcc\x81",
-	"\xf0\x9f\x98\x80",
-	"\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd",
-	"\xe6\x97\xa5",
-	"\xf0\x9d\x84\x9e",
-};
-static const char *const attrs[] = {
-	NULL,
-	NULL,
-	"{\"bold\":true}",
-	"{\"italic\":true}",
-	"{\"color\":\"#e00\"}",
-	"{\"link\":\"https://x.test/?a=1&b=2\"}",
-};
-static const char *const formats[] = {
-	"{\"bold\":true}", "{\"bold\":null}",	"{\"italic\":true}",
-	"{\"header\":1}",  "{\"header\":null}", "{\"color\":null}",
-};
-static const char *const embeds[] = {
-	"{\"image\":\"x.png\"}",
-	"{\"formula\":\"e=mc^2\"}",
-};
-
-/*
- * Code point boundaries of the copy, in UTF-16 units, 0 and the length
- * included: where edits may start and end.  Returns how many (malloc'd).
- */
-static int64_t *
-boundaries(const delta *doc, size_t *count)
-{
-	size_t cap = 16, n = 0;
-	int64_t *b = malloc(cap * sizeof(int64_t)), at = 0;
-
-	b[n++] = 0;
-	for (size_t i = 0; i < doc->count; i++)
-	{
-		const delta_op *op = &doc->ops[i];
-		size_t k = 0;
-
-		do
-		{
-			if (n + 2 > cap)
-				b = realloc(b, (cap *= 2) * sizeof(int64_t));
-			if (op->embed)
-				at += 1;
-			else
-			{
-				unsigned char lead = (unsigned char) op->text[k++];
-
-				at += lead >= 0xF0 ? 2 : 1;
-				while (k < op->bytes &&
-					   ((unsigned char) op->text[k] & 0xC0) == 0x80)
-					k++;
-			}
-			b[n++] = at;
-		} while (!op->embed && k < op->bytes);
-	}
-	*count = n;
-	return b;
-}
-
-/* A random change of C's copy, as JSON text built from parts. */
-static delta *
-random_change(client *c)
-{
-	size_t n;
-	int64_t *b = boundaries(c->copy, &n);
-	size_t last = n - 2; /* b[last]: the start of the final newline */
-	char json[1024];
-	unsigned kind = pick(c, 10);
-	delta *d;
-
-	if (kind < 3 && last > 0)
-	{
-		size_t i = pick(c, (unsigned) last), j = i + 1 + pick(c, 5);
-
-		if (j > last)
-			j = last;
-		snprintf(json, sizeof(json),
-				 "[{\"retain\":%" PRId64 "},{\"delete\":%" PRId64 "}]", b[i],
-				 b[j] - b[i]);
-	}
-	else if (kind < 5)
-	{
-		/* a format, which may cover the final newline (a line format) */
-		size_t i = pick(c, (unsigned) (n - 1)), j = i + 1 + pick(c, 8);
-
-		if (j > n - 1)
-			j = n - 1;
-		snprintf(json, sizeof(json),
-				 "[{\"retain\":%" PRId64 "},{\"retain\":%" PRId64
-				 ",\"attributes\":%s}]",
-				 b[i], b[j] - b[i],
-				 formats[pick(c, sizeof(formats) / sizeof(*formats))]);
-	}
-	else
-	{
-		int64_t at = b[pick(c, (unsigned) (last + 1))];
-		const char *a = attrs[pick(c, sizeof(attrs) / sizeof(*attrs))];
-		char attr_part[96] = "";
-
-		if (a)
-			snprintf(attr_part, sizeof(attr_part), ",\"attributes\":%s", a);
-		if (pick(c, 8) == 0)
-			snprintf(json, sizeof(json),
-					 "[{\"retain\":%" PRId64 "},{\"insert\":%s%s}]", at,
-					 embeds[pick(c, sizeof(embeds) / sizeof(*embeds))],
-					 attr_part);
-		else
-		{
-			char text[256] = "";
-			json_t *s;
-			char *quoted;
-
-			for (unsigned k = 1 + pick(c, 3); k > 0; k--)
-				strcat(text, words[pick(c, sizeof(words) / sizeof(*words))]);
-			s = json_string(text);
-			quoted = json_dumps(s, JSON_ENCODE_ANY);
-			snprintf(json, sizeof(json),
-					 "[{\"retain\":%" PRId64 "},{\"insert\":%s%s}]", at,
-					 quoted, attr_part);
-			free(quoted);
-			json_decref(s);
-		}
-	}
-	free(b);
-	/* an edit at 0 has no leading retain (a retain of 0 is invalid) */
-	if (strncmp(json, "[{\"retain\":0},", 14) == 0)
-		memmove(json + 1, json + 14, strlen(json + 14) + 1);
-	d = from_json(c->arena, json);
-	if (d)
-		delta_chop(d);
-	return d;
-}
-
 /* --- the client algorithm --------------------------------------------- */
 
 static void
@@ -308,7 +151,7 @@ send_inflight(client *c)
 	wsc_sendf(c->ws,
 			  "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":%" PRId64
 			  ",\"change\":%s,\"seq\":%" PRId64 "}",
-			  doc, c->inflight_base, c->inflight_json, c->inflight_seq);
+			  doc, c->ot.inflight_base, c->ot.sent, c->ot.inflight_seq);
 }
 
 static void go_offline(client *c);
@@ -317,16 +160,20 @@ static void go_offline(client *c);
 static void
 flush(client *c)
 {
-	if (c->inflight || !c->buffer || !c->subscribed)
+	bool submit;
+	delta_error err;
+
+	if (!c->subscribed)
 		return;
-	c->inflight = c->buffer;
-	c->buffer = NULL;
-	c->inflight_seq = ++c->seq;
-	c->inflight_base = c->rev;
-	free(c->inflight_json);
-	c->inflight_json = strdup(to_json(c->arena, c->inflight));
+	if (otc_flush(&c->ot, &submit, &err) != DELTA_OK)
+	{
+		fail("client %d: %s", c->index, err.message);
+		return;
+	}
+	if (!submit)
+		return;
 	send_inflight(c);
-	if ((double) (next_random(&c->rng) % 1000) < g.drop * 1000)
+	if (edits_chance(&c->rng, g.drop))
 	{
 		if (pick(c, 3) == 0)
 			go_offline(c); /* before the submit is written: never seen */
@@ -338,25 +185,21 @@ flush(client *c)
 static void
 local_edit(client *c)
 {
-	delta *change = random_change(c), *copy;
+	delta *change;
 	delta_error err;
 
-	if (!change)
+	if (edits_random(&g.gen, &c->rng, c->ot.arena, c->ot.doc, &change, &err) !=
+		DELTA_OK)
+	{
+		fail("client %d: no edit of its copy: %s", c->index, err.message);
 		return;
-	if (delta_apply(c->arena, c->copy, change, &copy, &err) != DELTA_OK)
+	}
+	if (otc_edit(&c->ot, change, &err) != DELTA_OK)
 	{
 		fail("client %d: a local edit does not apply: %s", c->index,
 			 err.message);
 		return;
 	}
-	c->copy = copy;
-	if (!c->buffer)
-		c->buffer = change;
-	else if (delta_compose(c->arena, c->buffer, change, &c->buffer, &err) !=
-			 DELTA_OK)
-		fail("client %d: compose: %s", c->index, err.message);
-	if (c->buffer && c->buffer->count == 0)
-		c->buffer = NULL;
 	c->edits_left--;
 	flush(c);
 }
@@ -376,40 +219,6 @@ record_ack(client *c, int64_t seq, int64_t rev)
 	c->acked_rev[seq] = rev;
 }
 
-/* Another client's change R: transformed past what we have not sent home. */
-static void
-take_change(client *c, int64_t rev, delta *incoming)
-{
-	delta **mine[2] = {&c->inflight, &c->buffer};
-	delta *copy;
-	delta_error err;
-
-	for (int i = 0; i < 2; i++)
-	{
-		delta *theirs;
-
-		if (!*mine[i])
-			continue;
-		if (delta_transform(c->arena, *mine[i], incoming, false, &theirs,
-							&err) != DELTA_OK ||
-			delta_transform(c->arena, incoming, *mine[i], true, mine[i],
-							&err) != DELTA_OK)
-		{
-			fail("client %d: transform: %s", c->index, err.message);
-			return;
-		}
-		incoming = theirs;
-	}
-	if (delta_apply(c->arena, c->copy, incoming, &copy, &err) != DELTA_OK)
-	{
-		fail("client %d: revision %" PRId64 " does not apply to its copy: %s",
-			 c->index, rev, err.message);
-		return;
-	}
-	c->copy = copy;
-	c->rev = rev;
-}
-
 static void
 on_message(wsc *ws, const char *text, size_t len, void *user)
 {
@@ -424,20 +233,20 @@ on_message(wsc *ws, const char *text, size_t len, void *user)
 		fail("client %d: not a message: %.200s", c->index, text);
 	else if (strcmp(type, "hello") == 0)
 	{
-		if (c->rev >= 0)
+		if (c->ot.rev >= 0)
 			wsc_sendf(c->ws,
 					  "{\"type\":\"subscribe\",\"doc\":\"%s\",\"rev\":%" PRId64
 					  ",\"client\":\"%s\"}",
-					  doc, c->rev, c->id);
+					  doc, c->ot.rev, c->ot.id);
 		else
 			wsc_sendf(
 				c->ws,
 				"{\"type\":\"subscribe\",\"doc\":\"%s\",\"client\":\"%s\"}",
-				doc, c->id);
+				doc, c->ot.id);
 		/* resubscribed: what was in flight goes again, same seq and base,
 		 * at once or a little later (the resumed stream may confirm it
 		 * first) */
-		if (c->inflight)
+		if (c->ot.inflight)
 		{
 			if (pick(c, 2) == 0)
 			{
@@ -453,49 +262,58 @@ on_message(wsc *ws, const char *text, size_t len, void *user)
 	{
 		char *content =
 			json_dumps(json_object_get(m, "content"), JSON_COMPACT);
+		delta_error err;
 
-		if (c->rev >= 0)
+		if (c->ot.rev >= 0)
 			fail("client %d: a snapshot when resuming from %" PRId64, c->index,
-				 c->rev);
-		c->copy = from_json(c->arena, content);
-		c->rev = json_integer_value(json_object_get(m, "rev"));
+				 c->ot.rev);
+		else if (otc_start(&c->ot, content, strlen(content),
+						   json_integer_value(json_object_get(m, "rev")),
+						   &err) != DELTA_OK)
+			fail("client %d: a snapshot it cannot take: %s", c->index,
+				 err.message);
 		free(content);
 	}
 	else if (strcmp(type, "change") == 0 || strcmp(type, "ack") == 0)
 	{
+		bool ack = strcmp(type, "ack") == 0;
 		int64_t rev = json_integer_value(json_object_get(m, "rev"));
 		json_t *seqv = json_object_get(m, "seq");
-		const char *client_id =
-			json_string_value(json_object_get(m, "client"));
-		bool own = c->inflight && json_is_integer(seqv) &&
-				   json_integer_value(seqv) == c->inflight_seq &&
-				   (strcmp(type, "ack") == 0 ||
-					(client_id && strcmp(client_id, c->id) == 0));
+		int64_t seq = json_is_integer(seqv) ? json_integer_value(seqv) : 0;
+		int64_t before = c->ot.rev;
+		otc_result r = OTC_FAILED;
+		delta_error err;
 
-		if (strcmp(type, "ack") == 0 && !own)
-			c->stray_acks++; /* a late ack for a change already confirmed */
-		else if (rev != c->rev + 1)
-			fail("client %d: revision %" PRId64 " after %" PRId64 " (%s)",
-				 c->index, rev, c->rev, type);
-		else if (own)
-		{
-			if (strcmp(type, "change") == 0)
-				c->own_changes++;
-			record_ack(c, c->inflight_seq, rev);
-			c->inflight = NULL;
-			c->resubmit_at_us = 0;
-			c->rev = rev;
-			flush(c);
-		}
+		snprintf(err.message, sizeof(err.message), "not a delta");
+		if (ack)
+			r = otc_ack(&c->ot, rev, seq);
 		else
 		{
 			char *change =
 				json_dumps(json_object_get(m, "change"), JSON_COMPACT);
-			delta *d = from_json(c->arena, change);
+			delta *d = change ? from_json(c->ot.arena, change) : NULL;
 
 			free(change);
 			if (d)
-				take_change(c, rev, d);
+				r = otc_change(&c->ot, rev,
+							   json_string_value(json_object_get(m, "client")),
+							   seq, d, &err);
+		}
+		if (ack && r == OTC_IGNORED)
+			c->stray_acks++; /* a late ack for a change already confirmed */
+		else if (r == OTC_FAILED)
+			fail("client %d: revision %" PRId64 " cannot be taken in: %s",
+				 c->index, rev, err.message);
+		else if ((r != OTC_TAKEN && r != OTC_CONFIRMED) || rev != before + 1)
+			fail("client %d: revision %" PRId64 " after %" PRId64 " (%s)",
+				 c->index, rev, before, type);
+		else if (r == OTC_CONFIRMED)
+		{
+			if (!ack)
+				c->own_changes++;
+			record_ack(c, c->ot.inflight_seq, rev);
+			c->resubmit_at_us = 0;
+			flush(c);
 		}
 	}
 	else if (strcmp(type, "error") == 0)
@@ -518,7 +336,7 @@ go_online(client *c)
 static void
 go_offline(client *c)
 {
-	if (c->inflight)
+	if (c->ot.inflight)
 	{
 		c->drops++;
 		if (wsc_unsent(c->ws) == 0)
@@ -543,8 +361,8 @@ all_quiet(void *arg)
 	{
 		client *c = &g.clients[i];
 
-		if (c->edits_left > 0 || c->inflight || c->buffer || !c->ws ||
-			!c->subscribed || c->rev < 0)
+		if (c->edits_left > 0 || c->ot.inflight || c->ot.buffer || !c->ws ||
+			!c->subscribed || c->ot.rev < 0)
 			return false;
 	}
 	return true;
@@ -558,7 +376,7 @@ all_at_head(void *arg)
 	(void) arg;
 	for (int i = 0; i < g.nclients; i++)
 	{
-		if (g.clients[i].rev != heads[g.clients[i].doc])
+		if (g.clients[i].ot.rev != heads[g.clients[i].doc])
 			return false;
 	}
 	return true;
@@ -617,10 +435,10 @@ check_database(PGconn *db)
 		{
 			client *c = &g.clients[i];
 
-			if (c->doc == d && content && !delta_equal(c->copy, content))
+			if (c->doc == d && content && !delta_equal(c->ot.doc, content))
 				fail("client %d's copy of %s differs from collab.content:\n  "
 					 "client: %.300s\n  server: %.300s",
-					 i, doc, to_json(c->arena, c->copy),
+					 i, doc, to_json(c->ot.arena, c->ot.doc),
 					 to_json(arena, content));
 		}
 		/* the log: 1..head, each acknowledged change once, where it was
@@ -678,7 +496,7 @@ check_database(PGconn *db)
 		client *c = &g.clients[i];
 		int64_t acked = 0;
 
-		for (int64_t s = 1; s <= c->seq; s++)
+		for (int64_t s = 1; s <= c->ot.seq; s++)
 		{
 			if (s < c->acked_cap && c->acked_rev[s])
 				acked++;
@@ -787,7 +605,7 @@ main(int argc, char **argv)
 	}
 	g.loop = wsc_loop_new(g.nclients + 16);
 	g.clients = calloc((size_t) g.nclients, sizeof(client));
-	if (!g.loop || !g.clients)
+	if (!g.loop || !g.clients || edits_init(&g.gen, NULL) != DELTA_OK)
 	{
 		fprintf(stderr, "cannot start the clients\n");
 		return 2;
@@ -796,14 +614,18 @@ main(int argc, char **argv)
 	for (int i = 0; i < g.nclients; i++)
 	{
 		client *c = &g.clients[i];
+		char id[OTC_ID_MAX];
 
 		c->index = i;
 		c->doc = i % g.ndocs;
-		c->rng = g.seed * 1000003 + (uint64_t) i * 7919 + 1;
-		snprintf(c->id, sizeof(c->id), "cv-%s-%d", g.run, i);
+		edits_rng_seed(&c->rng, g.seed * 1000003 + (uint64_t) i * 7919 + 1);
+		snprintf(id, sizeof(id), "cv-%s-%d", g.run, i);
+		if (otc_init(&c->ot, id, NULL) != DELTA_OK)
+		{
+			fprintf(stderr, "out of memory\n");
+			return 2;
+		}
 		c->edits_left = g.edits;
-		c->rev = -1;
-		c->arena = delta_arena_create(NULL);
 		c->next_edit_us = start + pick(c, 300000);
 		go_online(c);
 	}
@@ -823,7 +645,7 @@ main(int argc, char **argv)
 			if (c->ws && c->resubmit_at_us && now >= c->resubmit_at_us)
 			{
 				c->resubmit_at_us = 0;
-				if (c->inflight && c->subscribed)
+				if (c->ot.inflight && c->subscribed)
 				{
 					c->resubmits++;
 					send_inflight(c);
@@ -839,7 +661,7 @@ main(int argc, char **argv)
 				c->ws = NULL;
 				c->reconnect_us = now;
 			}
-			if (c->edits_left > 0 && c->copy && now >= c->next_edit_us)
+			if (c->edits_left > 0 && c->ot.doc && now >= c->next_edit_us)
 			{
 				local_edit(c);
 				c->next_edit_us = now + 20000 + pick(c, 80000);
@@ -879,10 +701,10 @@ main(int argc, char **argv)
 	for (int i = 0; i < g.nclients; i++)
 	{
 		wsc_free(g.clients[i].ws);
-		delta_arena_destroy(g.clients[i].arena);
+		otc_destroy(&g.clients[i].ot);
 		free(g.clients[i].acked_rev);
-		free(g.clients[i].inflight_json);
 	}
+	edits_destroy(&g.gen);
 	wsc_loop_free(g.loop);
 	free(g.clients);
 	PQfinish(db);
