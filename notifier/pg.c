@@ -40,7 +40,9 @@ typedef enum pgc_state {
 
 typedef struct pgconn {
 	lws_sorted_usec_list_t retry; /* reconnect timer */
-	const char *name;			  /* "listen" or "pool" */
+	lws_sorted_usec_list_t
+		want_write;	  /* asks lws for POLLOUT (pgc_want_write) */
+	const char *name; /* "listen" or "pool" */
 	int index;
 	PGconn *conn;
 	struct lws *wsi; /* the adopted dup of libpq's socket */
@@ -164,6 +166,29 @@ pgc_adopt(pgconn *c)
 }
 
 static void
+want_write_cb(lws_sorted_usec_list_t *sul)
+{
+	pgconn *c = lws_container_of(sul, pgconn, want_write);
+
+	if (c->wsi)
+		lws_callback_on_writable(c->wsi);
+}
+
+/*
+ * Asks for a writable callback on C's socket, from the loop's next turn
+ * rather than at once: libwebsockets 4.1 clears POLLOUT after a raw file's
+ * writable callback returns, so a request made inside that callback (libpq
+ * wanting to write again: a TCP connect that has just completed and must
+ * now send its startup packet, a statement larger than the socket buffer)
+ * would be lost and the connection would stall for good.
+ */
+static void
+pgc_want_write(pgconn *c)
+{
+	lws_sul_schedule(pg.context, 0, &c->want_write, want_write_cb, 0);
+}
+
+static void
 retry_cb(lws_sorted_usec_list_t *sul)
 {
 	pgconn *c = lws_container_of(sul, pgconn, retry);
@@ -194,6 +219,7 @@ pgc_lost(pgconn *c, const char *why)
 		log_msg(LOG_WARN, "pg: %s connection %d lost: %s", c->name, c->index,
 				why);
 	pgc_detach(c);
+	lws_sul_cancel(&c->want_write);
 	if (c->conn)
 		PQfinish(c->conn);
 	c->conn = NULL;
@@ -268,8 +294,8 @@ pgc_send(pgconn *c, pg_req *r)
 		pgc_lost(c, conn_error(c));
 		return;
 	}
-	if (PQflush(c->conn) == 1 && c->wsi)
-		lws_callback_on_writable(c->wsi);
+	if (PQflush(c->conn) == 1)
+		pgc_want_write(c);
 }
 
 static void
@@ -329,7 +355,7 @@ pgc_poll_connect(pgconn *c)
 			if (!pgc_adopt(c))
 				pgc_lost(c, "cannot poll the database socket");
 			else
-				lws_callback_on_writable(c->wsi);
+				pgc_want_write(c);
 			break;
 		case PGRES_POLLING_OK:
 			if (!pgc_adopt(c))
@@ -366,7 +392,7 @@ pgc_connect(pgconn *c)
 		pgc_lost(c, "cannot poll the database socket");
 		return;
 	}
-	lws_callback_on_writable(c->wsi);
+	pgc_want_write(c);
 }
 
 /* Reads what the server sent; runs callbacks of finished queries. */
@@ -474,7 +500,7 @@ pg_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				if (f < 0)
 					pgc_lost(c, conn_error(c));
 				else if (f == 1)
-					lws_callback_on_writable(wsi);
+					pgc_want_write(c);
 			}
 			return 0;
 		case LWS_CALLBACK_RAW_CLOSE_FILE:
@@ -617,6 +643,7 @@ pg_stop(void)
 		pgconn *c = &pg.conns[i];
 
 		lws_sul_cancel(&c->retry);
+		lws_sul_cancel(&c->want_write);
 		if (c->state != PGC_DOWN)
 			pgc_lost(c, "stopping");
 	}

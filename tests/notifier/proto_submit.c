@@ -355,6 +355,78 @@ test_big_changes_arrive_whole(void)
 }
 
 /*
+ * Submits near the message limit (1 MiB on instance B), eight at once from
+ * one client: each statement is larger than a socket buffer, so the
+ * notifier must keep writing it over several writable callbacks (a lost
+ * POLLOUT request once stalled such statements, and the pool with them).
+ * All eight are acknowledged and no query is left pending.
+ */
+static void
+test_submits_near_the_message_limit_all_acked(void)
+{
+	enum {
+		N = 8,
+		BYTES = 900 * 1000,
+		WAIT_BIG_MS = 60000
+	};
+	const char *doc = doc_name("limit-sized");
+	wsc *b = connect_to('b');
+	char *text = malloc(BYTES + 256), *ins = malloc(BYTES + 1);
+	int acks = 0, errors = 0;
+	int64_t deadline;
+	long long pending = -1;
+
+	if (!text || !ins)
+	{
+		fprintf(stderr, "out of memory\n");
+		exit(100);
+	}
+	free(hello(b));
+	subscribe(b, doc);
+	for (int i = 0; i < N; i++)
+	{
+		memset(ins, 'a' + i, BYTES);
+		ins[BYTES] = '\0';
+		snprintf(text, BYTES + 256,
+				 "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,\"change\":"
+				 "[{\"insert\":\"%s\"}],\"seq\":%d}",
+				 doc, ins, i + 1);
+		wsc_send(b, text);
+	}
+	deadline = wsc_now_us() + (int64_t) WAIT_BIG_MS * 1000;
+	while (acks + errors < N && wsc_now_us() < deadline)
+	{
+		json_t *m = next_json(b, 1000);
+
+		if (!m)
+			continue;
+		if (strcmp(type_of(m), "ack") == 0)
+			acks++;
+		else if (strcmp(type_of(m), "error") == 0)
+		{
+			errors++;
+			fprintf(stderr, "  error: %s %s\n", str_of(m, "code"),
+					str_of(m, "message"));
+		}
+		json_decref(m);
+	}
+	check(acks == N,
+		  "%d submits of 900 KB at once from one client: all acknowledged "
+		  "(%d acks, %d errors)",
+		  N, acks, errors);
+	for (int i = 0; i < 50 && pending != 0; i++)
+	{
+		pending = metric('b', "collab_notifier_db_queries_pending");
+		if (pending != 0)
+			wsc_next(b, 100);
+	}
+	check(pending == 0, "... and no query is left pending (%lld)", pending);
+	wsc_free(b);
+	free(text);
+	free(ins);
+}
+
+/*
  * Two writers on two instances, one change in flight each, and a third
  * subscriber: every writer gets all its acks, and every stream (changes and
  * acks) is gap-free and without duplicates.
@@ -451,6 +523,8 @@ const harness_test proto_submit[] = {
 	{"resubmit_of_change_in_snapshot_acked",
 	 test_resubmit_of_change_in_snapshot_acked},
 	{"big_changes_arrive_whole", test_big_changes_arrive_whole},
+	{"submits_near_the_message_limit_all_acked",
+	 test_submits_near_the_message_limit_all_acked},
 	{"two_writers_streams_gap_free", test_two_writers_streams_gap_free},
 	{NULL, NULL},
 };
