@@ -8,6 +8,41 @@
 #include <stdio.h>
 #include <string.h>
 
+const char *
+wire_unseal(const char *payload, const char **seal)
+{
+	for (int i = 0; i < WIRE_SEAL_HEX; i++)
+	{
+		char c = payload[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+		{
+			*seal = NULL;
+			return payload;
+		}
+	}
+	if (payload[WIRE_SEAL_HEX] != ' ')
+	{
+		*seal = NULL;
+		return payload;
+	}
+	*seal = payload;
+	return payload + WIRE_SEAL_HEX + 1;
+}
+
+void
+wire_seal_hex(const unsigned char mac[32], char out[WIRE_SEAL_HEX + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < 32; i++)
+	{
+		out[2 * i] = hex[mac[i] >> 4];
+		out[2 * i + 1] = hex[mac[i] & 15];
+	}
+	out[WIRE_SEAL_HEX] = '\0';
+}
+
 static delta_status
 put(delta_buf *buf, const char *s, delta_error *err)
 {

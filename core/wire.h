@@ -42,6 +42,26 @@
  */
 #define WIRE_PAYLOAD_MAX 7900
 
+/*
+ * A payload may be sealed: the hex digits of HMAC-SHA256(key, message),
+ * one space, then the message.  A database with collab.notify_key seals
+ * every payload; a notifier given the same key believes only payloads
+ * whose seal it can verify (anyone who can log in can NOTIFY on the
+ * channel), and forwards the message without the seal.
+ */
+#define WIRE_SEAL_HEX 64
+
+/*
+ * The message inside PAYLOAD: after a seal (*SEAL then points at its
+ * WIRE_SEAL_HEX hex digits), or PAYLOAD itself (*SEAL NULL) when it has
+ * none.
+ */
+const char *wire_unseal(const char *payload, const char **seal);
+
+/* Writes the 32 bytes of MAC as WIRE_SEAL_HEX lower-case hex digits and a
+ * NUL into OUT. */
+void wire_seal_hex(const unsigned char mac[32], char out[WIRE_SEAL_HEX + 1]);
+
 /* A committed change, as the message carries it. */
 typedef struct wire_change {
 	const char *doc; /* UTF-8, doc_len bytes */

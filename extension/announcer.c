@@ -312,10 +312,13 @@ announce(int r, char *buf, bool *writing)
 	pgstat_report_activity(STATE_RUNNING, "announcing changes");
 	seen = new_seen();
 	if (dropped > 0)
-		Async_Notify(
-			WIRE_CHANNEL,
+	{
+		char *overflow =
 			psprintf("{\"type\":\"overflow\",\"dropped\":" UINT64_FORMAT "}",
-					 dropped));
+					 dropped);
+
+		Async_Notify(WIRE_CHANNEL, notify_seal(overflow, strlen(overflow)));
+	}
 	for (at = 0; at < used; at += strlen(buf + at) + 1)
 	{
 		size_t len = strlen(buf + at);

@@ -14,10 +14,27 @@
 
 #include "announcer.h"
 #include "documents.h"
+#include "notify.h"
 #include "snapshotter.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
+
+/* collab.notify_key: empty (no seal), or a key long enough to be one */
+static bool
+check_notify_key(char **newval, void **extra, GucSource source)
+{
+	(void) extra;
+	(void) source;
+	if (*newval != NULL && (*newval)[0] != '\0' &&
+		strlen(*newval) < COLLAB_NOTIFY_KEY_MIN)
+	{
+		GUC_check_errdetail("A key has at least %d bytes; this one has %zu.",
+							COLLAB_NOTIFY_KEY_MIN, strlen(*newval));
+		return false;
+	}
+	return true;
+}
 
 /* fmgr.h declares it from PostgreSQL 16 on */
 void _PG_init(void);
@@ -49,6 +66,15 @@ _PG_init(void)
 		"submit whose revision is due a snapshot builds and stores it in "
 		"its own transaction.",
 		&collab_snapshot_worker, true, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable(
+		"collab.notify_key",
+		"Key that seals every announcement on channel collab.",
+		"HMAC-SHA256 over each payload, so that collab-notifier, given the "
+		"same key (--notify-key-file), believes only collab's own "
+		"announcements: any role can NOTIFY. Empty: payloads go unsealed.",
+		&collab_notify_key, "", PGC_SIGHUP,
+		GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+		check_notify_key, NULL, NULL);
 	/* it sizes shared memory: only while the preload can still ask for it */
 	if (process_shared_preload_libraries_in_progress)
 		DefineCustomIntVariable(

@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "commands/async.h"
+#include "common/hmac.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 
@@ -30,13 +31,42 @@ append(delta_buf *buf, const char *s)
 			   "out of memory");
 }
 
+char *collab_notify_key = NULL;
+
+char *
+notify_seal(const char *message, size_t len)
+{
+	pg_hmac_ctx *ctx;
+	uint8 mac[32];
+	char *payload;
+
+	if (collab_notify_key == NULL || collab_notify_key[0] == '\0')
+		return pnstrdup(message, len);
+	ctx = pg_hmac_create(PG_SHA256);
+	if (ctx == NULL ||
+		pg_hmac_init(ctx, (const uint8 *) collab_notify_key,
+					 strlen(collab_notify_key)) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) message, len) < 0 ||
+		pg_hmac_final(ctx, mac, sizeof(mac)) < 0)
+		elog(ERROR, "could not seal a notification: %s",
+			 ctx ? pg_hmac_error(ctx) : "out of memory");
+	pg_hmac_free(ctx);
+	payload = palloc(WIRE_SEAL_HEX + 1 + len + 1);
+	wire_seal_hex(mac, payload);
+	payload[WIRE_SEAL_HEX] = ' ';
+	memcpy(payload + WIRE_SEAL_HEX + 1, message, len);
+	payload[WIRE_SEAL_HEX + 1 + len] = '\0';
+	return payload;
+}
+
 static void
 send(delta_buf *buf)
 {
 	char *payload;
 
-	append(buf, ""); /* NUL-terminated */
-	payload = pg_any_to_server(buf->data, (int) buf->len, PG_UTF8);
+	/* sealed as UTF-8: what the notifier (client_encoding UTF8) reads */
+	payload = notify_seal(buf->data, buf->len);
+	payload = pg_any_to_server(payload, (int) strlen(payload), PG_UTF8);
 	if (!announcer_enqueue(payload))
 		Async_Notify(WIRE_CHANNEL, payload);
 }

@@ -72,9 +72,48 @@ static const option_def options[] = {
 	 "comma-separated Origin values accepted for WebSockets (default: any)"},
 	{"log-level", "COLLAB_LOG_LEVEL", OPT_STRING, "info", 0, 0,
 	 FIELD(log_level), "debug, info, warn or error"},
+	{"notify-key-file", "COLLAB_NOTIFY_KEY_FILE", OPT_STRING, NULL, 0, 0,
+	 FIELD(notify_key_file),
+	 "file holding the database's collab.notify_key: only notifications "
+	 "sealed with it are believed (default: none, every notification is)"},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+/*
+ * Reads --notify-key-file: the key is the file's contents without the
+ * line ends after it, at least NOTIFY_KEY_MIN bytes (as the database
+ * requires of collab.notify_key).
+ */
+static int
+read_key(config *cfg)
+{
+	FILE *f = fopen(cfg->notify_key_file, "rb");
+	char buf[4097];
+	size_t n;
+
+	if (!f)
+	{
+		fprintf(stderr, "collab-notifier: cannot read --notify-key-file %s\n",
+				cfg->notify_key_file);
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	if (n < NOTIFY_KEY_MIN || strlen(buf) != n)
+	{
+		fprintf(stderr,
+				"collab-notifier: --notify-key-file %s: a key of at least %d "
+				"bytes, no NUL, on one line\n",
+				cfg->notify_key_file, NOTIFY_KEY_MIN);
+		return -1;
+	}
+	cfg->notify_key = strdup(buf);
+	return cfg->notify_key ? 0 : -1;
+}
 
 static void
 usage(FILE *out)
@@ -236,5 +275,7 @@ config_load(config *cfg, int argc, char **argv)
 		usage(stderr);
 		return -1;
 	}
+	if (cfg->notify_key_file && read_key(cfg) != 0)
+		return -1;
 	return 0;
 }

@@ -36,12 +36,17 @@ typedef struct config {
 	int max_clients;			 /* WebSocket connections at a time */
 	const char *allowed_origins; /* comma-separated Origins, or NULL: any */
 	const char *log_level;		 /* debug, info, warn, error */
+	const char *notify_key_file; /* the key sealing payloads, or NULL */
+	char *notify_key;			 /* its contents (malloc'd), or NULL */
 } config;
 
+/* The least key length the database accepts for collab.notify_key. */
+#define NOTIFY_KEY_MIN 32
+
 /*
- * Fills CFG from ARGV and the environment.  Returns 0 on success, 1 when
- * --help or --version was printed (exit 0), -1 after printing an error to
- * stderr (exit 2).
+ * Fills CFG from ARGV and the environment (and reads the notify key's
+ * file).  Returns 0 on success, 1 when --help or --version was printed
+ * (exit 0), -1 after printing an error to stderr (exit 2).
  */
 int config_load(config *cfg, int argc, char **argv);
 

@@ -233,9 +233,15 @@ gap_done(void *ctx, const PGresult *res, const pg_error *err)
 		if (rq_change_entry(d->id, res, i, &e))
 			doc_offer(d, &e);
 	}
-	if (d->w.want == REV_UNBOUNDED)
+	if (window_gap(&d->w))
 	{
-		/* everything there was is here, or held behind a gap */
+		/*
+		 * Everything the log has up to want is here, or held behind a gap:
+		 * a revision announced is committed before the announcement, so
+		 * what the fetch did not find does not exist (a resync's unbounded
+		 * want, or a revision nobody committed).  want comes down to what
+		 * is known, and no fetch follows for nothing.
+		 */
 		d->w.want = d->w.nheld ? d->w.held[d->w.nheld - 1].rev : d->w.hi;
 	}
 	gap_schedule(d, fanout_cfg->gap_wait_ms);

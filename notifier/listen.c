@@ -10,8 +10,53 @@
 #include "stream.h"
 
 #include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const char *seal_key; /* NULL: payloads are not checked */
+
+void
+listen_init(const char *key)
+{
+	seal_key = key;
+}
+
+/* Whether SEAL (WIRE_SEAL_HEX hex digits) is MESSAGE's under the key. */
+static bool
+seal_ok(const char *seal, const char *message)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	char hex[WIRE_SEAL_HEX + 1];
+
+	if (!HMAC(EVP_sha256(), seal_key, (int) strlen(seal_key),
+			  (const unsigned char *) message, strlen(message), mac, &len) ||
+		len != 32)
+		return false;
+	wire_seal_hex(mac, hex);
+	return CRYPTO_memcmp(hex, seal, WIRE_SEAL_HEX) == 0;
+}
+
+/* Counts and logs a payload not believed (every 1st, 10th, 100th, ...). */
+static void
+rejected(const char *why)
+{
+	uint64_t n = ++metrics.notifications_rejected;
+
+	for (uint64_t p = 1; p <= n; p *= 10)
+	{
+		if (p == n)
+		{
+			log_msg(LOG_WARN,
+					"listen: a notification %s: ignored (%llu so far)", why,
+					(unsigned long long) n);
+			break;
+		}
+	}
+}
 
 /* A change: its revision, or (too big for a payload) a revision to fetch,
  * once for every subscriber. */
@@ -46,14 +91,27 @@ heard_change(doc *d, json_t *root, const char *payload)
 }
 
 void
-listen_notify(const char *payload)
+listen_notify(const char *sealed)
 {
 	json_error_t jerr;
-	json_t *root = json_loads(payload, 0, &jerr);
+	const char *seal;
+	const char *payload = wire_unseal(sealed, &seal);
+	json_t *root;
 	const char *type, *doc_id;
 	doc *d;
 
 	metrics.notifications++;
+	if (seal_key && !seal)
+	{
+		rejected("without a seal");
+		return;
+	}
+	if (seal_key && !seal_ok(seal, payload))
+	{
+		rejected("whose seal does not match");
+		return;
+	}
+	root = json_loads(payload, 0, &jerr);
 	if (!root)
 	{
 		log_msg(LOG_WARN, "listen: a notification that is not JSON: %s",

@@ -80,6 +80,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	fanout_init(context, &cfg);
+	listen_init(cfg.notify_key);
+	if (!cfg.notify_key)
+		log_msg(LOG_WARN, "no --notify-key-file: every notification on "
+						  "channel collab is believed, and any database "
+						  "role can send one");
 	pg_start(context, vhost, cfg.dsn, cfg.pool_size, &events);
 	log_msg(LOG_INFO,
 			"collab-notifier %s listening on http://%s:%d (WebSocket %s)%s%s",

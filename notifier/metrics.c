@@ -15,45 +15,47 @@ struct metrics metrics;
 size_t
 metrics_render(char *buf, size_t size)
 {
-	int n =
-		snprintf(buf, size,
-				 "# TYPE collab_notifier_up gauge\ncollab_notifier_up %d\n"
-				 "# TYPE collab_notifier_connections gauge\n"
-				 "collab_notifier_connections %d\n"
-				 "# TYPE collab_notifier_documents gauge\n"
-				 "collab_notifier_documents %zu\n"
-				 "# TYPE collab_notifier_db_queries_pending gauge\n"
-				 "collab_notifier_db_queries_pending %d\n"
-				 "# TYPE collab_notifier_connections_total counter\n"
-				 "collab_notifier_connections_total %" PRIu64 "\n"
-				 "# TYPE collab_notifier_messages_in_total counter\n"
-				 "collab_notifier_messages_in_total %" PRIu64 "\n"
-				 "# TYPE collab_notifier_messages_out_total counter\n"
-				 "collab_notifier_messages_out_total %" PRIu64 "\n"
-				 "# TYPE collab_notifier_bytes_out_total counter\n"
-				 "collab_notifier_bytes_out_total %" PRIu64 "\n"
-				 "# TYPE collab_notifier_submits_total counter\n"
-				 "collab_notifier_submits_total %" PRIu64 "\n"
-				 "# TYPE collab_notifier_submit_errors_total counter\n"
-				 "collab_notifier_submit_errors_total %" PRIu64 "\n"
-				 "# TYPE collab_notifier_acks_total counter\n"
-				 "collab_notifier_acks_total %" PRIu64 "\n"
-				 "# TYPE collab_notifier_notifications_total counter\n"
-				 "collab_notifier_notifications_total %" PRIu64 "\n"
-				 "# TYPE collab_notifier_fetches_total counter\n"
-				 "collab_notifier_fetches_total %" PRIu64 "\n"
-				 "# TYPE collab_notifier_slow_closes_total counter\n"
-				 "collab_notifier_slow_closes_total %" PRIu64 "\n"
-				 "# TYPE collab_notifier_rate_limited_total counter\n"
-				 "collab_notifier_rate_limited_total %" PRIu64 "\n"
-				 "# TYPE collab_notifier_snapshots_total counter\n"
-				 "collab_notifier_snapshots_total %" PRIu64 "\n",
-				 pg_healthy() ? 1 : 0, conn_count(), doc_count(), pg_pending(),
-				 metrics.connections_total, metrics.messages_in,
-				 metrics.messages_out, metrics.bytes_out, metrics.submits,
-				 metrics.submit_errors, metrics.acks, metrics.notifications,
-				 metrics.fetches, metrics.slow_closes, metrics.rate_limited,
-				 metrics.snapshots);
+	int n = snprintf(
+		buf, size,
+		"# TYPE collab_notifier_up gauge\ncollab_notifier_up %d\n"
+		"# TYPE collab_notifier_connections gauge\n"
+		"collab_notifier_connections %d\n"
+		"# TYPE collab_notifier_documents gauge\n"
+		"collab_notifier_documents %zu\n"
+		"# TYPE collab_notifier_db_queries_pending gauge\n"
+		"collab_notifier_db_queries_pending %d\n"
+		"# TYPE collab_notifier_connections_total counter\n"
+		"collab_notifier_connections_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_messages_in_total counter\n"
+		"collab_notifier_messages_in_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_messages_out_total counter\n"
+		"collab_notifier_messages_out_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_bytes_out_total counter\n"
+		"collab_notifier_bytes_out_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_submits_total counter\n"
+		"collab_notifier_submits_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_submit_errors_total counter\n"
+		"collab_notifier_submit_errors_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_acks_total counter\n"
+		"collab_notifier_acks_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_notifications_total counter\n"
+		"collab_notifier_notifications_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_notifications_rejected_total counter\n"
+		"collab_notifier_notifications_rejected_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_fetches_total counter\n"
+		"collab_notifier_fetches_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_slow_closes_total counter\n"
+		"collab_notifier_slow_closes_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_rate_limited_total counter\n"
+		"collab_notifier_rate_limited_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_snapshots_total counter\n"
+		"collab_notifier_snapshots_total %" PRIu64 "\n",
+		pg_healthy() ? 1 : 0, conn_count(), doc_count(), pg_pending(),
+		metrics.connections_total, metrics.messages_in, metrics.messages_out,
+		metrics.bytes_out, metrics.submits, metrics.submit_errors,
+		metrics.acks, metrics.notifications, metrics.notifications_rejected,
+		metrics.fetches, metrics.slow_closes, metrics.rate_limited,
+		metrics.snapshots);
 
 	if (n < 0)
 		return 0;

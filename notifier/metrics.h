@@ -13,18 +13,19 @@
 #include <stdint.h>
 
 extern struct metrics {
-	uint64_t connections_total; /* WebSocket clients accepted */
-	uint64_t messages_in;		/* client messages received */
-	uint64_t messages_out;		/* messages written to clients */
-	uint64_t bytes_out;			/* bytes of those messages */
-	uint64_t submits;			/* submits sent to the database */
-	uint64_t submit_errors;		/* submits the database refused */
-	uint64_t acks;				/* acks sent */
-	uint64_t notifications;		/* payloads heard on channel collab */
-	uint64_t fetches;			/* collab.changes results used */
-	uint64_t slow_closes;		/* clients closed for reading too slowly */
-	uint64_t rate_limited;		/* messages dropped over the rate */
-	uint64_t snapshots;			/* snapshot queries (shared by waiters) */
+	uint64_t connections_total;		 /* WebSocket clients accepted */
+	uint64_t messages_in;			 /* client messages received */
+	uint64_t messages_out;			 /* messages written to clients */
+	uint64_t bytes_out;				 /* bytes of those messages */
+	uint64_t submits;				 /* submits sent to the database */
+	uint64_t submit_errors;			 /* submits the database refused */
+	uint64_t acks;					 /* acks sent */
+	uint64_t notifications;			 /* payloads heard on channel collab */
+	uint64_t notifications_rejected; /* ... not sealed with the key */
+	uint64_t fetches;				 /* collab.changes results used */
+	uint64_t slow_closes;  /* clients closed for reading too slowly */
+	uint64_t rate_limited; /* messages dropped over the rate */
+	uint64_t snapshots;	   /* snapshot queries (shared by waiters) */
 } metrics;
 
 /* The Prometheus text exposition into BUF; returns its length. */

@@ -361,6 +361,12 @@ db_connect(void)
 }
 
 const char *
+harness_dsn(void)
+{
+	return dsn;
+}
+
+const char *
 harness_restart_cmd(void)
 {
 	return restart_cmd;

@@ -131,6 +131,10 @@ typedef struct harness_test {
 	void (*fn)(void);
 } harness_test;
 
+/* --dsn's connection string (a test appends user=... to log in as another
+ * role: libpq takes the last value of a keyword). */
+const char *harness_dsn(void);
+
 /* --restart-cmd's shell command and --a-pid's process, NULL and 0 when not
  * given (the lifecycle tests then skip). */
 const char *harness_restart_cmd(void);
@@ -151,6 +155,7 @@ extern const harness_test proto_presence[];
 extern const harness_test proto_fetch[];
 extern const harness_test proto_errors[];
 extern const harness_test proto_limits[];
+extern const harness_test proto_trust[];
 extern const harness_test proto_lifecycle[];
 
 #endif

@@ -18,6 +18,8 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,16 +44,40 @@ run(const char *sql, int n, const char *const *params)
 	return res;
 }
 
+/* collab.notify_key as the server has it ("" when payloads go unsealed) */
+static char *key;
+static int sealed, unsealed;
+
 /* Whether PAYLOAD announces something of DOC. */
 static bool
 about(const char *payload, const char *doc)
 {
-	json_t *j = json_loads(payload, 0, NULL);
+	const char *seal;
+	json_t *j = json_loads(wire_unseal(payload, &seal), 0, NULL);
 	const char *d = json_string_value(json_object_get(j, "doc"));
 	bool yes = d && strcmp(d, doc) == 0;
 
 	json_decref(j);
 	return yes;
+}
+
+/* With a key, SEAL (the payload's, or NULL) is MESSAGE's HMAC-SHA256. */
+static void
+check_seal(const char *seal, const char *message)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	char hex[WIRE_SEAL_HEX + 1];
+
+	if (!key[0])
+	{
+		unsealed += seal == NULL;
+		return;
+	}
+	HMAC(EVP_sha256(), key, (int) strlen(key), (const unsigned char *) message,
+		 strlen(message), mac, &len);
+	wire_seal_hex(mac, hex);
+	sealed += seal && len == 32 && memcmp(seal, hex, WIRE_SEAL_HEX) == 0;
 }
 
 /* The next payload about DOC on channel collab (malloc'd), or NULL after
@@ -67,11 +93,14 @@ next_payload(const char *doc)
 		PQconsumeInput(db);
 		if ((n = PQnotifies(db)) != NULL)
 		{
-			char *payload =
-				strcmp(n->relname, WIRE_CHANNEL) == 0 && about(n->extra, doc)
-					? strdup(n->extra)
-					: NULL;
+			const char *seal;
+			char *payload = NULL;
 
+			if (strcmp(n->relname, WIRE_CHANNEL) == 0 && about(n->extra, doc))
+			{
+				payload = strdup(wire_unseal(n->extra, &seal));
+				check_seal(seal, payload);
+			}
 			PQfreemem(n);
 			if (payload)
 				return payload;
@@ -240,6 +269,9 @@ main(int argc, char **argv)
 	}
 	snprintf(run_id, sizeof(run_id), "%lx", (unsigned long) getpid());
 	PQclear(run("LISTEN " WIRE_CHANNEL, 0, NULL));
+	res = run("SELECT current_setting('collab.notify_key', true)", 0, NULL);
+	key = strdup(res && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "");
+	PQclear(res);
 	check_limits();
 
 	snprintf(plain, sizeof(plain), "contract-%s", run_id);
@@ -268,6 +300,11 @@ main(int argc, char **argv)
 	strcpy(big + strlen("[{\"insert\":\"") + 9000, "\"}]");
 	check_change(big_doc, big, "client-c", "2", false);
 
+	CHECK_MSG(key[0] ? sealed == 4 : unsealed == 4,
+			  "every announcement %s (%d of 4)",
+			  key[0] ? "sealed with collab.notify_key" : "unsealed",
+			  key[0] ? sealed : unsealed);
+	free(key);
 	PQfinish(db);
 	return check_summary("contract");
 }
