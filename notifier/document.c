@@ -233,28 +233,39 @@ gap_done(void *ctx, const PGresult *res, const pg_error *err)
 		if (rq_change_entry(d->id, res, i, &e))
 			doc_offer(d, &e);
 	}
-	if (window_gap(&d->w))
+	if (PQntuples(res) >= d->fetch_rows)
+		gap_schedule(d, 0); /* a full chunk: the next one at once */
+	else
 	{
-		/*
-		 * Everything the log has up to want is here, or held behind a gap:
-		 * a revision announced is committed before the announcement, so
-		 * what the fetch did not find does not exist (a resync's unbounded
-		 * want, or a revision nobody committed).  want comes down to what
-		 * is known, and no fetch follows for nothing.
-		 */
-		d->w.want = d->w.nheld ? d->w.held[d->w.nheld - 1].rev : d->w.hi;
+		if (window_gap(&d->w) && d->w.want == d->fetch_want)
+		{
+			/*
+			 * The log ended before want: a revision announced is committed
+			 * before its announcement, so what the fetch did not find does
+			 * not exist (a resync's unbounded want, a revision nobody
+			 * committed).  want comes down to what is known, and no fetch
+			 * follows for nothing.  (A want raised while the fetch ran is
+			 * not the fetch's to judge: it is fetched next.)
+			 */
+			d->w.want = d->w.nheld ? d->w.held[d->w.nheld - 1].rev : d->w.hi;
+		}
+		gap_schedule(d, fanout_cfg->gap_wait_ms);
 	}
-	gap_schedule(d, fanout_cfg->gap_wait_ms);
 	doc_unref(d);
 }
 
-/* Fetches the revisions after hi up to want (everything, when unbounded). */
+/* Fetches the revisions after hi up to want, at most --history of them
+ * (the next chunk follows when this one comes back full). */
 static void
 gap_fetch(doc *d)
 {
+	int64_t until = d->w.want;
+
 	if (!window_gap(&d->w) || d->fetching || !d->nsubs)
 		return;
-	if (!rq_changes(d->id, d->w.hi, d->w.want, gap_done, d))
+	if (until > d->w.hi + fanout_cfg->history) /* REV_UNBOUNDED too */
+		until = d->w.hi + fanout_cfg->history;
+	if (!rq_changes(d->id, d->w.hi, until, gap_done, d))
 	{
 		/*
 		 * No pool connection is up (LISTEN may come back before the pool
@@ -265,6 +276,8 @@ gap_fetch(doc *d)
 	}
 	doc_ref(d); /* the query's; its callback never runs before this */
 	d->fetching = true;
+	d->fetch_want = d->w.want;
+	d->fetch_rows = until - d->w.hi;
 }
 
 void

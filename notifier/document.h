@@ -7,7 +7,9 @@
  * or a fetch) enters its window; the subscribers are then moved forward
  * (stream_pump_doc).  A gap (hi < want) is filled by one collab.changes
  * fetch per document at a time, after --gap-wait-ms (a late notification
- * usually fills it first), retried while the database is unreachable.
+ * usually fills it first), retried while the database is unreachable, and
+ * read in chunks of --history revisions (what the window keeps), one after
+ * the other, so a resync after a long outage is never one huge result.
  *
  * Ownership: a doc is referenced by its subscribers and by queries in
  * flight (doc_ref / doc_unref; its gap timer is cancelled when it is freed);
@@ -38,8 +40,10 @@ typedef struct doc {
 	int refs;
 	bool in_table;
 	window w;
-	bool fetching;	  /* a gap fetch in flight */
-	bool gap_pending; /* gap_sul scheduled */
+	bool fetching;		/* a gap fetch in flight */
+	int64_t fetch_want; /* want when it was sent */
+	int64_t fetch_rows; /* the most rows it can bring: a chunk */
+	bool gap_pending;	/* gap_sul scheduled */
 	lws_sorted_usec_list_t gap_sul;
 	bool snapshotting; /* a snapshot query in flight (stream.c) */
 } doc;
