@@ -17,7 +17,7 @@ const BASE = process.env.COLLAB_URL;
 const until = async (what, pred, ms = 20000) => {
   const end = Date.now() + ms;
   while (!pred()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    if (Date.now() > end) assert.fail(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 };
@@ -26,6 +26,13 @@ test('three Node clients converge, one cut with a change in flight', async () =>
   const doc = `node-${Date.now().toString(36)}`;
   const url = `${BASE.replace(/^http/, 'ws')}/ws`;
   const clients = [0, 1, 2].map((i) => new CollabClient({ url, doc, Delta, WebSocket, clientId: `node-${doc}-${i}`, backoffMinMs: 50 }).start());
+  // what each client went through, for the message of a failure
+  const events = [[], [], []];
+  clients.forEach((c, i) => {
+    c.on('error', (m) => events[i].push(`error ${m.code} seq ${m.seq}: ${m.message}`));
+    c.on('resync', () => events[i].push('resync'));
+    c.on('connection', (state) => events[i].push(`connection ${state}`));
+  });
   await until('snapshots', () => clients.every((c) => c.rev >= 0));
   const words = ['alpha ', 'βeta ', '😀 ', 'delta\n'];
   for (let round = 0; round < 20; round++) {
@@ -37,7 +44,8 @@ test('three Node clients converge, one cut with a change in flight', async () =>
       c.submit(change);
     });
     if (round === 10) {
-      await until('a change in flight', () => clients[2].inflight !== null, 2000);
+      await until(() => `a change in flight (client 2: rev ${clients[2].rev}, ${events[2].join('; ')})`,
+        () => clients[2].inflight !== null, 2000);
       clients[2].ws.terminate(); // no close frame: a lost connection
     }
     await new Promise((r) => setTimeout(r, 10));
