@@ -141,19 +141,23 @@ metric(char which, const char *name)
 }
 
 json_t *
-next_json(wsc *c, int timeout_ms)
+parse_message(char *text)
 {
-	char *text = wsc_next(c, timeout_ms);
-	json_t *v;
+	json_t *v = json_loads(text, 0, NULL);
 
-	if (!text)
-		return NULL;
-	v = json_loads(text, 0, NULL);
 	if (!v)
 		check(false, "the server sent something that is not JSON: %.200s",
 			  text);
 	free(text);
 	return v;
+}
+
+json_t *
+next_json(wsc *c, int timeout_ms)
+{
+	char *text = wsc_next(c, timeout_ms);
+
+	return text ? parse_message(text) : NULL;
 }
 
 const char *

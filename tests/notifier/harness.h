@@ -77,6 +77,10 @@ long long metric(char which, const char *name);
 /* The next message of C, parsed; NULL after TIMEOUT_MS (not a failure). */
 json_t *next_json(wsc *c, int timeout_ms);
 
+/* TEXT (malloc'd, freed here) parsed as a server message; NULL, reported,
+ * when it is not JSON. */
+json_t *parse_message(char *text);
+
 /* M's "type" ("(none)" without one), an integer field, a string field
  * ("" when missing or not a string). */
 const char *type_of(json_t *m);

@@ -295,14 +295,8 @@ raw_next_json(raw *r, int timeout_ms)
 {
 	char *text;
 	int code;
-	json_t *v;
 
 	if (raw_next(r, timeout_ms, &text, &code) != 1)
 		return NULL;
-	v = json_loads(text, 0, NULL);
-	if (!v)
-		check(false, "the server sent something that is not JSON: %.200s",
-			  text);
-	free(text);
-	return v;
+	return parse_message(text);
 }
