@@ -39,6 +39,15 @@ static const option_def options[] = {
 	 "directory whose files are served at / (the demo editor)"},
 	{"pool-size", "COLLAB_POOL_SIZE", OPT_INT, "4", 1, 64, FIELD(pool_size),
 	 "database connections for submits and reads (plus one for LISTEN)"},
+	{"statement-timeout-ms", "COLLAB_STATEMENT_TIMEOUT_MS", OPT_INT, "10000",
+	 0, 3600000, FIELD(statement_timeout_ms),
+	 "longest a statement of the pool may run (statement_timeout; 0: no "
+	 "limit); its request then fails unavailable and the client retries"},
+	{"lock-timeout-ms", "COLLAB_LOCK_TIMEOUT_MS", OPT_INT, "5000", 0, 3600000,
+	 FIELD(lock_timeout_ms),
+	 "longest a statement of the pool may wait for a lock (lock_timeout; 0: "
+	 "no limit): a document held by a long application transaction fails "
+	 "its submits unavailable instead of holding a pool connection"},
 	{"max-message-bytes", "COLLAB_MAX_MESSAGE_BYTES", OPT_LONG, "1048576", 256,
 	 64L * 1024 * 1024, FIELD(max_message_bytes),
 	 "largest message a client may send; bigger closes it (1009)"},

@@ -85,7 +85,14 @@ main(int argc, char **argv)
 		log_msg(LOG_WARN, "no --notify-key-file: every notification on "
 						  "channel collab is believed, and any database "
 						  "role can send one");
-	pg_start(context, vhost, cfg.dsn, cfg.pool_size, &events);
+	{
+		pg_settings db = {.dsn = cfg.dsn,
+						  .pool_size = cfg.pool_size,
+						  .statement_timeout_ms = cfg.statement_timeout_ms,
+						  .lock_timeout_ms = cfg.lock_timeout_ms};
+
+		pg_start(context, vhost, &db, &events);
+	}
 	log_msg(LOG_INFO,
 			"collab-notifier %s listening on http://%s:%d (WebSocket %s)%s%s",
 			NOTIFIER_VERSION, cfg.listen_host, cfg.listen_port, "/ws",

@@ -59,7 +59,7 @@ typedef struct pgconn {
 static struct {
 	struct lws_context *context;
 	struct lws_vhost *vhost;
-	const char *dsn;
+	pg_settings settings;
 	pg_events events;
 	pgconn *conns; /* [0] listens, [1..] the pool */
 	int nconns;
@@ -317,6 +317,33 @@ listen_done(void *ctx, const PGresult *res, const pg_error *err)
 }
 
 static void
+pool_setup_done(void *ctx, const PGresult *res, const pg_error *err)
+{
+	(void) ctx;
+	(void) res;
+	if (err && !err->unavailable)
+		log_msg(LOG_ERROR, "pg: setting the pool's deadlines failed: %s",
+				err->message);
+}
+
+/* Runs SQL on C, just connected, before anything else (C's own request). */
+static void
+pgc_setup(pgconn *c, const char *sql, pg_done_fn done)
+{
+	pg_req *r = calloc(1, sizeof(*r));
+
+	if (!r || !(r->sql = strdup(sql)))
+	{
+		free(r);
+		pgc_lost(c, "out of memory");
+		return;
+	}
+	r->done = done;
+	r->ctx = c;
+	pgc_send(c, r);
+}
+
+static void
 pgc_connected(pgconn *c)
 {
 	c->state = PGC_READY;
@@ -325,21 +352,19 @@ pgc_connected(pgconn *c)
 			c->was_up ? "reconnected" : "connected");
 	c->was_up = true;
 	if (c->is_listen)
-	{
-		pg_req *r = calloc(1, sizeof(*r));
-
-		if (!r || !(r->sql = strdup("LISTEN " PG_CHANNEL)))
-		{
-			free(r);
-			pgc_lost(c, "out of memory");
-			return;
-		}
-		r->done = listen_done;
-		r->ctx = c;
-		pgc_send(c, r);
-	}
+		pgc_setup(c, "LISTEN " PG_CHANNEL, listen_done);
 	else
-		pgc_dispatch();
+	{
+		char sql[160];
+
+		/* the pool's deadlines, before any query runs on the session */
+		snprintf(sql, sizeof(sql),
+				 "SELECT set_config('statement_timeout', '%d', false), "
+				 "set_config('lock_timeout', '%d', false)",
+				 pg.settings.statement_timeout_ms,
+				 pg.settings.lock_timeout_ms);
+		pgc_setup(c, sql, pool_setup_done);
+	}
 }
 
 static void
@@ -374,8 +399,20 @@ pgc_poll_connect(pgconn *c)
 static void
 pgc_connect(pgconn *c)
 {
-	const char *keys[] = {"dbname", "fallback_application_name", NULL};
-	const char *values[] = {pg.dsn, "collab-notifier", NULL};
+	/*
+	 * Keepalives first: the connection string, expanded from dbname,
+	 * overrides what comes before it.  A peer gone without a FIN is found
+	 * within about a minute instead of the kernel's two hours.
+	 */
+	const char *keys[] = {"keepalives",
+						  "keepalives_idle",
+						  "keepalives_interval",
+						  "keepalives_count",
+						  "dbname",
+						  "fallback_application_name",
+						  NULL};
+	const char *values[] =
+		{"1", "30", "10", "3", pg.settings.dsn, "collab-notifier", NULL};
 
 	c->conn = PQconnectStartParams(keys, values, 1);
 	if (!c->conn || PQstatus(c->conn) == CONNECTION_BAD)
@@ -540,14 +577,14 @@ pgc_dispatch(void)
 }
 
 void
-pg_start(struct lws_context *context, struct lws_vhost *vhost, const char *dsn,
-		 int pool_size, const pg_events *events)
+pg_start(struct lws_context *context, struct lws_vhost *vhost,
+		 const pg_settings *settings, const pg_events *events)
 {
 	pg.context = context;
 	pg.vhost = vhost;
-	pg.dsn = dsn;
+	pg.settings = *settings;
 	pg.events = *events;
-	pg.nconns = pool_size + 1;
+	pg.nconns = settings->pool_size + 1;
 	pg.conns = calloc((size_t) pg.nconns, sizeof(pgconn));
 	if (!pg.conns)
 	{

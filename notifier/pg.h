@@ -40,10 +40,21 @@ typedef struct pg_events {
 	void (*listening)(void);
 } pg_events;
 
-/* Starts connecting.  VHOST gets the adopted sockets (protocol "collab-pg").
+/* How to reach the database, and the deadlines of the pool's sessions. */
+typedef struct pg_settings {
+	const char *dsn;		  /* libpq connection string or URI */
+	int pool_size;			  /* connections for queries */
+	int statement_timeout_ms; /* per statement on the pool (0: none) */
+	int lock_timeout_ms;	  /* per lock wait on the pool (0: none) */
+} pg_settings;
+
+/*
+ * Starts connecting (SETTINGS is copied; its dsn must outlive the
+ * notifier).  VHOST gets the adopted sockets (protocol "collab-pg").
+ * TCP keepalives are on unless the connection string says otherwise.
  */
 void pg_start(struct lws_context *context, struct lws_vhost *vhost,
-			  const char *dsn, int pool_size, const pg_events *events);
+			  const pg_settings *settings, const pg_events *events);
 
 /*
  * Queues SQL with NPARAMS text parameters (copied; NULL values are SQL

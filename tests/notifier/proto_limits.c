@@ -9,6 +9,7 @@
 #include "harness.h"
 #include "raw.h"
 
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,6 +328,69 @@ test_burst_to_reader_gap_free(void)
 	wsc_free(a);
 }
 
+/*
+ * A long application transaction holds a document (its own submit, not
+ * committed): a client's submit to that document on instance A (run with
+ * --lock-timeout-ms 500) fails unavailable by the deadline instead of
+ * holding a pool connection, a submit to another document is acknowledged
+ * meanwhile, and once the transaction commits the same submit again lands.
+ */
+static void
+test_held_document_fails_by_the_deadline(void)
+{
+	const char *doc = doc_name("held"), *other = doc_name("held-other");
+	const char *p[1] = {doc};
+	PGconn *app = PQconnectdb(harness_dsn());
+	PGresult *r;
+	wsc *a = connect_to('a');
+	json_t *m;
+	int64_t t0;
+
+	free(hello(a));
+	subscribe(a, doc);
+	subscribe(a, other);
+	check(PQstatus(app) == CONNECTION_OK, "the application connects");
+	PQclear(PQexec(app, "BEGIN"));
+	r = PQexecParams(app,
+					 "SELECT collab.submit($1, 0, '[{\"insert\":\"app \"}]')",
+					 1, NULL, p, NULL, NULL, 0);
+	check(PQresultStatus(r) == PGRES_TUPLES_OK,
+		  "the application's transaction holds the document");
+	PQclear(r);
+	t0 = wsc_now_us();
+	wsc_sendf(a,
+			  "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,\"change\":"
+			  "[{\"insert\":\"x\"}],\"seq\":1}",
+			  doc);
+	wsc_sendf(a,
+			  "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,\"change\":"
+			  "[{\"insert\":\"y\"}],\"seq\":2}",
+			  other);
+	m = expect(a, "ack", "a submit to a document nobody holds");
+	check(m && strcmp(str_of(m, "doc"), other) == 0 && int_of(m, "seq") == 2,
+		  "another document's submit is acknowledged meanwhile");
+	json_decref(m);
+	expect_error_seq(a, "unavailable", doc, 1,
+					 "a submit to the held document, by the lock deadline");
+	check(wsc_now_us() - t0 < (int64_t) WAIT_MS * 1000,
+		  "... within the deadline's order (%lld ms)",
+		  (long long) ((wsc_now_us() - t0) / 1000));
+	PQclear(PQexec(app, "COMMIT"));
+	PQfinish(app);
+	m = expect(a, "change", "the application's change after its commit");
+	check(m && int_of(m, "rev") == 1, "the application's revision 1 arrives");
+	json_decref(m);
+	wsc_sendf(a,
+			  "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,\"change\":"
+			  "[{\"insert\":\"x\"}],\"seq\":1}",
+			  doc);
+	m = expect(a, "ack", "the same submit again, the document free");
+	check(m && int_of(m, "rev") == 2 && int_of(m, "seq") == 1,
+		  "the retried submit lands as revision 2");
+	json_decref(m);
+	wsc_free(a);
+}
+
 const harness_test proto_limits[] = {
 	{"documents_per_connection_limited",
 	 test_documents_per_connection_limited},
@@ -336,5 +400,7 @@ const harness_test proto_limits[] = {
 	{"slow_reader_closed_1013_and_resumes",
 	 test_slow_reader_closed_1013_and_resumes},
 	{"burst_to_reader_gap_free", test_burst_to_reader_gap_free},
+	{"held_document_fails_by_the_deadline",
+	 test_held_document_fails_by_the_deadline},
 	{NULL, NULL},
 };
