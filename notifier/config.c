@@ -39,6 +39,10 @@ static const option_def options[] = {
 	 "directory whose files are served at / (the demo editor)"},
 	{"pool-size", "COLLAB_POOL_SIZE", OPT_INT, "4", 1, 64, FIELD(pool_size),
 	 "database connections for submits and reads (plus one for LISTEN)"},
+	{"connect-timeout-ms", "COLLAB_CONNECT_TIMEOUT_MS", OPT_INT, "10000", 0,
+	 3600000, FIELD(connect_timeout_ms),
+	 "longest a connection attempt to the database may take (0: no limit); "
+	 "then it is retried with backoff"},
 	{"statement-timeout-ms", "COLLAB_STATEMENT_TIMEOUT_MS", OPT_INT, "10000",
 	 0, 3600000, FIELD(statement_timeout_ms),
 	 "longest a statement of the pool may run (statement_timeout; 0: no "

@@ -88,6 +88,7 @@ main(int argc, char **argv)
 	{
 		pg_settings db = {.dsn = cfg.dsn,
 						  .pool_size = cfg.pool_size,
+						  .connect_timeout_ms = cfg.connect_timeout_ms,
 						  .statement_timeout_ms = cfg.statement_timeout_ms,
 						  .lock_timeout_ms = cfg.lock_timeout_ms};
 

@@ -39,10 +39,10 @@ typedef enum pgc_state {
 } pgc_state;
 
 typedef struct pgconn {
-	lws_sorted_usec_list_t retry; /* reconnect timer */
-	lws_sorted_usec_list_t
-		want_write;	  /* asks lws for POLLOUT (pgc_want_write) */
-	const char *name; /* "listen" or "pool" */
+	lws_sorted_usec_list_t retry;			 /* reconnect timer */
+	lws_sorted_usec_list_t want_write;		 /* see pgc_want_write */
+	lws_sorted_usec_list_t connect_deadline; /* an attempt's end */
+	const char *name;						 /* "listen" or "pool" */
 	int index;
 	PGconn *conn;
 	struct lws *wsi; /* the adopted dup of libpq's socket */
@@ -220,6 +220,7 @@ pgc_lost(pgconn *c, const char *why)
 				why);
 	pgc_detach(c);
 	lws_sul_cancel(&c->want_write);
+	lws_sul_cancel(&c->connect_deadline);
 	if (c->conn)
 		PQfinish(c->conn);
 	c->conn = NULL;
@@ -346,6 +347,7 @@ pgc_setup(pgconn *c, const char *sql, pg_done_fn done)
 static void
 pgc_connected(pgconn *c)
 {
+	lws_sul_cancel(&c->connect_deadline);
 	c->state = PGC_READY;
 	c->backoff_ms = 0;
 	log_msg(LOG_INFO, "pg: %s connection %d %s", c->name, c->index,
@@ -396,6 +398,26 @@ pgc_poll_connect(pgconn *c)
 	}
 }
 
+/*
+ * A connection attempt that has not finished by --connect-timeout-ms is
+ * given up and retried with backoff: PQconnectPoll ignores libpq's own
+ * connect_timeout, and a server that accepts the TCP connection but never
+ * answers (a hung postmaster, a proxy that stopped forwarding) would
+ * otherwise hold the attempt for ever.
+ */
+static void
+connect_deadline_cb(lws_sorted_usec_list_t *sul)
+{
+	pgconn *c = lws_container_of(sul, pgconn, connect_deadline);
+	char why[64];
+
+	if (c->state != PGC_CONNECTING)
+		return;
+	snprintf(why, sizeof(why), "connecting timed out after %d ms",
+			 pg.settings.connect_timeout_ms);
+	pgc_lost(c, why);
+}
+
 static void
 pgc_connect(pgconn *c)
 {
@@ -430,6 +452,11 @@ pgc_connect(pgconn *c)
 		return;
 	}
 	pgc_want_write(c);
+	if (pg.settings.connect_timeout_ms > 0)
+		lws_sul_schedule(pg.context, 0, &c->connect_deadline,
+						 connect_deadline_cb,
+						 (lws_usec_t) pg.settings.connect_timeout_ms *
+							 LWS_US_PER_MS);
 }
 
 /* Reads what the server sent; runs callbacks of finished queries. */
@@ -681,6 +708,7 @@ pg_stop(void)
 
 		lws_sul_cancel(&c->retry);
 		lws_sul_cancel(&c->want_write);
+		lws_sul_cancel(&c->connect_deadline);
 		if (c->state != PGC_DOWN)
 			pgc_lost(c, "stopping");
 	}

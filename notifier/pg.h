@@ -44,6 +44,7 @@ typedef struct pg_events {
 typedef struct pg_settings {
 	const char *dsn;		  /* libpq connection string or URI */
 	int pool_size;			  /* connections for queries */
+	int connect_timeout_ms;	  /* per connection attempt (0: none) */
 	int statement_timeout_ms; /* per statement on the pool (0: none) */
 	int lock_timeout_ms;	  /* per lock wait on the pool (0: none) */
 } pg_settings;
