@@ -431,10 +431,17 @@ pgc_connect(pgconn *c)
 						  "keepalives_interval",
 						  "keepalives_count",
 						  "dbname",
+						  "client_encoding",
 						  "fallback_application_name",
 						  NULL};
+	/*
+	 * client_encoding after the connection string, so that it holds:
+	 * clients get UTF-8 (WebSocket text), and sealed payloads are checked
+	 * over the bytes the database sealed, which are UTF-8.
+	 */
 	const char *values[] =
-		{"1", "30", "10", "3", pg.settings.dsn, "collab-notifier", NULL};
+		{"1", "30", "10", "3", pg.settings.dsn, "UTF8", "collab-notifier",
+		 NULL};
 
 	c->conn = PQconnectStartParams(keys, values, 1);
 	if (!c->conn || PQstatus(c->conn) == CONNECTION_BAD)
