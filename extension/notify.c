@@ -65,7 +65,9 @@ send(delta_buf *buf)
 	char *payload;
 
 	/* sealed as UTF-8: what the notifier (client_encoding UTF8) reads */
-	payload = notify_seal(buf->data, buf->len);
+	payload = collab_notify_key != NULL && collab_notify_key[0] != '\0'
+				  ? notify_seal(buf->data, buf->len)
+				  : buf->data; /* delta_buf keeps a NUL after its data */
 	payload = pg_any_to_server(payload, (int) strlen(payload), PG_UTF8);
 	if (!announcer_enqueue(payload))
 		Async_Notify(WIRE_CHANNEL, payload);
