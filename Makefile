@@ -12,7 +12,8 @@
 #   make notifier             build/notifier/collab-notifier (libwebsockets,
 #                             libpq, jansson)
 #   make notifier-tests       build/tests-notifier/: a checked notifier and
-#                             protocol_test, converge_test (tests/notifier/check)
+#                             protocol_test, converge_test (tests/notifier/check),
+#                             stallproxy (tests/notifier/faults)
 #   make stress               build/stress/stress: tests/stress/*.c with
 #                             tests/lib/*.c (tests/stress/run)
 #   make fuzz                 build/fuzz/fuzz_*: libFuzzer targets, always with
@@ -263,6 +264,10 @@ $(NT_DIR)/converge_test: tests/notifier/converge_test.c $(NT_DEPS) \
 	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Itests/lib -o $@ $< \
 		tests/lib/wsc.c $(TESTLIB_SRCS) $(CORE_SRCS) $(NOTIFIER_LIBS) -lm
 
+# a TCP proxy whose forwarding stops on a signal (tests/notifier/faults)
+$(NT_DIR)/stallproxy: tests/notifier/stallproxy.c $(NT_DIR)/.flags
+	$(CC) $(NT_CFLAGS) -o $@ $<
+
 # the database against the notifier's encoders (core/wire.h), no WebSocket
 $(NT_DIR)/test_contract: tests/notifier/test_contract.c $(NT_DIR)/.flags \
 		notifier/protocol.c $(NOTIFIER_CORE_SRCS) $(NOTIFIER_HEADERS) \
@@ -270,7 +275,7 @@ $(NT_DIR)/test_contract: tests/notifier/test_contract.c $(NT_DIR)/.flags \
 	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Inotifier -Itests/unit -o $@ $< \
 		notifier/protocol.c $(NOTIFIER_CORE_SRCS) $(NOTIFIER_LIBS)
 
-notifier-tests: $(NT_DIR)/collab-notifier $(NT_PROGS)
+notifier-tests: $(NT_DIR)/collab-notifier $(NT_PROGS) $(NT_DIR)/stallproxy
 
 # Concurrent OT clients against a real cluster (tests/stress/run): every
 # tests/stress/*.c with the test library and the core.
