@@ -504,6 +504,56 @@ test_hung_backends_fail_by_the_query_deadline(void)
 	wsc_free(a);
 }
 
+/*
+ * Instance a's LISTEN deaf (every backend of a frozen) while 600 changes
+ * are committed at once: the heartbeat finds it, the new LISTEN resyncs the
+ * document from the log in chunks of --history (256), and the subscriber
+ * gets every change, gap-free.
+ */
+static void
+test_deaf_listen_resyncs_in_chunks(void)
+{
+	const char *doc = doc_name("deaf");
+	wsc *a = connect_to('a');
+	long long fetches;
+	json_int_t rev = 0;
+	bool gapless = true;
+	int pids[64], n;
+	json_t *m;
+
+	free(hello(a));
+	subscribe(a, doc);
+	fetches = metric('a', "collab_notifier_fetches_total");
+	/* committed just after the freeze, long before a heartbeat is due */
+	PQclear(sql("BEGIN", 0, NULL));
+	flood(doc, 0, 600, 10);
+	n = signal_backends_of_a(SIGSTOP, pids, 64);
+	check(n >= 2, "instance a's backends frozen (%d)", n);
+	PQclear(sql("COMMIT", 0, NULL));
+	while (rev < 600 && (m = next_json(a, WAIT_MS)) != NULL)
+	{
+		if (strcmp(type_of(m), "change") == 0)
+		{
+			if (int_of(m, "rev") != rev + 1)
+				gapless = false;
+			rev = int_of(m, "rev");
+		}
+		json_decref(m);
+	}
+	check(gapless && rev == 600,
+		  "600 changes committed while a's LISTEN was deaf all reach its "
+		  "subscriber, gap-free: got up to revision %lld%s",
+		  (long long) rev, gapless ? "" : ", with gaps");
+	check(metric('a', "collab_notifier_fetches_total") - fetches >= 3,
+		  "read from the log in chunks (%lld fetches, want >= 3)",
+		  metric('a', "collab_notifier_fetches_total") - fetches);
+	for (int i = 0; i < n; i++)
+		kill(pids[i], SIGCONT);
+	check(backends_gone(pids, n, 10000),
+		  "the thawed backends end (their connections were closed)");
+	wsc_free(a);
+}
+
 const harness_test proto_limits[] = {
 	{"documents_per_connection_limited",
 	 test_documents_per_connection_limited},
@@ -517,5 +567,6 @@ const harness_test proto_limits[] = {
 	 test_held_document_fails_by_the_deadline},
 	{"hung_backends_fail_by_the_query_deadline",
 	 test_hung_backends_fail_by_the_query_deadline},
+	{"deaf_listen_resyncs_in_chunks", test_deaf_listen_resyncs_in_chunks},
 	{NULL, NULL},
 };
