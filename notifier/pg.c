@@ -58,8 +58,24 @@ typedef struct pgconn {
 	lws_usec_t sent_at; /* when req was sent */
 	PGresult *result;	/* the result kept for req (first error wins) */
 	int backoff_ms;
-	bool was_up; /* for logging a reconnect */
+	bool was_up;	/* for logging a reconnect */
+	int host_first; /* the host list's entry tried first (see hosts) */
 } pgconn;
+
+/*
+ * A multi-host connection string (host=a,b target_session_attrs=...):
+ * libpq tries the hosts in order within one attempt, and moves on by
+ * itself from one that refuses or is read-only, but not from one that
+ * never answers (a machine gone, a partition), since PQconnectPoll has no
+ * timeout.  So an attempt that times out starts the next one from the
+ * following host: the lists below, rotated per connection.
+ */
+typedef struct host_lists {
+	int n;			/* entries; 0 or 1: nothing to rotate */
+	char *host;		/* the connection string's lists, or NULL */
+	char *hostaddr; /* (port may have one entry for every host) */
+	char *port;
+} host_lists;
 
 static struct {
 	struct lws_context *context;
@@ -74,6 +90,7 @@ static struct {
 	bool stopping;
 	lws_sorted_usec_list_t dispatch; /* runs pgc_dispatch from the loop */
 	lws_sorted_usec_list_t queue_deadline; /* the queue's head's deadline */
+	host_lists hosts;
 } pg;
 
 static void pgc_connect(pgconn *c);
@@ -515,9 +532,89 @@ connect_deadline_cb(lws_sorted_usec_list_t *sul)
 
 	if (c->state != PGC_CONNECTING)
 		return;
+	if (pg.hosts.n > 1) /* the next attempt starts from the next host */
+		c->host_first = (c->host_first + 1) % pg.hosts.n;
 	snprintf(why, sizeof(why), "connecting timed out after %d ms",
 			 pg.settings.connect_timeout_ms);
 	pgc_lost(c, why);
+}
+
+/* Entries of a comma-separated LIST (an empty or absent one: 0). */
+static int
+list_count(const char *list)
+{
+	int n = 1;
+
+	if (!list || !*list)
+		return 0;
+	for (const char *p = list; *p; p++)
+		n += *p == ',';
+	return n;
+}
+
+/* LIST (N entries) from entry FIRST on, wrapping round: malloc'd. */
+static char *
+list_rotate(const char *list, int n, int first)
+{
+	size_t len = strlen(list);
+	char *out = malloc(len + 1), *o = out;
+	const char *start = list;
+
+	if (!out || n < 2 || first % n == 0)
+	{
+		if (out)
+			memcpy(out, list, len + 1);
+		return out;
+	}
+	for (int i = 0; i < first % n; i++)
+		start = strchr(start, ',') + 1;
+	/* entries first..n-1, then 0..first-1 */
+	memcpy(o, start, (size_t) (list + len - start));
+	o += list + len - start;
+	*o++ = ',';
+	memcpy(o, list, (size_t) (start - list - 1));
+	o += start - list - 1;
+	*o = '\0';
+	return out;
+}
+
+/* Finds the host lists of the connection string (see host_lists). */
+static void
+hosts_parse(const char *dsn)
+{
+	PQconninfoOption *opts = PQconninfoParse(dsn, NULL);
+	host_lists *h = &pg.hosts;
+	int nhost, naddr, nport;
+
+	if (!opts)
+		return; /* libpq says what is wrong at the first attempt */
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+	{
+		char **field = strcmp(o->keyword, "host") == 0		 ? &h->host
+					   : strcmp(o->keyword, "hostaddr") == 0 ? &h->hostaddr
+					   : strcmp(o->keyword, "port") == 0	 ? &h->port
+															 : NULL;
+
+		if (field && o->val && *o->val)
+			*field = strdup(o->val);
+	}
+	PQconninfoFree(opts);
+	nhost = list_count(h->host);
+	naddr = list_count(h->hostaddr);
+	nport = list_count(h->port);
+	h->n = nhost > naddr ? nhost : naddr;
+	/* lists libpq would refuse, or one to share: leave them as they are */
+	if ((nhost && naddr && nhost != naddr) || (nport > 1 && nport != h->n))
+		h->n = 0;
+}
+
+static void
+hosts_free(void)
+{
+	free(pg.hosts.host);
+	free(pg.hosts.hostaddr);
+	free(pg.hosts.port);
+	memset(&pg.hosts, 0, sizeof(pg.hosts));
 }
 
 static void
@@ -533,6 +630,9 @@ pgc_connect(pgconn *c)
 						  "keepalives_interval",
 						  "keepalives_count",
 						  "dbname",
+						  "host",
+						  "hostaddr",
+						  "port",
 						  "client_encoding",
 						  "fallback_application_name",
 						  NULL};
@@ -541,11 +641,25 @@ pgc_connect(pgconn *c)
 	 * clients get UTF-8 (WebSocket text), and sealed payloads are checked
 	 * over the bytes the database sealed, which are UTF-8.
 	 */
-	const char *values[] =
-		{"1", "30", "10", "3", pg.settings.dsn, "UTF8", "collab-notifier",
-		 NULL};
+	const host_lists *h = &pg.hosts;
+	bool rotate = h->n > 1 && c->host_first % h->n != 0;
+	/* NULL values are ignored: the connection string's own hold */
+	char *host =
+		rotate && h->host ? list_rotate(h->host, h->n, c->host_first) : NULL;
+	char *hostaddr = rotate && h->hostaddr
+						 ? list_rotate(h->hostaddr, h->n, c->host_first)
+						 : NULL;
+	char *port = rotate && list_count(h->port) > 1
+					 ? list_rotate(h->port, h->n, c->host_first)
+					 : NULL;
+	const char *values[] = {"1",  "30",		"10", "3",	  pg.settings.dsn,
+							host, hostaddr, port, "UTF8", "collab-notifier",
+							NULL};
 
 	c->conn = PQconnectStartParams(keys, values, 1);
+	free(host);
+	free(hostaddr);
+	free(port);
 	if (!c->conn || PQstatus(c->conn) == CONNECTION_BAD)
 	{
 		c->state = PGC_CONNECTING;
@@ -724,6 +838,7 @@ pg_start(struct lws_context *context, struct lws_vhost *vhost,
 	pg.settings = *settings;
 	pg.events = *events;
 	pg.nconns = settings->pool_size + 1;
+	hosts_parse(settings->dsn);
 	pg.conns = calloc((size_t) pg.nconns, sizeof(pgconn));
 	if (!pg.conns)
 	{
@@ -902,4 +1017,5 @@ pg_stop(void)
 	free(pg.conns);
 	pg.conns = NULL;
 	pg.nconns = 0;
+	hosts_free();
 }
