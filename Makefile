@@ -23,6 +23,8 @@
 #   make bench-core           build/bench/core_bench (bench/run)
 #   make bench-notifier       the notifier and build/bench/notifier_load
 #                             (bench/notifier/run)
+#   make bench-seal           build/bench/seal_bench: a sealed payload's
+#                             check next to its JSON parse
 #   make format               clang-format -i on every C file
 #   make format-check         fails when a C file is not formatted
 #   make lint                 clang-tidy on core/, extension/ and notifier/
@@ -339,7 +341,14 @@ build/bench/notifier_load: bench/notifier/load.c tests/lib/wsc.c \
 
 bench-notifier: $(NOTIFIER_BIN) build/bench/notifier_load
 
-.PHONY: notifier notifier-tests stress diff-cli fuzz bench-core bench-notifier
+build/bench/seal_bench: bench/seal_bench.c $(CORE_SRCS) $(CORE_HEADERS) \
+		build/bench/.flags
+	$(CC) $(BENCH_CFLAGS) -Icore -o $@ $< $(CORE_SRCS) -ljansson -lcrypto -lm
+
+bench-seal: build/bench/seal_bench
+
+.PHONY: notifier notifier-tests stress diff-cli fuzz bench-core bench-notifier \
+	bench-seal
 
 # --- style and editors ------------------------------------------------------
 

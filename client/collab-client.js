@@ -33,6 +33,13 @@
 // historyKeep) and then through its own unacknowledged edits. So a cursor
 // stays exact whatever the order in which presence and changes arrive.
 //
+// Presence has a time to live (docs/protocol.md): a notifier that dies
+// cannot say that its clients left. So we send our presence again every
+// presenceRefreshMs while we have one, and forget another client's when it
+// has not come for presenceTtlMs, as if it had been cleared. One timer for
+// ours (the throttled send, else the next refresh) and one for the others'
+// (at the oldest one's expiry), whatever their number.
+//
 // Dependencies are injected, so the module has no imports: Delta (the
 // quill-delta class: in a browser Quill.import('delta'), in Node
 // require('quill-delta')) and WebSocket (the browser's, or the ws package).
@@ -41,11 +48,12 @@
 // 'snapshot' (Delta: replace your document; {rev, replaced, dropped}),
 // 'change' (Delta to apply to your document; {rev, client}), 'sync' (true
 // when nothing is unacknowledged), 'rev' (number), 'presence' ({client,
-// state}: state {} means gone; positions in our document), 'error' ({code,
-// message, doc, seq}), 'resync' (the document is about to be replaced: stop
-// editing until the 'snapshot'), 'beforechange' (a remote change is about to
-// be taken in: submit any edit not yet reported, now). hold() and release()
-// make the stream wait while the editor cannot take a change (composition).
+// state}: state {} means gone, cleared or expired; positions in our
+// document), 'error' ({code, message, doc, seq}), 'resync' (the document is
+// about to be replaced: stop editing until the 'snapshot'), 'beforechange'
+// (a remote change is about to be taken in: submit any edit not yet
+// reported, now). hold() and release() make the stream wait while the
+// editor cannot take a change (composition).
 
 const RETRY_CODES = new Set(['unavailable', 'rate_limited', 'too_many']);
 
@@ -61,6 +69,8 @@ export class CollabClient {
     backoffMaxMs = 10000,
     stableMs = 5000, // a connection open this long resets the backoff
     presenceIntervalMs = 80,
+    presenceRefreshMs = 15000, // ours is sent again this often while set; 0: never
+    presenceTtlMs = 75000, // theirs is gone when not refreshed for this long; 0: never
     fetchTimeoutMs = 10000,
     historyKeep = 100, // revisions kept to move late presence positions
     random = Math.random,
@@ -78,6 +88,8 @@ export class CollabClient {
     this.backoffMaxMs = backoffMaxMs;
     this.stableMs = stableMs;
     this.presenceIntervalMs = presenceIntervalMs;
+    this.presenceRefreshMs = presenceRefreshMs;
+    this.presenceTtlMs = presenceTtlMs;
     this.fetchTimeoutMs = fetchTimeoutMs;
     this.historyKeep = historyKeep;
     this.random = random;
@@ -94,10 +106,11 @@ export class CollabClient {
     this.holding = false; // the application asked us to wait (hold/release)
     this.held = []; // stream messages received meanwhile, in order
     this.history = []; // [{rev, change, client}], the last historyKeep revisions
-    this.remote = new Map(); // client -> {state, rev}: positions at the server's rev
+    this.remote = new Map(); // client -> {state, rev, seen}: positions at the server's rev; seen: now() when it last came
     this.presences = new Map(); // client -> state, positions in our document
     this.me = null; // our presence as the application gave it, kept in our document
     this.meLossy = false; // our cursor is inside our unacknowledged text
+    this.meShown = false; // the others may hold our presence (sent on this connection, not cleared)
     this.ws = null;
     this.connection = 'closed';
     this.subscribed = false; // subscribe sent on this connection
@@ -108,7 +121,9 @@ export class CollabClient {
     this.reconnectTimer = null;
     this.retryTimer = null;
     this.presenceTimer = null;
+    this.presenceDue = 0; // now() when presenceTimer fires
     this.presenceSentAt = -Infinity;
+    this.expiryTimer = null; // at the oldest remote presence's expiry
     this.fetches = new Map(); // id -> {resolve, reject, timer}
     this.nextFetchId = 1;
     this.listeners = new Map();
@@ -140,8 +155,8 @@ export class CollabClient {
 
   stop() {
     this.stopped = true;
-    for (const t of [this.reconnectTimer, this.retryTimer, this.presenceTimer]) if (t !== null) this.timers.clearTimeout(t);
-    this.reconnectTimer = this.retryTimer = this.presenceTimer = null;
+    for (const t of [this.reconnectTimer, this.retryTimer, this.presenceTimer, this.expiryTimer]) if (t !== null) this.timers.clearTimeout(t);
+    this.reconnectTimer = this.retryTimer = this.presenceTimer = this.expiryTimer = null;
     if (this.ws) this.ws.close(1000);
   }
 
@@ -176,6 +191,7 @@ export class CollabClient {
       if (this.ws !== ws) return;
       this.ws = null;
       this.subscribed = false;
+      this.meShown = false; // the notifier clears it, or has died with it
       // a connection that lasted was a success: start the backoff over
       if (this.connection === 'open' && this.now() - this.openedAt >= this.stableMs) this.attempt = 0;
       if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
@@ -189,6 +205,8 @@ export class CollabClient {
       // nobody tells us who leaves while we are away: forget them all; they
       // answer our presence when we are back
       for (const client of [...this.remote.keys()]) this.forget(client);
+      if (this.expiryTimer !== null) this.timers.clearTimeout(this.expiryTimer);
+      this.expiryTimer = null;
       if (!this.stopped) this.scheduleReconnect();
     };
     ws.onerror = () => {}; // a close follows
@@ -281,23 +299,39 @@ export class CollabClient {
   }
 
   // Our presence (e.g. {index, length, name, color}), positions in our
-  // current document; sent at most every presenceIntervalMs. The client
-  // moves it through later changes as an editor moves its selection (our
-  // inserts at the cursor push it, others' do not), so that what it sends
-  // again (to a newcomer, after a reconnect) is still where we are.
+  // current document; sent at most every presenceIntervalMs, and again every
+  // presenceRefreshMs while set (the others drop a presence that stops
+  // coming). The client moves it through later changes as an editor moves
+  // its selection (our inserts at the cursor push it, others' do not), so
+  // that what it sends again (to a newcomer, after a reconnect, as a
+  // refresh) is still where we are. null or {} clears it: the others are
+  // told at once, and the refreshes stop.
   setPresence(state) {
-    this.me = state;
-    this.schedulePresence();
+    this.me = state && typeof state === 'object' && Object.keys(state).length > 0 ? state : null;
+    if (this.me || this.meShown) this.schedulePresence();
   }
 
-  schedulePresence() {
-    if (this.presenceTimer !== null) return;
-    const wait = Math.max(0, this.presenceSentAt + this.presenceIntervalMs - this.now());
+  // Arms our presence's one timer to send it after WAIT ms (by default as
+  // soon as the throttle allows); a send already due sooner stays.
+  schedulePresence(wait = Math.max(0, this.presenceSentAt + this.presenceIntervalMs - this.now())) {
+    const due = this.now() + wait;
+    if (this.presenceTimer !== null) {
+      if (this.presenceDue <= due) return;
+      this.timers.clearTimeout(this.presenceTimer);
+    }
+    this.presenceDue = due;
     this.presenceTimer = this.timers.setTimeout(() => {
       this.presenceTimer = null;
-      if (!this.me || this.rev < 0 || !this.subscribed || this.awaitingSnapshot) return;
+      // not now: subscribe() and the snapshot schedule it again
+      if (this.rev < 0 || !this.subscribed || this.awaitingSnapshot) return;
+      if (!this.me) {
+        if (this.meShown && this.send({ type: 'presence', doc: this.doc, state: {} })) this.presenceSentAt = this.now();
+        this.meShown = false;
+        return;
+      }
       this.presenceSentAt = this.now();
-      this.send({ type: 'presence', doc: this.doc, state: this.outgoingPresence() });
+      this.meShown = this.send({ type: 'presence', doc: this.doc, state: this.outgoingPresence() });
+      if (isPeriod(this.presenceRefreshMs)) this.schedulePresence(this.presenceRefreshMs);
     }, wait);
   }
 
@@ -399,7 +433,7 @@ export class CollabClient {
     this.history = [];
     // the others' positions cannot be moved across a snapshot: keep them as
     // they are (an application clamps them) until they move again
-    for (const [id, entry] of this.remote) this.remote.set(id, { state: entry.state, rev: this.rev });
+    for (const [id, entry] of this.remote) this.remote.set(id, { ...entry, rev: this.rev });
     this.relocate();
     this.emit('snapshot', this.document, { rev: this.rev, replaced, dropped });
     this.emit('rev', this.rev);
@@ -487,7 +521,7 @@ export class CollabClient {
     if (this.history.length > this.historyKeep) this.history.shift();
     for (const [id, entry] of this.remote) {
       if (entry.rev >= rev) continue; // sent from ahead of us: already there
-      this.remote.set(id, { state: movePresence(entry.state, change, id === client), rev });
+      this.remote.set(id, { ...entry, state: movePresence(entry.state, change, id === client), rev });
     }
     this.relocate();
   }
@@ -513,7 +547,8 @@ export class CollabClient {
       if (from >= 0) for (const h of this.history.slice(from)) state = movePresence(state, h.change, h.client === msg.client);
       rev = this.rev;
     }
-    this.remote.set(msg.client, { state, rev });
+    this.remote.set(msg.client, { state, rev, seen: this.now() });
+    this.scheduleExpiry();
     this.relocate(msg.client);
     this.emit('presence', { client: msg.client, state: this.presences.get(msg.client) });
     // a newcomer (or one back from a drop) learns where we are
@@ -524,6 +559,23 @@ export class CollabClient {
     this.remote.delete(client);
     this.presences.delete(client);
     this.emit('presence', { client, state: {} });
+  }
+
+  // Arms the one expiry timer at the oldest remote presence's end of life:
+  // presenceTtlMs after it last came. A refresh moves that end, so the timer
+  // may find nothing to drop; it then waits for the new oldest.
+  scheduleExpiry() {
+    if (this.expiryTimer !== null || this.remote.size === 0 || !isPeriod(this.presenceTtlMs)) return;
+    let oldest = Infinity;
+    for (const entry of this.remote.values()) oldest = Math.min(oldest, entry.seen);
+    const wait = Math.max(0, oldest + this.presenceTtlMs - this.now());
+    this.expiryTimer = this.timers.setTimeout(() => {
+      this.expiryTimer = null;
+      const now = this.now();
+      // its notifier died (or lost its database) without clearing it
+      for (const [client, entry] of [...this.remote]) if (now - entry.seen >= this.presenceTtlMs) this.forget(client);
+      this.scheduleExpiry();
+    }, wait);
   }
 
   // Recomputes the others' positions in our document (theirs are at the
@@ -635,6 +687,12 @@ export function positionBefore(change, pos) {
     }
   }
   return { pos: before + (pos - after), inside: false };
+}
+
+// A period a timer can wait: 0, Infinity or junk turns the feature off (a
+// browser takes a timeout past 2^31 - 1 ms for 0, and would spin).
+function isPeriod(ms) {
+  return Number.isFinite(ms) && ms > 0 && ms < 2 ** 31;
 }
 
 function randomId(random) {

@@ -52,6 +52,15 @@ static const option_def options[] = {
 	 "longest a statement of the pool may wait for a lock (lock_timeout; 0: "
 	 "no limit): a document held by a long application transaction fails "
 	 "its submits unavailable instead of holding a pool connection"},
+	{"query-timeout-ms", "COLLAB_QUERY_TIMEOUT_MS", OPT_INT, "15000", 0,
+	 3600000, FIELD(query_timeout_ms),
+	 "longest a request may wait for its answer from the database, queue "
+	 "included (0: no limit); then it fails unavailable and, if it was "
+	 "running, its connection is replaced (a hung server, a cut link)"},
+	{"heartbeat-ms", "COLLAB_HEARTBEAT_MS", OPT_INT, "5000", 0, 3600000,
+	 FIELD(heartbeat_ms),
+	 "an idle database connection (LISTEN's too) is probed after this long, "
+	 "and replaced when the probe is unanswered this long (0: no probes)"},
 	{"max-message-bytes", "COLLAB_MAX_MESSAGE_BYTES", OPT_LONG, "1048576", 256,
 	 64L * 1024 * 1024, FIELD(max_message_bytes),
 	 "largest message a client may send; bigger closes it (1009)"},

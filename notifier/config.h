@@ -26,6 +26,8 @@ typedef struct config {
 	int connect_timeout_ms;		 /* per connection attempt, 0: none */
 	int statement_timeout_ms;	 /* per statement on the pool, 0: none */
 	int lock_timeout_ms;		 /* per lock wait on the pool, 0: none */
+	int query_timeout_ms;		 /* per request, the notifier's own */
+	int heartbeat_ms;			 /* probes of idle database connections */
 	long max_message_bytes;		 /* largest message a client may send */
 	int rate;					 /* client messages per second */
 	int burst;					 /* client messages in a burst */

@@ -90,7 +90,9 @@ main(int argc, char **argv)
 						  .pool_size = cfg.pool_size,
 						  .connect_timeout_ms = cfg.connect_timeout_ms,
 						  .statement_timeout_ms = cfg.statement_timeout_ms,
-						  .lock_timeout_ms = cfg.lock_timeout_ms};
+						  .lock_timeout_ms = cfg.lock_timeout_ms,
+						  .query_timeout_ms = cfg.query_timeout_ms,
+						  .heartbeat_ms = cfg.heartbeat_ms};
 
 		pg_start(context, vhost, &db, &events);
 	}

@@ -15,6 +15,7 @@ struct metrics metrics;
 size_t
 metrics_render(char *buf, size_t size)
 {
+	pg_health h = pg_health_now();
 	int n = snprintf(
 		buf, size,
 		"# TYPE collab_notifier_up gauge\ncollab_notifier_up %d\n"
@@ -49,13 +50,27 @@ metrics_render(char *buf, size_t size)
 		"# TYPE collab_notifier_rate_limited_total counter\n"
 		"collab_notifier_rate_limited_total %" PRIu64 "\n"
 		"# TYPE collab_notifier_snapshots_total counter\n"
-		"collab_notifier_snapshots_total %" PRIu64 "\n",
-		pg_healthy() ? 1 : 0, conn_count(), doc_count(), pg_pending(),
+		"collab_notifier_snapshots_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_db_listening gauge\n"
+		"collab_notifier_db_listening %d\n"
+		"# TYPE collab_notifier_db_pool_connected gauge\n"
+		"collab_notifier_db_pool_connected %d\n"
+		"# TYPE collab_notifier_db_pool_answering gauge\n"
+		"collab_notifier_db_pool_answering %d\n"
+		"# TYPE collab_notifier_db_connections_lost_total counter\n"
+		"collab_notifier_db_connections_lost_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_db_queries_timed_out_total counter\n"
+		"collab_notifier_db_queries_timed_out_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_db_heartbeats_unanswered_total counter\n"
+		"collab_notifier_db_heartbeats_unanswered_total %" PRIu64 "\n",
+		pg_healthy(NULL) ? 1 : 0, conn_count(), doc_count(), pg_pending(),
 		metrics.connections_total, metrics.messages_in, metrics.messages_out,
 		metrics.bytes_out, metrics.submits, metrics.submit_errors,
 		metrics.acks, metrics.notifications, metrics.notifications_rejected,
 		metrics.fetches, metrics.slow_closes, metrics.rate_limited,
-		metrics.snapshots);
+		metrics.snapshots, h.listening ? 1 : 0, h.pool_connected,
+		h.pool_answering, metrics.db_connections_lost,
+		metrics.db_queries_timed_out, metrics.db_probes_unanswered);
 
 	if (n < 0)
 		return 0;

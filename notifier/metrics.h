@@ -23,9 +23,13 @@ extern struct metrics {
 	uint64_t notifications;			 /* payloads heard on channel collab */
 	uint64_t notifications_rejected; /* ... not sealed with the key */
 	uint64_t fetches;				 /* collab.changes results used */
-	uint64_t slow_closes;  /* clients closed for reading too slowly */
-	uint64_t rate_limited; /* messages dropped over the rate */
-	uint64_t snapshots;	   /* snapshot queries (shared by waiters) */
+	uint64_t slow_closes;		   /* clients closed for reading too slowly */
+	uint64_t rate_limited;		   /* messages dropped over the rate */
+	uint64_t snapshots;			   /* snapshot queries (shared by waiters) */
+	uint64_t db_connections_lost;  /* database connections lost, or
+									* attempts that failed */
+	uint64_t db_queries_timed_out; /* requests failed by the query timeout */
+	uint64_t db_probes_unanswered; /* heartbeats that lost their connection */
 } metrics;
 
 /* The Prometheus text exposition into BUF; returns its length. */

@@ -11,6 +11,7 @@
 #include "pg.h"
 
 #include "log.h"
+#include "metrics.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ typedef struct pg_req {
 	char **values;
 	pg_done_fn done;
 	void *ctx;
+	lws_usec_t deadline_us; /* answered by then, or failed (0: never) */
 } pg_req;
 
 typedef enum pgc_state {
@@ -42,6 +44,8 @@ typedef struct pgconn {
 	lws_sorted_usec_list_t retry;			 /* reconnect timer */
 	lws_sorted_usec_list_t want_write;		 /* see pgc_want_write */
 	lws_sorted_usec_list_t connect_deadline; /* an attempt's end */
+	lws_sorted_usec_list_t query_deadline;	 /* the request's end */
+	lws_sorted_usec_list_t heartbeat;		 /* the next probe, when idle */
 	const char *name;						 /* "listen" or "pool" */
 	int index;
 	PGconn *conn;
@@ -49,12 +53,29 @@ typedef struct pgconn {
 	int fd;			 /* libpq's socket that wsi polls a dup of */
 	pgc_state state;
 	bool is_listen;
-	bool listening;	  /* LISTEN in place */
-	pg_req *req;	  /* in flight */
-	PGresult *result; /* the result kept for req (first error wins) */
+	bool listening;		/* LISTEN in place */
+	pg_req *req;		/* in flight */
+	lws_usec_t sent_at; /* when req was sent */
+	PGresult *result;	/* the result kept for req (first error wins) */
 	int backoff_ms;
-	bool was_up; /* for logging a reconnect */
+	bool was_up;	/* for logging a reconnect */
+	int host_first; /* the host list's entry tried first (see hosts) */
 } pgconn;
+
+/*
+ * A multi-host connection string (host=a,b target_session_attrs=...):
+ * libpq tries the hosts in order within one attempt, and moves on by
+ * itself from one that refuses or is read-only, but not from one that
+ * never answers (a machine gone, a partition), since PQconnectPoll has no
+ * timeout.  So an attempt that times out starts the next one from the
+ * following host: the lists below, rotated per connection.
+ */
+typedef struct host_lists {
+	int n;			/* entries; 0 or 1: nothing to rotate */
+	char *host;		/* the connection string's lists, or NULL */
+	char *hostaddr; /* (port may have one entry for every host) */
+	char *port;
+} host_lists;
 
 static struct {
 	struct lws_context *context;
@@ -68,10 +89,15 @@ static struct {
 	int running;
 	bool stopping;
 	lws_sorted_usec_list_t dispatch; /* runs pgc_dispatch from the loop */
+	lws_sorted_usec_list_t queue_deadline; /* the queue's head's deadline */
+	host_lists hosts;
 } pg;
 
 static void pgc_connect(pgconn *c);
 static void pgc_dispatch(void);
+static void pgc_idle(pgconn *c);
+static void queue_deadline_cb(lws_sorted_usec_list_t *sul);
+static void probe_done(void *ctx, const PGresult *res, const pg_error *err);
 
 static void
 req_free(pg_req *r)
@@ -218,9 +244,12 @@ pgc_lost(pgconn *c, const char *why)
 	if (!pg.stopping)
 		log_msg(LOG_WARN, "pg: %s connection %d lost: %s", c->name, c->index,
 				why);
+	metrics.db_connections_lost++;
 	pgc_detach(c);
 	lws_sul_cancel(&c->want_write);
 	lws_sul_cancel(&c->connect_deadline);
+	lws_sul_cancel(&c->query_deadline);
+	lws_sul_cancel(&c->heartbeat);
 	if (c->conn)
 		PQfinish(c->conn);
 	c->conn = NULL;
@@ -249,6 +278,16 @@ pgc_lost(pgconn *c, const char *why)
 		lws_sul_schedule(pg.context, 0, &c->retry, retry_cb,
 						 (lws_usec_t) delay * LWS_US_PER_MS);
 	}
+}
+
+/* pgc_lost with "WHAT: MESSAGE" as the reason. */
+static void
+pgc_lost_because(pgconn *c, const char *what, const char *message)
+{
+	char why[320];
+
+	snprintf(why, sizeof(why), "%s: %s", what, message);
+	pgc_lost(c, why);
 }
 
 static const char *
@@ -282,13 +321,51 @@ notice_cb(void *arg, const PGresult *res)
 			severity ? severity : "NOTICE", message ? message : "");
 }
 
+/*
+ * R's deadline has passed with R still running on C: the server, or the
+ * link to it, is not answering (a hung backend, a link cut without a FIN).
+ * Nothing else can run on C until it answers, so C is closed and replaced;
+ * R fails as unavailable (it may still commit: the client's retry of a
+ * submit is deduplicated).
+ */
+static void
+query_deadline_cb(lws_sorted_usec_list_t *sul)
+{
+	pgconn *c = lws_container_of(sul, pgconn, query_deadline);
+	char why[96];
+	bool probe = c->req && c->req->done == probe_done;
+
+	if (c->state != PGC_BUSY)
+		return;
+	if (probe)
+	{
+		metrics.db_probes_unanswered++;
+		snprintf(why, sizeof(why), "heartbeat unanswered after %d ms",
+				 pg.settings.heartbeat_ms);
+	}
+	else
+	{
+		metrics.db_queries_timed_out++;
+		snprintf(why, sizeof(why), "no answer within %d ms (query timeout)",
+				 pg.settings.query_timeout_ms);
+	}
+	pgc_lost(c, why);
+}
+
 /* Sends R on C (READY). */
 static void
 pgc_send(pgconn *c, pg_req *r)
 {
+	lws_usec_t now = lws_now_usecs();
+
 	c->req = r;
 	c->state = PGC_BUSY;
+	c->sent_at = now;
 	pg.running++;
+	lws_sul_cancel(&c->heartbeat);
+	if (r->deadline_us)
+		lws_sul_schedule(pg.context, 0, &c->query_deadline, query_deadline_cb,
+						 r->deadline_us > now ? r->deadline_us - now : 0);
 	if (!PQsendQueryParams(c->conn, r->sql, r->nparams, NULL,
 						   (const char *const *) r->values, NULL, NULL, 0))
 	{
@@ -307,8 +384,9 @@ listen_done(void *ctx, const PGresult *res, const pg_error *err)
 	(void) res;
 	if (err)
 	{
+		/* an SQL error: start again on a new connection, after backoff */
 		if (!err->unavailable)
-			log_msg(LOG_ERROR, "pg: LISTEN failed: %s", err->message);
+			pgc_lost_because(c, "LISTEN failed", err->message);
 		return;
 	}
 	c->listening = true;
@@ -320,16 +398,29 @@ listen_done(void *ctx, const PGresult *res, const pg_error *err)
 static void
 pool_setup_done(void *ctx, const PGresult *res, const pg_error *err)
 {
-	(void) ctx;
 	(void) res;
+	/* a session without its deadlines must not take requests */
 	if (err && !err->unavailable)
-		log_msg(LOG_ERROR, "pg: setting the pool's deadlines failed: %s",
-				err->message);
+		pgc_lost_because(ctx, "setting the session's deadlines failed",
+						 err->message);
 }
 
-/* Runs SQL on C, just connected, before anything else (C's own request). */
+/* A heartbeat answered; an SQL error replaces the connection. */
 static void
-pgc_setup(pgconn *c, const char *sql, pg_done_fn done)
+probe_done(void *ctx, const PGresult *res, const pg_error *err)
+{
+	(void) res;
+	if (err && !err->unavailable)
+		pgc_lost_because(ctx, "heartbeat failed", err->message);
+}
+
+/*
+ * Sends SQL on C (READY) as C's own request: its setup just after
+ * connecting, or a heartbeat.  It must be answered within TIMEOUT_MS
+ * (0: no limit).
+ */
+static void
+pgc_own(pgconn *c, const char *sql, pg_done_fn done, int timeout_ms)
 {
 	pg_req *r = calloc(1, sizeof(*r));
 
@@ -341,7 +432,34 @@ pgc_setup(pgconn *c, const char *sql, pg_done_fn done)
 	}
 	r->done = done;
 	r->ctx = c;
+	if (timeout_ms > 0)
+		r->deadline_us =
+			lws_now_usecs() + (lws_usec_t) timeout_ms * LWS_US_PER_MS;
 	pgc_send(c, r);
+}
+
+static void
+heartbeat_cb(lws_sorted_usec_list_t *sul)
+{
+	pgconn *c = lws_container_of(sul, pgconn, heartbeat);
+
+	if (c->state == PGC_READY)
+		pgc_own(c, "SELECT 1", probe_done, pg.settings.heartbeat_ms);
+}
+
+/*
+ * C has nothing to do: probe it after a heartbeat of quiet, so that a
+ * server or link that stopped answering is found while nobody asks (a
+ * LISTEN connection is quiet by nature: without the probe it would stay
+ * deaf for as long as TCP keepalives take, or for ever behind a proxy).
+ */
+static void
+pgc_idle(pgconn *c)
+{
+	if (pg.settings.heartbeat_ms > 0)
+		lws_sul_schedule(pg.context, 0, &c->heartbeat, heartbeat_cb,
+						 (lws_usec_t) pg.settings.heartbeat_ms *
+							 LWS_US_PER_MS);
 }
 
 static void
@@ -354,7 +472,8 @@ pgc_connected(pgconn *c)
 			c->was_up ? "reconnected" : "connected");
 	c->was_up = true;
 	if (c->is_listen)
-		pgc_setup(c, "LISTEN " PG_CHANNEL, listen_done);
+		pgc_own(c, "LISTEN " PG_CHANNEL, listen_done,
+				pg.settings.query_timeout_ms);
 	else
 	{
 		char sql[160];
@@ -365,7 +484,7 @@ pgc_connected(pgconn *c)
 				 "set_config('lock_timeout', '%d', false)",
 				 pg.settings.statement_timeout_ms,
 				 pg.settings.lock_timeout_ms);
-		pgc_setup(c, sql, pool_setup_done);
+		pgc_own(c, sql, pool_setup_done, pg.settings.query_timeout_ms);
 	}
 }
 
@@ -413,9 +532,89 @@ connect_deadline_cb(lws_sorted_usec_list_t *sul)
 
 	if (c->state != PGC_CONNECTING)
 		return;
+	if (pg.hosts.n > 1) /* the next attempt starts from the next host */
+		c->host_first = (c->host_first + 1) % pg.hosts.n;
 	snprintf(why, sizeof(why), "connecting timed out after %d ms",
 			 pg.settings.connect_timeout_ms);
 	pgc_lost(c, why);
+}
+
+/* Entries of a comma-separated LIST (an empty or absent one: 0). */
+static int
+list_count(const char *list)
+{
+	int n = 1;
+
+	if (!list || !*list)
+		return 0;
+	for (const char *p = list; *p; p++)
+		n += *p == ',';
+	return n;
+}
+
+/* LIST (N entries) from entry FIRST on, wrapping round: malloc'd. */
+static char *
+list_rotate(const char *list, int n, int first)
+{
+	size_t len = strlen(list);
+	char *out = malloc(len + 1), *o = out;
+	const char *start = list;
+
+	if (!out || n < 2 || first % n == 0)
+	{
+		if (out)
+			memcpy(out, list, len + 1);
+		return out;
+	}
+	for (int i = 0; i < first % n; i++)
+		start = strchr(start, ',') + 1;
+	/* entries first..n-1, then 0..first-1 */
+	memcpy(o, start, (size_t) (list + len - start));
+	o += list + len - start;
+	*o++ = ',';
+	memcpy(o, list, (size_t) (start - list - 1));
+	o += start - list - 1;
+	*o = '\0';
+	return out;
+}
+
+/* Finds the host lists of the connection string (see host_lists). */
+static void
+hosts_parse(const char *dsn)
+{
+	PQconninfoOption *opts = PQconninfoParse(dsn, NULL);
+	host_lists *h = &pg.hosts;
+	int nhost, naddr, nport;
+
+	if (!opts)
+		return; /* libpq says what is wrong at the first attempt */
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+	{
+		char **field = strcmp(o->keyword, "host") == 0		 ? &h->host
+					   : strcmp(o->keyword, "hostaddr") == 0 ? &h->hostaddr
+					   : strcmp(o->keyword, "port") == 0	 ? &h->port
+															 : NULL;
+
+		if (field && o->val && *o->val)
+			*field = strdup(o->val);
+	}
+	PQconninfoFree(opts);
+	nhost = list_count(h->host);
+	naddr = list_count(h->hostaddr);
+	nport = list_count(h->port);
+	h->n = nhost > naddr ? nhost : naddr;
+	/* lists libpq would refuse, or one to share: leave them as they are */
+	if ((nhost && naddr && nhost != naddr) || (nport > 1 && nport != h->n))
+		h->n = 0;
+}
+
+static void
+hosts_free(void)
+{
+	free(pg.hosts.host);
+	free(pg.hosts.hostaddr);
+	free(pg.hosts.port);
+	memset(&pg.hosts, 0, sizeof(pg.hosts));
 }
 
 static void
@@ -431,6 +630,9 @@ pgc_connect(pgconn *c)
 						  "keepalives_interval",
 						  "keepalives_count",
 						  "dbname",
+						  "host",
+						  "hostaddr",
+						  "port",
 						  "client_encoding",
 						  "fallback_application_name",
 						  NULL};
@@ -439,11 +641,25 @@ pgc_connect(pgconn *c)
 	 * clients get UTF-8 (WebSocket text), and sealed payloads are checked
 	 * over the bytes the database sealed, which are UTF-8.
 	 */
-	const char *values[] =
-		{"1", "30", "10", "3", pg.settings.dsn, "UTF8", "collab-notifier",
-		 NULL};
+	const host_lists *h = &pg.hosts;
+	bool rotate = h->n > 1 && c->host_first % h->n != 0;
+	/* NULL values are ignored: the connection string's own hold */
+	char *host =
+		rotate && h->host ? list_rotate(h->host, h->n, c->host_first) : NULL;
+	char *hostaddr = rotate && h->hostaddr
+						 ? list_rotate(h->hostaddr, h->n, c->host_first)
+						 : NULL;
+	char *port = rotate && list_count(h->port) > 1
+					 ? list_rotate(h->port, h->n, c->host_first)
+					 : NULL;
+	const char *values[] = {"1",  "30",		"10", "3",	  pg.settings.dsn,
+							host, hostaddr, port, "UTF8", "collab-notifier",
+							NULL};
 
 	c->conn = PQconnectStartParams(keys, values, 1);
+	free(host);
+	free(hostaddr);
+	free(port);
 	if (!c->conn || PQstatus(c->conn) == CONNECTION_BAD)
 	{
 		c->state = PGC_CONNECTING;
@@ -515,6 +731,7 @@ pgc_read(pgconn *c)
 			c->result = NULL;
 			c->state = PGC_READY;
 			pg.running--;
+			lws_sul_cancel(&c->query_deadline);
 			if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 				req_finish(r, kept, NULL);
 			else
@@ -534,6 +751,8 @@ pgc_read(pgconn *c)
 				PQclear(kept);
 			if (c->state == PGC_READY && !c->is_listen)
 				pgc_dispatch();
+			if (c->state == PGC_READY)
+				pgc_idle(c);
 		}
 	}
 }
@@ -619,6 +838,7 @@ pg_start(struct lws_context *context, struct lws_vhost *vhost,
 	pg.settings = *settings;
 	pg.events = *events;
 	pg.nconns = settings->pool_size + 1;
+	hosts_parse(settings->dsn);
 	pg.conns = calloc((size_t) pg.nconns, sizeof(pgconn));
 	if (!pg.conns)
 	{
@@ -645,6 +865,45 @@ dispatch_cb(lws_sorted_usec_list_t *sul)
 	pgc_dispatch();
 }
 
+/* Arms the queue's timer for its head's deadline. */
+static void
+queue_arm(void)
+{
+	lws_usec_t now = lws_now_usecs();
+
+	if (pg.head && pg.head->deadline_us)
+		lws_sul_schedule(pg.context, 0, &pg.queue_deadline, queue_deadline_cb,
+						 pg.head->deadline_us > now
+							 ? pg.head->deadline_us - now
+							 : 0);
+}
+
+/*
+ * Fails the requests that waited for a connection past their deadline
+ * (every pool connection busy with something that does not end, or
+ * connecting to a server that does not answer).  The queue is in deadline
+ * order, so only its head can be due.
+ */
+static void
+queue_deadline_cb(lws_sorted_usec_list_t *sul)
+{
+	lws_usec_t now = lws_now_usecs();
+
+	(void) sul;
+	while (pg.head && pg.head->deadline_us && pg.head->deadline_us <= now)
+	{
+		pg_req *r = pg.head;
+
+		pg.head = r->next;
+		if (!pg.head)
+			pg.tail = NULL;
+		pg.queued--;
+		metrics.db_queries_timed_out++;
+		req_fail_unavailable(r, "no database connection was free in time");
+	}
+	queue_arm();
+}
+
 bool
 pg_query(const char *sql, int nparams, const char *const *values,
 		 pg_done_fn done, void *ctx)
@@ -661,6 +920,10 @@ pg_query(const char *sql, int nparams, const char *const *values,
 	r->values = nparams ? calloc((size_t) nparams, sizeof(char *)) : NULL;
 	r->done = done;
 	r->ctx = ctx;
+	if (pg.settings.query_timeout_ms > 0)
+		r->deadline_us =
+			lws_now_usecs() +
+			(lws_usec_t) pg.settings.query_timeout_ms * LWS_US_PER_MS;
 	if (!r->sql || (nparams && !r->values))
 	{
 		req_free(r);
@@ -680,22 +943,50 @@ pg_query(const char *sql, int nparams, const char *const *values,
 		pg.head = r;
 	pg.tail = r;
 	pg.queued++;
+	if (pg.head == r)
+		queue_arm();
 	/* from the loop, not here: a send that fails runs callbacks */
 	lws_sul_schedule(pg.context, 0, &pg.dispatch, dispatch_cb, 0);
 	return true;
 }
 
-bool
-pg_healthy(void)
+pg_health
+pg_health_now(void)
 {
-	bool pool_up = false;
+	pg_health h = {.listening = pg.nconns > 0 && pg.conns[0].listening};
+	lws_usec_t now = lws_now_usecs();
+	lws_usec_t heartbeat_us =
+		(lws_usec_t) pg.settings.heartbeat_ms * LWS_US_PER_MS;
 
 	for (int i = 1; i < pg.nconns; i++)
 	{
-		if (pg.conns[i].state == PGC_READY || pg.conns[i].state == PGC_BUSY)
-			pool_up = true;
+		pgconn *c = &pg.conns[i];
+
+		if (c->state != PGC_READY && c->state != PGC_BUSY)
+			continue;
+		h.pool_connected++;
+		if (c->state == PGC_READY || heartbeat_us == 0 ||
+			now - c->sent_at < heartbeat_us)
+			h.pool_answering++;
 	}
-	return pg.nconns > 0 && pg.conns[0].listening && pool_up;
+	return h;
+}
+
+bool
+pg_healthy(const char **why)
+{
+	pg_health h = pg_health_now();
+	const char *reason = NULL;
+
+	if (!h.listening)
+		reason = "not listening for notifications";
+	else if (h.pool_connected == 0)
+		reason = "no database connection";
+	else if (h.pool_answering == 0)
+		reason = "no database connection answering";
+	if (why)
+		*why = reason;
+	return reason == NULL;
 }
 
 int
@@ -709,6 +1000,7 @@ pg_stop(void)
 {
 	pg.stopping = true;
 	lws_sul_cancel(&pg.dispatch);
+	lws_sul_cancel(&pg.queue_deadline);
 	for (int i = 0; i < pg.nconns; i++)
 	{
 		pgconn *c = &pg.conns[i];
@@ -716,6 +1008,8 @@ pg_stop(void)
 		lws_sul_cancel(&c->retry);
 		lws_sul_cancel(&c->want_write);
 		lws_sul_cancel(&c->connect_deadline);
+		lws_sul_cancel(&c->query_deadline);
+		lws_sul_cancel(&c->heartbeat);
 		if (c->state != PGC_DOWN)
 			pgc_lost(c, "stopping");
 	}
@@ -723,4 +1017,5 @@ pg_stop(void)
 	free(pg.conns);
 	pg.conns = NULL;
 	pg.nconns = 0;
+	hosts_free();
 }

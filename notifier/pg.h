@@ -47,7 +47,18 @@ typedef struct pg_settings {
 	int connect_timeout_ms;	  /* per connection attempt (0: none) */
 	int statement_timeout_ms; /* per statement on the pool (0: none) */
 	int lock_timeout_ms;	  /* per lock wait on the pool (0: none) */
+	int query_timeout_ms;	  /* per request, from pg_query (0: none) */
+	int heartbeat_ms;		  /* idle connections probed this often, and a
+							   * probe unanswered this long loses its
+							   * connection (0: no probes) */
 } pg_settings;
+
+/* What the connections can do now (for /healthz and /metrics). */
+typedef struct pg_health {
+	bool listening;		/* LISTEN is in place */
+	int pool_connected; /* pool connections up */
+	int pool_answering; /* ... idle, or answering within the heartbeat */
+} pg_health;
 
 /*
  * Starts connecting (SETTINGS is copied; its dsn must outlive the
@@ -60,13 +71,23 @@ void pg_start(struct lws_context *context, struct lws_vhost *vhost,
 /*
  * Queues SQL with NPARAMS text parameters (copied; NULL values are SQL
  * NULL).  Returns false, without calling DONE, when the database is
- * unavailable or the queue is full.
+ * unavailable or the queue is full.  A request not answered within
+ * query_timeout_ms of this call (waiting for a connection, then running)
+ * fails as unavailable; if it was running, its connection is closed and
+ * replaced, since nothing else can be sent on it until it answers.
  */
 bool pg_query(const char *sql, int nparams, const char *const *values,
 			  pg_done_fn done, void *ctx);
 
-/* True while LISTEN is in place and a pool connection is up. */
-bool pg_healthy(void);
+/*
+ * True while the notifier can serve: LISTEN in place and a pool connection
+ * able to answer (idle, or busy for less than the heartbeat).  WHY, when
+ * not NULL, gets the reason it cannot.
+ */
+bool pg_healthy(const char **why);
+
+/* The connections' state now. */
+pg_health pg_health_now(void);
 
 /* Queries queued or running. */
 int pg_pending(void);

@@ -172,12 +172,18 @@ callback_collab(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0)
 				uri[0] = '\0';
 			if (strcmp(uri, "/healthz") == 0)
-				return pg_healthy()
-						   ? http_reply(wsi, 200, "ok\n")
-						   : http_reply(wsi, 503, "database unreachable\n");
+			{
+				const char *why;
+				char body[128];
+
+				if (pg_healthy(&why))
+					return http_reply(wsi, 200, "ok\n");
+				snprintf(body, sizeof(body), "%s\n", why);
+				return http_reply(wsi, 503, body);
+			}
 			if (strcmp(uri, "/metrics") == 0)
 			{
-				char body[4096];
+				char body[8192];
 
 				metrics_render(body, sizeof(body));
 				return http_reply(wsi, 200, body);

@@ -78,12 +78,26 @@ class FakeServer {
   }
 }
 
+// Timers on a virtual clock (pass now: timers.now). Pending timers fire in
+// the order of their due times, the clock moving to each.
 function fakeTimers() {
-  const pending = [];
+  const pending = []; // {fn, ms, due}
+  let clock = 0;
+  const next = (end) => {
+    let first = null;
+    for (const t of pending) if (t.due <= end && (first === null || t.due < first.due)) first = t;
+    return first;
+  };
+  const fire = (t) => {
+    pending.splice(pending.indexOf(t), 1);
+    clock = Math.max(clock, t.due);
+    t.fn();
+  };
   return {
     pending,
+    now: () => clock,
     setTimeout(fn, ms) {
-      const t = { fn, ms };
+      const t = { fn, ms, due: clock + ms };
       pending.push(t);
       return t;
     },
@@ -91,8 +105,18 @@ function fakeTimers() {
       const i = pending.indexOf(t);
       if (i >= 0) pending.splice(i, 1);
     },
+    // runs what falls due in the next MS (what those timers set, too)
+    advance(ms) {
+      const end = clock + ms;
+      for (let t = next(end); t; t = next(end)) fire(t);
+      clock = end;
+    },
+    // runs every timer due in the next 10 s: waits, backoffs, the throttle,
+    // a fetch's timeout; not the presence refresh (15 s) nor its expiry,
+    // which would go on for ever
     runAll() {
-      while (pending.length) pending.shift().fn();
+      const end = clock + 10000;
+      for (let t = next(end); t; t = next(end)) fire(t);
     },
   };
 }
@@ -101,7 +125,7 @@ function setup() {
   FakeSocket.all = [];
   const timers = fakeTimers();
   const server = new FakeServer();
-  const client = new CollabClient({ url: 'ws://x/ws', doc: 'd', Delta, WebSocket: FakeSocket, clientId: 'me', timers, random: () => 0.5 });
+  const client = new CollabClient({ url: 'ws://x/ws', doc: 'd', Delta, WebSocket: FakeSocket, clientId: 'me', timers, now: timers.now, random: () => 0.5 });
   const events = [];
   for (const name of ['connection', 'snapshot', 'change', 'sync', 'rev', 'presence', 'error', 'resync']) client.on(name, (...a) => events.push([name, ...a]));
   client.start();
@@ -344,6 +368,86 @@ test('presence is throttled', () => {
   const sent = ws.sent.filter((m) => m.type === 'presence');
   assert.equal(sent.length, 1);
   assert.equal(sent[0].state.index, 2, 'the latest state wins');
+});
+
+// A notifier that dies cannot clear its clients' presence: receivers drop
+// what is not refreshed within presenceTtlMs, senders refresh meanwhile.
+test('a remote presence is gone after presenceTtlMs unless refreshed', () => {
+  const { client, ws, timers, events } = setup();
+  const ttl = client.presenceTtlMs;
+  const gone = (id) => events.filter(([n, p]) => n === 'presence' && p.client === id && Object.keys(p.state).length === 0).length;
+  ws.deliver({ type: 'presence', doc: 'd', client: 'ada', state: { index: 0, name: 'Ada' } });
+  ws.deliver({ type: 'presence', doc: 'd', client: 'bob', state: { index: 0, name: 'Bob' } });
+  assert.equal(timers.pending.length, 1, 'one expiry timer, not one per entry');
+  timers.advance(ttl / 2);
+  ws.deliver({ type: 'presence', doc: 'd', client: 'ada', state: { index: 0, name: 'Ada' } }); // her refresh
+  timers.advance(ttl / 2 - 1);
+  assert.deepEqual([...client.presences.keys()], ['ada', 'bob'], 'both still there 1 ms before the TTL');
+  timers.advance(1);
+  assert.deepEqual([...client.presences.keys()], ['ada'], 'bob, not refreshed, is gone');
+  assert.equal(gone('bob'), 1, 'as if cleared: the same event');
+  assert.equal(gone('ada'), 0);
+  timers.advance(ttl / 2 - 1);
+  assert.ok(client.presences.has('ada'), 'her refresh counts from when it came');
+  timers.advance(1);
+  assert.equal(client.presences.size, 0);
+  assert.equal(gone('ada'), 1);
+  assert.equal(timers.pending.length, 0, 'nothing left to expire, no timer');
+  // she comes back, as a newcomer: she learns where we are
+  client.setPresence({ index: 0, name: 'me' });
+  timers.runAll();
+  ws.sent.length = 0;
+  ws.deliver({ type: 'presence', doc: 'd', client: 'ada', state: { index: 0, name: 'Ada' } });
+  assert.ok(client.presences.has('ada'));
+  timers.runAll();
+  assert.deepEqual(ws.sent.map((m) => m.type), ['presence']);
+});
+
+test('our presence is sent again every presenceRefreshMs while set, not after it is cleared', () => {
+  const { client, ws, timers } = setup();
+  const every = client.presenceRefreshMs;
+  const sent = () => ws.sent.splice(0).filter((m) => m.type === 'presence').map((m) => m.state);
+  client.setPresence({ index: 0, name: 'me' });
+  timers.runAll();
+  assert.equal(sent().length, 1);
+  timers.advance(every - 1);
+  assert.equal(sent().length, 0);
+  timers.advance(1);
+  assert.deepEqual(sent(), [{ index: 0, length: 0, name: 'me', rev: 0 }], 'refreshed');
+  // a new state goes out at once (throttled), and the refresh counts from it
+  timers.advance(every / 3);
+  client.setPresence({ index: 0, name: 'renamed' });
+  timers.runAll();
+  assert.deepEqual(sent().map((p) => p.name), ['renamed']);
+  timers.advance(every - 1);
+  assert.equal(sent().length, 0);
+  timers.advance(1);
+  assert.deepEqual(sent().map((p) => p.name), ['renamed']);
+  assert.equal(timers.pending.length, 1, 'one timer for our presence');
+  // cleared: the others are told at once, and nothing more
+  client.setPresence(null);
+  timers.runAll();
+  assert.deepEqual(sent(), [{}]);
+  timers.advance(every * 5);
+  assert.deepEqual(sent(), []);
+  assert.equal(timers.pending.length, 0);
+});
+
+test('presenceRefreshMs and presenceTtlMs 0: no refresh, no expiry', () => {
+  FakeSocket.all = [];
+  const timers = fakeTimers();
+  const server = new FakeServer();
+  const client = new CollabClient({ url: 'ws://x/ws', doc: 'd', Delta, WebSocket: FakeSocket, clientId: 'me', timers, now: timers.now, presenceRefreshMs: 0, presenceTtlMs: 0 });
+  client.start();
+  const ws = FakeSocket.all[0];
+  ws.open();
+  ws.deliver(server.snapshot());
+  client.setPresence({ index: 0 });
+  ws.deliver({ type: 'presence', doc: 'd', client: 'ada', state: { index: 0 } });
+  timers.advance(3600 * 1000);
+  assert.deepEqual(ws.sent.map((m) => m.type), ['subscribe', 'presence']);
+  assert.ok(client.presences.has('ada'));
+  assert.equal(timers.pending.length, 0);
 });
 
 test('fetch resolves by id, errors reject', async () => {

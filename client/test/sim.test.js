@@ -6,13 +6,18 @@
 // the change when it is this connection's submit in flight), submits
 // transformed as collab.submit does and deduplicated by (client, seq), a
 // late `ack` for a resubmit of a change the stream already carried, presence
-// relayed to the others and cleared when a connection dies. Each step is
-// chosen at random from: a local edit, a cursor move, the server taking a
-// message, the server streaming a revision, a client receiving a message, a
-// connection cut (messages in both directions lost), a timer firing. After
-// the steps everything is delivered; then every client must hold the
-// server's document at the head, with nothing unacknowledged, and see the
-// others' cursors where they are. Runs are seeded (SIM_SEEDS=N for more).
+// relayed to the others and cleared when a connection dies (unless its
+// notifier died with it: then nobody clears it). Each step is chosen at
+// random from: a local edit, a cursor move, the server taking a message, the
+// server streaming a revision, a client receiving a message, a connection
+// cut (messages in both directions lost), a timer firing. Timers run on a
+// virtual clock, in any order (a timer may fire late, never early); the
+// clock moves to each one's due time. After the steps everything is
+// delivered and the timers run for two presence lifetimes; then every
+// client must hold the server's document at the head, with nothing
+// unacknowledged, see the others' cursors where they are, and none of a
+// client that left with its notifier. Runs are seeded (SIM_SEEDS=N for
+// more).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import Delta from 'quill-delta';
@@ -83,11 +88,13 @@ class Connection {
   close() {
     this.cut();
   }
-  cut() {
+  // SILENT: the notifier died with the connection, and nobody tells the
+  // others that its client left
+  cut(silent = this.run.rand() < this.run.deaths) {
     if (this.closed) return;
     this.closed = true;
     this.server.conns.delete(this);
-    if (this.presence) this.relay({ type: 'presence', doc: 'd', client: this.client, state: {} });
+    if (this.presence && !silent) this.relay({ type: 'presence', doc: 'd', client: this.client, state: {} });
     this.onclose?.({ code: 1006 });
   }
   relay(msg) {
@@ -160,13 +167,22 @@ function randomEdit(doc, rand) {
 
 const canonical = (ops) => JSON.stringify(ops, (k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort()) : v));
 
-function simulate(seed, { clients = 3, steps = 400, cutRate = 0.02, snapshotResumes = 0 } = {}) {
+// deaths: the share of cuts where the notifier dies (and, with deaths, one
+// client leaves that way after the steps)
+function simulate(seed, { clients = 3, steps = 400, cutRate = 0.02, snapshotResumes = 0, deaths = 0 } = {}) {
   const rand = xorshift(seed);
-  const run = { server: new Server(), connections: [], rand, snapshotResumes, rejected: 0 };
+  const run = { server: new Server(), connections: [], rand, snapshotResumes, deaths, rejected: 0 };
   const pending = [];
+  let clock = 0;
+  const now = () => clock;
+  const fire = (t) => {
+    pending.splice(pending.indexOf(t), 1);
+    clock = Math.max(clock, t.due);
+    t.fn();
+  };
   const timers = {
     setTimeout(fn, ms) {
-      const t = { fn, ms };
+      const t = { fn, ms, due: clock + ms };
       pending.push(t);
       return t;
     },
@@ -177,7 +193,7 @@ function simulate(seed, { clients = 3, steps = 400, cutRate = 0.02, snapshotResu
   };
   const cs = [];
   for (let i = 0; i < clients; i++) {
-    const c = new CollabClient({ url: 'ws://model/ws', doc: 'd', Delta, WebSocket: function () { return new Connection(run); }, clientId: `c${i}`, timers, random: rand });
+    const c = new CollabClient({ url: 'ws://model/ws', doc: 'd', Delta, WebSocket: function () { return new Connection(run); }, clientId: `c${i}`, timers, now, random: rand });
     // where the application's cursor is: as an editor moves a selection
     c.cursor = null;
     c.on('change', (d) => {
@@ -192,6 +208,7 @@ function simulate(seed, { clients = 3, steps = 400, cutRate = 0.02, snapshotResu
   }
   const live = () => run.connections.filter((x) => !x.closed);
   const any = (xs) => xs[Math.floor(rand() * xs.length)];
+  const left = [];
   for (let i = 0; i < steps; i++) {
     const k = rand();
     const c = any(cs);
@@ -210,19 +227,29 @@ function simulate(seed, { clients = 3, steps = 400, cutRate = 0.02, snapshotResu
     } else if (k < 0.6) conn?.stream();
     else if (k < 0.9) conn?.deliver();
     else if (k < 0.9 + cutRate) conn?.cut();
-    else if (pending.length) pending.shift().fn();
+    else if (pending.length) fire(pending[0]);
   }
+  if (deaths) {
+    // the last client leaves with its notifier: no clear reaches the others
+    const c = cs.pop();
+    for (const x of live()) if (x.client === c.clientId) x.cut(true);
+    c.stop();
+    left.push(c.clientId);
+  }
+  // the presence timers never end: run them, in order, for two lifetimes
+  const end = clock + 2 * cs[0].presenceTtlMs;
   for (let round = 0; round < 100000; round++) {
     let busy = false;
     for (const x of live()) {
       if (!x.opened) x.open();
       while (x.take() || x.stream() || x.deliver()) busy = true;
     }
-    if (!busy && pending.length) {
-      pending.shift().fn();
+    if (!busy) {
+      const t = pending.reduce((a, b) => (a === null || b.due < a.due ? b : a), null);
+      if (t === null || t.due > end) break;
+      fire(t);
       busy = true;
     }
-    if (!busy) break;
   }
   const want = canonical(run.server.doc.ops);
   const problems = [];
@@ -239,6 +266,7 @@ function simulate(seed, { clients = 3, steps = 400, cutRate = 0.02, snapshotResu
       if (!seen) problems.push(`client ${o.clientId} does not see ${c.clientId}'s cursor`);
       else if (seen.index !== c.cursor) misplaced++;
     }
+    for (const id of left) if (c.presences.has(id)) problems.push(`client ${i} still sees ${id}, who left with its notifier`);
   });
   if (run.rejected) problems.push(`${run.rejected} submits refused`);
   return { problems, cursors, misplaced, head: run.server.head };
@@ -248,6 +276,7 @@ for (const [name, opts] of [
   ['cuts', {}],
   ['cuts, and resumes answered by snapshots', { snapshotResumes: 0.3 }],
   ['five clients, many cuts', { clients: 5, steps: 600, cutRate: 0.06 }],
+  ['notifiers die: half the cuts clear nothing, one client leaves so', { clients: 4, steps: 500, cutRate: 0.04, deaths: 0.5 }],
 ]) {
   test(`${SEEDS} random runs: ${name}`, () => {
     let cursors = 0;

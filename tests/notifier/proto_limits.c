@@ -10,6 +10,7 @@
 #include "raw.h"
 
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -391,6 +392,168 @@ test_held_document_fails_by_the_deadline(void)
 	wsc_free(a);
 }
 
+/* Sends SIG to every backend of instance a (application_name in check). */
+static int
+signal_backends_of_a(int sig, int *pids, int max)
+{
+	PGconn *db = PQconnectdb(harness_dsn());
+	PGresult *r;
+	int n = 0;
+
+	if (PQstatus(db) != CONNECTION_OK)
+	{
+		PQfinish(db);
+		return 0;
+	}
+	r = PQexec(db, "SELECT pid FROM pg_stat_activity "
+				   "WHERE application_name = 'collab-notifier-a'");
+	for (int i = 0;
+		 PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r) && n < max;
+		 i++)
+		pids[n++] = atoi(PQgetvalue(r, i, 0));
+	PQclear(r);
+	PQfinish(db);
+	for (int i = 0; i < n; i++)
+		kill(pids[i], sig);
+	return n;
+}
+
+/* Whether any of PIDS is still a backend (bounded wait for them to end). */
+static bool
+backends_gone(const int *pids, int n, int timeout_ms)
+{
+	int64_t until = wsc_now_us() + (int64_t) timeout_ms * 1000;
+
+	do
+	{
+		bool any = false;
+
+		for (int i = 0; i < n; i++)
+			any = any || kill(pids[i], 0) == 0;
+		if (!any)
+			return true;
+		usleep(50000);
+	} while (wsc_now_us() < until);
+	return false;
+}
+
+/*
+ * Every backend of instance a frozen (SIGSTOP: a hung server that still
+ * accepts connections).  A submit sent to a frozen backend fails
+ * unavailable by a's --query-timeout-ms and its connection is replaced;
+ * the client's retry lands on a new connection.  Once thawed, the frozen
+ * backend runs the first submit too, which the deduplication makes a
+ * no-op: the change is in the document once.
+ */
+static void
+test_hung_backends_fail_by_the_query_deadline(void)
+{
+	const char *doc = doc_name("hung");
+	wsc *a = connect_to('a');
+	long long timed_out =
+		metric('a', "collab_notifier_db_queries_timed_out_total");
+	int pids[64], n;
+	int64_t t0;
+	json_t *m = NULL;
+	char *content;
+
+	free(hello(a));
+	subscribe(a, doc);
+	n = signal_backends_of_a(SIGSTOP, pids, 64);
+	check(n >= 2, "instance a's backends frozen (%d)", n);
+	t0 = wsc_now_us();
+	wsc_sendf(a,
+			  "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,\"change\":"
+			  "[{\"insert\":\"x\"}],\"seq\":1}",
+			  doc);
+	expect_error_seq(a, "unavailable", doc, 1,
+					 "a submit to a frozen backend, by the query deadline");
+	check(wsc_now_us() - t0 < (int64_t) WAIT_MS * 1000,
+		  "... within the deadline's order (%lld ms)",
+		  (long long) ((wsc_now_us() - t0) / 1000));
+	check(metric('a', "collab_notifier_db_queries_timed_out_total") >
+			  timed_out,
+		  "the timeout is counted");
+	/* retried as a client does: new connections answer */
+	for (int attempt = 0; attempt < 10 && !m; attempt++)
+	{
+		wsc_sendf(a,
+				  "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,"
+				  "\"change\":[{\"insert\":\"x\"}],\"seq\":1}",
+				  doc);
+		m = next_json(a, WAIT_MS);
+		if (m && strcmp(type_of(m), "ack") != 0)
+		{
+			json_decref(m);
+			m = NULL;
+			usleep(200000);
+		}
+	}
+	check(m && int_of(m, "rev") == 1 && int_of(m, "seq") == 1,
+		  "the retried submit is acknowledged as revision 1 while the old "
+		  "backends are still frozen");
+	json_decref(m);
+	for (int i = 0; i < n; i++)
+		kill(pids[i], SIGCONT);
+	check(backends_gone(pids, n, 10000),
+		  "the thawed backends end (their connections were closed)");
+	content = sql_content(doc);
+	check(strcmp(content, "{\"ops\": [{\"insert\": \"x\\n\"}]}") == 0,
+		  "the change is in the document once (%s)", content);
+	free(content);
+	wsc_free(a);
+}
+
+/*
+ * Instance a's LISTEN deaf (every backend of a frozen) while 600 changes
+ * are committed at once: the heartbeat finds it, the new LISTEN resyncs the
+ * document from the log in chunks of --history (256), and the subscriber
+ * gets every change, gap-free.
+ */
+static void
+test_deaf_listen_resyncs_in_chunks(void)
+{
+	const char *doc = doc_name("deaf");
+	wsc *a = connect_to('a');
+	long long fetches;
+	json_int_t rev = 0;
+	bool gapless = true;
+	int pids[64], n;
+	json_t *m;
+
+	free(hello(a));
+	subscribe(a, doc);
+	fetches = metric('a', "collab_notifier_fetches_total");
+	/* committed just after the freeze, long before a heartbeat is due */
+	PQclear(sql("BEGIN", 0, NULL));
+	flood(doc, 0, 600, 10);
+	n = signal_backends_of_a(SIGSTOP, pids, 64);
+	check(n >= 2, "instance a's backends frozen (%d)", n);
+	PQclear(sql("COMMIT", 0, NULL));
+	while (rev < 600 && (m = next_json(a, WAIT_MS)) != NULL)
+	{
+		if (strcmp(type_of(m), "change") == 0)
+		{
+			if (int_of(m, "rev") != rev + 1)
+				gapless = false;
+			rev = int_of(m, "rev");
+		}
+		json_decref(m);
+	}
+	check(gapless && rev == 600,
+		  "600 changes committed while a's LISTEN was deaf all reach its "
+		  "subscriber, gap-free: got up to revision %lld%s",
+		  (long long) rev, gapless ? "" : ", with gaps");
+	check(metric('a', "collab_notifier_fetches_total") - fetches >= 3,
+		  "read from the log in chunks (%lld fetches, want >= 3)",
+		  metric('a', "collab_notifier_fetches_total") - fetches);
+	for (int i = 0; i < n; i++)
+		kill(pids[i], SIGCONT);
+	check(backends_gone(pids, n, 10000),
+		  "the thawed backends end (their connections were closed)");
+	wsc_free(a);
+}
+
 const harness_test proto_limits[] = {
 	{"documents_per_connection_limited",
 	 test_documents_per_connection_limited},
@@ -402,5 +565,8 @@ const harness_test proto_limits[] = {
 	{"burst_to_reader_gap_free", test_burst_to_reader_gap_free},
 	{"held_document_fails_by_the_deadline",
 	 test_held_document_fails_by_the_deadline},
+	{"hung_backends_fail_by_the_query_deadline",
+	 test_hung_backends_fail_by_the_query_deadline},
+	{"deaf_listen_resyncs_in_chunks", test_deaf_listen_resyncs_in_chunks},
 	{NULL, NULL},
 };
