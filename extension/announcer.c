@@ -61,6 +61,7 @@
 
 int collab_notify_queue_kb = COLLAB_NOTIFY_QUEUE_KB_DEFAULT;
 bool collab_notify_worker = true;
+int collab_test_announce_failures = 0;
 
 /* An entry: a header, then the payload with its NUL, padded to 8 bytes. */
 typedef struct entry_header {
@@ -78,6 +79,7 @@ typedef struct ring {
 	uint64 head;	/* bytes ever written */
 	uint64 tail;	/* bytes ever read */
 	uint64 dropped; /* payloads lost to a full ring, not yet reported */
+	int fail;		/* transactions still to fail (test_announce_failures) */
 } ring;
 
 typedef struct announcer_shared {
@@ -251,10 +253,15 @@ discard(int r)
 	shared->rings[r].tail = shared->rings[r].head;
 }
 
-/* Pre-commit: a payload reserved in the ring, or lost and counted. */
+/*
+ * Pre-commit: a payload reserved in the ring, or lost and counted; and
+ * the failures a test asked for.
+ */
 static bool
 place(int r, worker_item *item)
 {
+	if (collab_test_announce_failures > shared->rings[r].fail)
+		shared->rings[r].fail = collab_test_announce_failures;
 	if (ring_put(r, item->str, item->len, &item->offset))
 		return true;
 	shared->rings[r].dropped++;
@@ -296,6 +303,7 @@ announce(int r, char *buf, bool *writing)
 	Size used;
 	Size at;
 	bool progress;
+	bool fail;
 	HTAB *seen;
 
 	worker_lock();
@@ -303,6 +311,9 @@ announce(int r, char *buf, bool *writing)
 	*writing = worker_writers(r, WORKER_ANNOUNCER) > 0;
 	dropped = shared->rings[r].dropped;
 	shared->rings[r].dropped = 0;
+	fail = (used > 0 || dropped > 0) && shared->rings[r].fail > 0;
+	if (fail)
+		shared->rings[r].fail--;
 	worker_unlock();
 	if (used == 0 && dropped == 0)
 		return progress;
@@ -337,6 +348,10 @@ announce(int r, char *buf, bool *writing)
 		}
 		Async_Notify(WIRE_CHANNEL, buf + at);
 	}
+	if (fail)
+		ereport(ERROR, errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				errmsg("announcer failure injected by "
+					   "collab.test_announce_failures"));
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return true;

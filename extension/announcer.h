@@ -23,6 +23,16 @@ extern bool collab_notify_worker;
 #define COLLAB_NOTIFY_QUEUE_KB_MIN 64
 #define COLLAB_NOTIFY_QUEUE_KB_MAX (1024 * 1024)
 
+/*
+ * collab.test_announce_failures, for tests only: a transaction that
+ * commits with it above 0 has the announcer's next that many transactions,
+ * from the one that announces it, fail (an error raised after queuing the
+ * notifications, as a full NOTIFY queue would raise one at commit).
+ */
+extern int collab_test_announce_failures;
+
+#define COLLAB_TEST_ANNOUNCE_FAILURES_MAX 100
+
 /* Makes the announcer known to worker.c: from _PG_init, before worker_init. */
 void announcer_init(void);
 
