@@ -3,9 +3,11 @@
  *
  * Invariants of a database's ring (announcer.c keeps them; a checked build
  * asserts them): tail <= head and head - tail <= the ring's size (bytes
- * ever written and read); entries start at 8-byte multiples and never
- * straddle the end of the ring; an entry past tail is pending, committed
- * or aborted, and the announcer never passes a pending one.
+ * ever written, and announced or dropped); entries start at 8-byte multiples
+ * and never straddle the end of the ring; an entry past tail is pending,
+ * committed or aborted, and the announcer never passes a pending one.  The
+ * tail passes a committed entry only once the transaction that announced it
+ * has committed, or once it has been dropped and counted in dropped.
  */
 #ifndef COLLAB_ANNOUNCER_H
 #define COLLAB_ANNOUNCER_H
