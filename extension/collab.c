@@ -75,6 +75,15 @@ _PG_init(void)
 		&collab_notify_key, "", PGC_SIGHUP,
 		GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 		check_notify_key, NULL, NULL);
+	DefineCustomIntVariable(
+		"collab.test_announce_failures",
+		"For tests only: makes the announcer's transactions fail.",
+		"Committing with it above 0 makes the announcer's next that many "
+		"transactions, from the one that announces this one's changes, "
+		"fail, as a full NOTIFY queue would make them fail.",
+		&collab_test_announce_failures, 0, 0,
+		COLLAB_TEST_ANNOUNCE_FAILURES_MAX, PGC_SUSET, GUC_NOT_IN_SAMPLE, NULL,
+		NULL, NULL);
 	/* it sizes shared memory: only while the preload can still ask for it */
 	if (process_shared_preload_libraries_in_progress)
 		DefineCustomIntVariable(

@@ -140,6 +140,19 @@ client_connect(client *c)
 	c->conn = connect_db(c->cfg, c->app, c->direct, err, sizeof(err));
 	if (c->conn == NULL)
 		client_fail(c, "%s", err);
+	/* --announce-failures: each of its commits makes the announcer fail */
+	if (c->index == 0 && !c->direct && c->cfg->announce_failures > 0)
+	{
+		char sql[64];
+		PGresult *res;
+
+		snprintf(sql, sizeof(sql), "SET collab.test_announce_failures = %d",
+				 c->cfg->announce_failures);
+		res = PQexec(c->conn, sql);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			client_fail(c, "%s: %s", sql, PQerrorMessage(c->conn));
+		PQclear(res);
+	}
 	/* who sends our NOTIFYs when they are direct (the parent checks) */
 	if (c->report->npids < CLIENT_PIDS_MAX)
 		c->report->pids[c->report->npids] = PQbackendPID(c->conn);

@@ -32,6 +32,16 @@
  * run ("rev 6 (from the announcer, pid P) was announced after rev 7 (from
  * client 3)").
  *
+ * --announce-failures N makes the announcer's transactions fail, as a full
+ * NOTIFY queue would: client 0 commits with collab.test_announce_failures
+ * = N, so each of its commits makes the announcer's next N transactions
+ * fail.  Batches are then retried and, after the announcer's last attempt,
+ * dropped and reported in an overflow message; the checks of
+ * --allow-overflow prove what announcer.c promises: every revision
+ * announced at most once and in order, and those never announced accounted
+ * for by the overflow messages.  With N of 1 or 2 the end markers, sent
+ * once client 0 has exited, fail at most twice and arrive.
+ *
  * Processes: the parent listens, creates the documents and forks the
  * clients; each edits, then flushes (nothing in flight, nothing buffered)
  * and reports that it is done; when all are, the parent closes the pipe
@@ -90,6 +100,14 @@ usage(FILE *f)
 			"      --allow-overflow   an overflow message is no failure; "
 			"revisions\n"
 			"                         may then go unannounced\n"
+			"      --announce-failures N   client 0 commits with\n"
+			"                         collab.test_announce_failures = N: "
+			"the\n"
+			"                         announcer's transactions fail and are "
+			"retried;\n"
+			"                         a batch failing 3 times is dropped "
+			"(implies\n"
+			"                         --allow-overflow)\n"
 			"      --out DIR          where failures are written (.)\n"
 			"  -v, --verbose          a line per client\n",
 			CLIENTS_DEFAULT, DOCS_DEFAULT, EDITS_DEFAULT,
@@ -130,6 +148,7 @@ parse_args(config *cfg, int argc, char **argv)
 		 {"direct-docs", required_argument, NULL, 'P'},
 		 {"mix-paths", no_argument, NULL, 'M'},
 		 {"allow-overflow", no_argument, NULL, 'A'},
+		 {"announce-failures", required_argument, NULL, 'F'},
 		 {"out", required_argument, NULL, 'o'},
 		 {"verbose", no_argument, NULL, 'v'},
 		 {"help", no_argument, NULL, 'h'},
@@ -203,6 +222,12 @@ parse_args(config *cfg, int argc, char **argv)
 				break;
 			case 'A':
 				cfg->allow_overflow = true;
+				break;
+			case 'F':
+				cfg->announce_failures =
+					(int) int_arg("--announce-failures", optarg, 0, 100);
+				if (cfg->announce_failures > 0)
+					cfg->allow_overflow = true;
 				break;
 			case 'o':
 				cfg->out = optarg;
@@ -481,6 +506,10 @@ main(int argc, char **argv)
 			   "(the last) NOTIFY directly (collab.notify_worker off), the "
 			   "others through the announcer\n",
 			   cfg.direct_docs, cfg.docs);
+	if (cfg.announce_failures > 0)
+		printf("  client 0 commits with collab.test_announce_failures = %d: "
+			   "the announcer's transactions fail\n",
+			   cfg.announce_failures);
 	if (!listener_start(&cfg, &l))
 		return 1;
 	shared_map(&cfg, &sh);

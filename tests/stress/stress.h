@@ -64,11 +64,12 @@ typedef struct config {
 	int timeout;		   /* seconds for the whole run */
 	const char *out;	   /* folder for failure dumps */
 	bool verbose;
-	int direct_docs;	 /* the last ones: their clients NOTIFY directly */
-	bool mix_paths;		 /* instead, half of every document's clients do */
-	bool allow_overflow; /* an overflow message is not a failure */
-	bool preloaded;		 /* collab in shared_preload_libraries: announcer */
-	char run_id[32];	 /* makes document and client ids unique per run */
+	int direct_docs;	   /* the last ones: their clients NOTIFY directly */
+	bool mix_paths;		   /* instead, half of every document's clients do */
+	bool allow_overflow;   /* an overflow message is not a failure */
+	int announce_failures; /* client 0's collab.test_announce_failures */
+	bool preloaded;		   /* collab in shared_preload_libraries: announcer */
+	char run_id[32];	   /* makes document and client ids unique per run */
 } config;
 
 enum phase {
