@@ -9,6 +9,7 @@
 #   make installcheck         pg_regress: sql/*.sql against expected/*.out,
 #                             then pg_isolation_regress: specs/*.spec
 #   make unit                 tests/unit/test_*.c under ASan + UBSan, run
+#                             (test_jwt with notifier/jwt.c, OpenSSL, jansson)
 #   make notifier             build/notifier/collab-notifier (libwebsockets,
 #                             libpq, jansson)
 #   make notifier-tests       build/tests-notifier/: a checked notifier and
@@ -133,6 +134,9 @@ UNIT_DIR = build/unit
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_HELPER_SRCS = $(filter-out $(UNIT_SRCS),$(sort $(wildcard tests/unit/*.c)))
 UNIT_BINS = $(patsubst tests/unit/%.c,$(UNIT_DIR)/%,$(UNIT_SRCS))
+# built with more than the core (below)
+UNIT_JWT = $(UNIT_DIR)/test_jwt
+UNIT_JWT_SRCS = notifier/jwt.c tests/lib/jwtsign.c
 UNIT_CORE_OBJS = $(patsubst core/%.c,$(UNIT_DIR)/core/%.o,$(CORE_SRCS))
 UNIT_HELPER_OBJS = $(patsubst tests/unit/%.c,$(UNIT_DIR)/%.o,$(UNIT_HELPER_SRCS))
 UNIT_OBJS = $(UNIT_CORE_OBJS) $(UNIT_HELPER_OBJS)
@@ -150,9 +154,20 @@ $(UNIT_HELPER_OBJS): $(UNIT_DIR)/%.o: tests/unit/%.c $(UNIT_HEADERS)
 	@mkdir -p $(@D)
 	$(UNIT_CC) $(UNIT_CFLAGS) -Itests/unit -c -o $@ $<
 
-$(UNIT_BINS): $(UNIT_DIR)/%: tests/unit/%.c $(UNIT_OBJS) $(UNIT_HEADERS)
+$(filter-out $(UNIT_JWT),$(UNIT_BINS)): $(UNIT_DIR)/%: tests/unit/%.c \
+		$(UNIT_OBJS) $(UNIT_HEADERS)
 	@mkdir -p $(@D)
 	$(UNIT_CC) $(UNIT_CFLAGS) -Itests/unit -o $@ $< $(UNIT_OBJS) -lm
+
+# test_jwt: the notifier's token verifier (notifier/jwt.c) with the test
+# signer (tests/lib/jwtsign.c), jansson and OpenSSL.  --wrap=malloc sends
+# jwt.c's own mallocs through the test, which fails each in turn.  GNU C,
+# as the notifier is built (and the test writes its key files with POSIX).
+$(UNIT_JWT): tests/unit/test_jwt.c $(UNIT_JWT_SRCS) notifier/jwt.h \
+		tests/lib/jwtsign.h $(UNIT_HEADERS)
+	@mkdir -p $(@D)
+	$(UNIT_CC) $(UNIT_CFLAGS) -std=gnu11 -Inotifier -Itests/lib -Itests/unit -o $@ $< \
+		$(UNIT_JWT_SRCS) -Wl,--wrap=malloc -ljansson -lcrypto
 
 # The notifier's parts that need no database and no socket (the document
 # window): tests/notifier/test_*.c that are not in NT_DB_TESTS, checked
@@ -212,7 +227,8 @@ FORCE:
 CORE_HEADERS = $(wildcard core/*.h)
 # What the tests share (tests/lib/): the random generator and edits, and the
 # C OT client, built into each program that uses them, against the core;
-# tests/lib/wsc.c, the WebSocket client, goes into those that need it.
+# tests/lib/wsc.c, the WebSocket client, goes into those that need it;
+# tests/lib/jwtsign.c, the token signer, into test_jwt (make unit).
 TESTLIB_SRCS = tests/lib/edits.c tests/lib/otclient.c
 TESTLIB_HEADERS = tests/lib/edits.h tests/lib/otclient.h
 NOTIFIER_SRCS = $(sort $(wildcard notifier/*.c)) $(NOTIFIER_CORE_SRCS)
