@@ -468,8 +468,9 @@ pgc_connected(pgconn *c)
 	lws_sul_cancel(&c->connect_deadline);
 	c->state = PGC_READY;
 	c->backoff_ms = 0;
-	log_msg(LOG_INFO, "pg: %s connection %d %s", c->name, c->index,
-			c->was_up ? "reconnected" : "connected");
+	log_msg(LOG_INFO, "pg: %s connection %d %s (backend %d)", c->name,
+			c->index, c->was_up ? "reconnected" : "connected",
+			PQbackendPID(c->conn));
 	c->was_up = true;
 	if (c->is_listen)
 		pgc_own(c, "LISTEN " PG_CHANNEL, listen_done,
