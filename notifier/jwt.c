@@ -190,6 +190,13 @@ load_secret(jwt_keys *keys, const char *path, jwt_error *err)
 	else if (n > JWT_SECRET_MAX)
 		fail(err, JWT_KEY, "%s: an hs256 secret has at most %d bytes", path,
 			 JWT_SECRET_MAX);
+	else if (n >= 10 && memcmp(buf, "-----BEGIN", 10) == 0)
+		/* a key file given as the secret: anyone holding the public key
+		 * could then sign HS256 tokens (algorithm confusion, by mistake) */
+		fail(err, JWT_KEY,
+			 "%s: a PEM key is not an hs256 secret (a public key here would "
+			 "let anyone sign tokens)",
+			 path);
 	else if (!(keys->secret = malloc(n)))
 		fail(err, JWT_NO_MEMORY, "out of memory loading the hs256 secret");
 	else

@@ -1264,6 +1264,17 @@ test_keys(void)
 	path = write_file("s32", s32, 32);
 	EXPECT(load_code(path, NULL), JWT_OK);
 	free(path);
+	/* a PEM key given as the secret (a public key would let anyone sign) */
+	{
+		const char *pem =
+			"-----BEGIN PUBLIC KEY-----\n"
+			"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEexampleexample\n"
+			"-----END PUBLIC KEY-----\n";
+
+		path = write_file("pem-secret", pem, strlen(pem));
+		EXPECT(load_code(path, NULL), JWT_KEY);
+		free(path);
+	}
 	s32nl = fmt("%s\r\n", s32);
 	path = write_file("s32crlf", s32nl, 34);
 	keys = load(path, NULL);
@@ -1344,9 +1355,10 @@ test_keys(void)
 	path = write_file("empty.pem", "", 0);
 	EXPECT(load_code(NULL, path), JWT_KEY);
 	free(path);
-	/* the secret is not a key file, and a key file is a fine secret */
+	/* the secret is not a key file, nor a key file a secret: a public
+	 * key as the HS256 secret would let anyone who has it sign tokens */
 	EXPECT(load_code(NULL, secret_path), JWT_KEY);
-	EXPECT(load_code(rsa_path, NULL), JWT_OK);
+	EXPECT(load_code(rsa_path, NULL), JWT_KEY);
 	free(s31);
 	free(s32);
 	free(s4096);
