@@ -273,9 +273,10 @@ PT_SRCS = tests/notifier/protocol_test.c tests/notifier/harness.c \
 	tests/notifier/raw.c $(sort $(wildcard tests/notifier/proto_*.c))
 PT_HEADERS = tests/notifier/harness.h tests/notifier/raw.h
 
-$(NT_DIR)/protocol_test: $(PT_SRCS) $(PT_HEADERS) $(NT_DEPS)
+$(NT_DIR)/protocol_test: $(PT_SRCS) $(PT_HEADERS) $(NT_DEPS) \
+		tests/lib/jwtsign.c tests/lib/jwtsign.h
 	$(CC) $(NT_CFLAGS) $(NOTIFIER_CFLAGS) -Itests/lib -o $@ $(PT_SRCS) \
-		tests/lib/wsc.c $(NOTIFIER_LIBS) -lm
+		tests/lib/wsc.c tests/lib/jwtsign.c $(NOTIFIER_LIBS) -lm
 
 $(NT_DIR)/converge_test: tests/notifier/converge_test.c $(NT_DEPS) \
 		$(CORE_SRCS) $(CORE_HEADERS) $(TESTLIB_SRCS) $(TESTLIB_HEADERS)

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,31 @@ static const option_def options[] = {
 	 FIELD(notify_key_file),
 	 "file holding the database's collab.notify_key: only notifications "
 	 "sealed with it are believed (default: none, every notification is)"},
+	{"auth-secret-file", "COLLAB_AUTH_SECRET_FILE", OPT_STRING, NULL, 0, 0,
+	 FIELD(auth_secret_file),
+	 "file holding the HS256 secret (32 bytes or more) that signs users' "
+	 "tokens (docs/auth.md); with a key, every connection needs a token"},
+	{"auth-public-key-file", "COLLAB_AUTH_PUBLIC_KEY_FILE", OPT_STRING, NULL,
+	 0, 0, FIELD(auth_public_key_file),
+	 "PEM public key whose private half signs users' tokens: RSA (RS256) or "
+	 "P-256 (ES256)"},
+	{"auth-audience", "COLLAB_AUTH_AUDIENCE", OPT_STRING, "collab", 0, 0,
+	 FIELD(auth_audience), "what a token's aud must hold"},
+	{"auth-issuer", "COLLAB_AUTH_ISSUER", OPT_STRING, NULL, 0, 0,
+	 FIELD(auth_issuer), "what a token's iss must be (default: not checked)"},
+	{"auth-leeway-s", "COLLAB_AUTH_LEEWAY_S", OPT_INT, "5", 0, 300,
+	 FIELD(auth_leeway_s),
+	 "seconds a token's nbf or iat may lie ahead (clock skew); exp has none"},
+	{"auth-max-token-s", "COLLAB_AUTH_MAX_TOKEN_S", OPT_INT, "3600", 1, 86400,
+	 FIELD(auth_max_token_s),
+	 "a token whose exp lies further ahead is refused: tokens are "
+	 "short-lived and refreshed"},
+	{"auth-cookie", "COLLAB_AUTH_COOKIE", OPT_STRING, "collab_token", 0, 0,
+	 FIELD(auth_cookie),
+	 "the cookie that may carry the token on the WebSocket upgrade"},
+	{"auth-timeout-ms", "COLLAB_AUTH_TIMEOUT_MS", OPT_INT, "5000", 100, 600000,
+	 FIELD(auth_timeout_ms),
+	 "a connection without a token by then is closed (4001)"},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -135,6 +161,53 @@ read_key(config *cfg)
 	}
 	cfg->notify_key = strdup(buf);
 	return cfg->notify_key ? 0 : -1;
+}
+
+/* Whether the notifier listens on the loopback interface only. */
+static bool
+loopback_only(const config *cfg)
+{
+	return strncmp(cfg->listen_host, "127.", 4) == 0 ||
+		   strcmp(cfg->listen_host, "::1") == 0 ||
+		   strcmp(cfg->listen_host, "[::1]") == 0 ||
+		   strcmp(cfg->listen_host, "localhost") == 0;
+}
+
+/*
+ * --allowed-origins: a browser sends its cookies on any page's WebSocket,
+ * so beyond loopback the list is required (cross-site WebSocket hijacking),
+ * and an empty entry (which would admit clients that send no Origin) is a
+ * mistake wherever it is.
+ */
+static int
+check_origins(const config *cfg)
+{
+	const char *list = cfg->allowed_origins;
+
+	if (!list || !*list)
+	{
+		if (loopback_only(cfg))
+			return 0;
+		fprintf(stderr, "collab-notifier: --allowed-origins is required when "
+						"listening beyond loopback (docs/auth.md)\n");
+		return -1;
+	}
+	for (const char *p = list;; p++)
+	{
+		size_t item = strcspn(p, ",");
+
+		if (item == 0)
+		{
+			fprintf(stderr,
+					"collab-notifier: --allowed-origins \"%s\" has an "
+					"empty entry\n",
+					list);
+			return -1;
+		}
+		p += item;
+		if (!*p)
+			return 0;
+	}
 }
 
 static void
@@ -299,5 +372,5 @@ config_load(config *cfg, int argc, char **argv)
 	}
 	if (cfg->notify_key_file && read_key(cfg) != 0)
 		return -1;
-	return 0;
+	return check_origins(cfg);
 }

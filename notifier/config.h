@@ -43,6 +43,14 @@ typedef struct config {
 	const char *log_level;		 /* debug, info, warn, error */
 	const char *notify_key_file; /* the key sealing payloads, or NULL */
 	char *notify_key;			 /* its contents (malloc'd), or NULL */
+	const char *auth_secret_file;	  /* HS256 secret, or NULL */
+	const char *auth_public_key_file; /* RS256/ES256 key (PEM), or NULL */
+	const char *auth_audience;		  /* tokens' aud must hold it */
+	const char *auth_issuer;		  /* tokens' iss, or NULL: any */
+	int auth_leeway_s;				  /* clock skew allowed on nbf, iat */
+	int auth_max_token_s;			  /* longest a token may still run */
+	const char *auth_cookie;		  /* the cookie that carries a token */
+	int auth_timeout_ms;			  /* a connection's time to send one */
 } config;
 
 /* The least key length the database accepts for collab.notify_key. */

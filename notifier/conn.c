@@ -3,6 +3,8 @@
  */
 #include "conn.h"
 
+#include "auth.h"
+
 #include "fanout.h"
 #include "log.h"
 #include "metrics.h"
@@ -198,8 +200,10 @@ conn_writable(conn *c)
 	msg *m;
 	int n;
 
+	/* the queue goes out first, unless the close is about the queue */
 	if (c->close_code &&
-		(c->close_code != LWS_CLOSE_STATUS_GOINGAWAY || c->q_len == 0))
+		(c->q_len == 0 || c->close_code == 1013 ||
+		 c->close_code == LWS_CLOSE_STATUS_UNEXPECTED_CONDITION))
 	{
 		lws_close_reason(c->wsi, (enum lws_close_status) c->close_code,
 						 (unsigned char *) c->close_reason,
@@ -271,6 +275,7 @@ conn_open(struct lws *wsi)
 	metrics.connections_total++;
 	log_msg(LOG_INFO, "conn: client %" PRIu64 " connected", c->id);
 	conn_send(c, proto_hello(c->client));
+	auth_open(c);
 	return c;
 }
 
@@ -280,6 +285,7 @@ conn_closed(conn *c)
 	log_msg(LOG_INFO, "conn: client %" PRIu64 " (%s) closed", c->id,
 			c->client);
 	lws_sul_cancel(&c->slow_sul);
+	auth_closed(c);
 	stream_end_all(c);
 	while (c->q_len > 0)
 	{

@@ -18,6 +18,7 @@
 #ifndef COLLAB_NOTIFIER_CONN_H
 #define COLLAB_NOTIFIER_CONN_H
 
+#include "jwt.h"
 #include "protocol.h"
 
 #include <libwebsockets.h>
@@ -33,7 +34,13 @@ typedef struct conn {
 	uint64_t id;			  /* for the log */
 	char client[WIRE_ID_BYTES_MAX + 1];
 	bool client_fixed; /* the client id can no longer change */
-	msg **q;		   /* outgoing ring: q[(q_head + i) % q_cap] */
+	/* who it is (auth.c): all zero until a token verified */
+	bool authed;
+	char user[JWT_SUB_MAX + 1];
+	jwt_claims claims; /* the token's rights */
+	int64_t exp;	   /* when they end, seconds since the epoch */
+	lws_sorted_usec_list_t auth_sul; /* the token's deadline, or exp */
+	msg **q; /* outgoing ring: q[(q_head + i) % q_cap] */
 	unsigned q_head, q_len, q_cap;
 	size_t q_bytes;		 /* bytes of the messages queued */
 	double tokens;		 /* rate limit bucket, in messages */

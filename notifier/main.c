@@ -4,6 +4,7 @@
  * the one event loop until SIGTERM or SIGINT, then shuts down gracefully:
  * no new connections, submits in flight finished, clients closed with 1001.
  */
+#include "auth.h"
 #include "config.h"
 #include "fanout.h"
 #include "listen.h"
@@ -59,6 +60,12 @@ main(int argc, char **argv)
 		log_msg(LOG_ERROR, "unknown --log-level \"%s\"", cfg.log_level);
 		return 2;
 	}
+	if (!auth_init(&cfg))
+		return 2;
+	if (!auth_enabled())
+		log_msg(LOG_WARN, "no --auth-secret-file or --auth-public-key-file: "
+						  "anyone who reaches this port may read and write "
+						  "every document (development only, docs/auth.md)");
 	lws_set_log_level(LLL_ERR | LLL_WARN, log_lws_emit);
 	srand((unsigned) time(NULL) ^ (unsigned) getpid());
 	raise_fd_limit();
@@ -115,5 +122,6 @@ main(int argc, char **argv)
 	log_msg(LOG_INFO, "stopped");
 	pg_stop();
 	lws_context_destroy(context);
+	auth_free();
 	return 0;
 }

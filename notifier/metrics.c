@@ -3,6 +3,7 @@
  */
 #include "metrics.h"
 
+#include "auth.h"
 #include "conn.h"
 #include "document.h"
 #include "pg.h"
@@ -62,7 +63,15 @@ metrics_render(char *buf, size_t size)
 		"# TYPE collab_notifier_db_queries_timed_out_total counter\n"
 		"collab_notifier_db_queries_timed_out_total %" PRIu64 "\n"
 		"# TYPE collab_notifier_db_heartbeats_unanswered_total counter\n"
-		"collab_notifier_db_heartbeats_unanswered_total %" PRIu64 "\n",
+		"collab_notifier_db_heartbeats_unanswered_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_auth_enabled gauge\n"
+		"collab_notifier_auth_enabled %d\n"
+		"# TYPE collab_notifier_auth_accepted_total counter\n"
+		"collab_notifier_auth_accepted_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_auth_refused_total counter\n"
+		"collab_notifier_auth_refused_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_auth_expired_total counter\n"
+		"collab_notifier_auth_expired_total %" PRIu64 "\n",
 		pg_healthy(NULL) ? 1 : 0, conn_count(), doc_count(), pg_pending(),
 		metrics.connections_total, metrics.messages_in, metrics.messages_out,
 		metrics.bytes_out, metrics.submits, metrics.submit_errors,
@@ -70,7 +79,9 @@ metrics_render(char *buf, size_t size)
 		metrics.fetches, metrics.slow_closes, metrics.rate_limited,
 		metrics.snapshots, h.listening ? 1 : 0, h.pool_connected,
 		h.pool_answering, metrics.db_connections_lost,
-		metrics.db_queries_timed_out, metrics.db_probes_unanswered);
+		metrics.db_queries_timed_out, metrics.db_probes_unanswered,
+		auth_enabled() ? 1 : 0, metrics.auth_accepted, metrics.auth_refused,
+		metrics.auth_expired);
 
 	if (n < 0)
 		return 0;

@@ -30,6 +30,9 @@ extern struct metrics {
 									* attempts that failed */
 	uint64_t db_queries_timed_out; /* requests failed by the query timeout */
 	uint64_t db_probes_unanswered; /* heartbeats that lost their connection */
+	uint64_t auth_accepted;		   /* connections authenticated */
+	uint64_t auth_refused;		   /* closed: no token, a bad one, expired */
+	uint64_t auth_expired;		   /* ... of which: expired */
 } metrics;
 
 /* The Prometheus text exposition into BUF; returns its length. */

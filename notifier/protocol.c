@@ -154,6 +154,21 @@ proto_hello(const char *client)
 }
 
 msg *
+proto_authenticated(const char *user, const char *client, int64_t exp)
+{
+	sbuf b = {0};
+
+	sb_str(&b, "{\"type\":\"authenticated\",\"user\":");
+	sb_json_string(&b, user);
+	sb_str(&b, ",\"client\":");
+	sb_json_string(&b, client);
+	sb_str(&b, ",\"exp\":");
+	sb_int(&b, exp);
+	sb_str(&b, "}");
+	return sb_finish(&b);
+}
+
+msg *
 proto_snapshot(const char *doc, int64_t rev, const char *content_json)
 {
 	sbuf b = {0};
@@ -343,6 +358,20 @@ proto_parse(const char *text, size_t len, request *req, char *errbuf,
 		req->type = REQ_PRESENCE;
 	else if (strcmp(type, "fetch") == 0)
 		req->type = REQ_FETCH;
+	else if (strcmp(type, "auth") == 0)
+	{
+		json_t *token = json_object_get(root, "token");
+
+		req->type = REQ_AUTH;
+		req->token = json_string_value(token);
+		req->token_len = json_string_length(token);
+		if (!req->token || req->token_len == 0)
+		{
+			snprintf(errbuf, errlen, "\"auth\" needs a \"token\": a string");
+			return -1;
+		}
+		return 0;
+	}
 	else
 	{
 		snprintf(errbuf, errlen, "unknown message type \"%.40s\"", type);
@@ -414,6 +443,8 @@ proto_parse(const char *text, size_t len, request *req, char *errbuf,
 			break;
 		case REQ_FETCH:
 			req->id = json_object_get(root, "id");
+			break;
+		case REQ_AUTH: /* returned above */
 			break;
 	}
 	return 0;

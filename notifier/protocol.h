@@ -44,21 +44,24 @@ typedef enum req_type {
 	REQ_SUBMIT,
 	REQ_PRESENCE,
 	REQ_FETCH,
+	REQ_AUTH,
 } req_type;
 
 /* A parsed client message; strings point into root (owned, one reference). */
 typedef struct request {
 	json_t *root;
 	req_type type;
-	const char *doc;	/* every type */
+	const char *doc;	/* every type but auth */
 	const char *client; /* optional client id, or NULL */
 	bool has_rev;
-	int64_t rev;	/* subscribe (optional), submit */
-	bool create;	/* subscribe */
-	json_t *change; /* submit: object or array (borrowed) */
-	int64_t seq;	/* submit */
-	json_t *state;	/* presence: object (borrowed) */
-	json_t *id;		/* fetch: any JSON the answer echoes, or NULL */
+	int64_t rev;	   /* subscribe (optional), submit */
+	bool create;	   /* subscribe */
+	json_t *change;	   /* submit: object or array (borrowed) */
+	int64_t seq;	   /* submit */
+	json_t *state;	   /* presence: object (borrowed) */
+	json_t *id;		   /* fetch: any JSON the answer echoes, or NULL */
+	const char *token; /* auth: the signed token */
+	size_t token_len;
 } request;
 
 /*
@@ -76,6 +79,9 @@ void proto_request_free(request *req);
  * are escaped.  CLIENT may be NULL (JSON null), SEQ < 0 means null.
  */
 msg *proto_hello(const char *client);
+/* A connection is (again) authenticated: its user, the client id its own
+ * changes carry, and when its rights end (seconds since the epoch). */
+msg *proto_authenticated(const char *user, const char *client, int64_t exp);
 msg *proto_snapshot(const char *doc, int64_t rev, const char *content_json);
 msg *proto_change(const char *doc, int64_t rev, const char *change_json,
 				  const char *client, int64_t seq);

@@ -4,6 +4,7 @@
  */
 #include "requests.h"
 
+#include "auth.h"
 #include "fanout.h"
 #include "log.h"
 #include "metrics.h"
@@ -32,6 +33,12 @@
 	"LATERAL (SELECT collab.content($1, h.r) AS c) x"
 
 /* --- the one table ------------------------------------------------------ */
+
+/*
+ * The one text of not_found, whether the document is missing or outside
+ * the connection's rights: the two must not be told apart (docs/auth.md).
+ */
+#define NOT_FOUND_TEXT "no such document"
 
 /* SQLSTATEs, or their two-character classes, and what they mean. */
 static const struct {
@@ -111,8 +118,10 @@ rq_error(conn *c, rq_kind kind, const pg_error *err, const char *doc,
 	if (kind == RQ_SUBMIT)
 		metrics.submit_errors++;
 	conn_error(c, code,
-			   err->unavailable ? kinds[kind].unreachable : err->message, doc,
-			   seq, id_json);
+			   err->unavailable			 ? kinds[kind].unreachable
+			   : failure == RQ_NOT_FOUND ? NOT_FOUND_TEXT
+										 : err->message,
+			   doc, seq, id_json);
 }
 
 /* --- query contexts ----------------------------------------------------- */
@@ -484,6 +493,45 @@ handle_fetch(conn *c, const request *req)
 
 /* --- dispatch ----------------------------------------------------------- */
 
+/*
+ * Whether C's rights cover REQ; if not, tells C.  A document outside them
+ * is not_found, as a missing one is; a readable one a reader may not write
+ * is forbidden.  A subscribe's create needs the right to create, else it
+ * is a plain subscribe.
+ */
+static bool
+allowed(conn *c, request *req)
+{
+	jwt_right right, need;
+
+	switch (req->type)
+	{
+		case REQ_SUBSCRIBE:
+		case REQ_FETCH:
+			need = JWT_READ;
+			break;
+		case REQ_SUBMIT:
+		case REQ_PRESENCE:
+			need = JWT_WRITE;
+			break;
+		default:
+			return true;
+	}
+	right = auth_right(c, req->doc);
+	if (right >= need)
+	{
+		if (req->type == REQ_SUBSCRIBE && right < JWT_CREATE)
+			req->create = false;
+		return true;
+	}
+	conn_error(c, right == JWT_NONE ? "not_found" : "forbidden",
+			   right == JWT_NONE
+				   ? NOT_FOUND_TEXT
+				   : "read-only: the token grants no writes here",
+			   req->doc, req->type == REQ_SUBMIT ? req->seq : -1, NULL);
+	return false;
+}
+
 void
 requests_message(conn *c, const char *text, size_t len)
 {
@@ -507,17 +555,37 @@ requests_message(conn *c, const char *text, size_t len)
 		proto_request_free(&req);
 		return;
 	}
+	if (req.type == REQ_AUTH)
+	{
+		auth_token(c, req.token, req.token_len);
+		proto_request_free(&req);
+		return;
+	}
+	if (auth_enabled() && !c->authed)
+	{
+		conn_error(c, "unauthorized",
+				   "authenticate first: {\"type\":\"auth\",\"token\":...}",
+				   req.doc, -1, NULL);
+		conn_close(c, AUTH_CLOSE_UNAUTHENTICATED, "unauthenticated");
+		proto_request_free(&req);
+		return;
+	}
 	if (req.client)
 	{
-		if (c->client_fixed && strcmp(req.client, c->client) != 0)
+		char id[sizeof(c->client)];
+		const char *why = NULL;
+
+		if (!auth_client_id(c, req.client, id, sizeof(id), &why) ||
+			(c->client_fixed && strcmp(id, c->client) != 0))
 		{
-			conn_error(c, "bad_message",
-					   "a connection keeps the first client id it states",
-					   req.doc, req.type == REQ_SUBMIT ? req.seq : -1, NULL);
+			conn_error(
+				c, "bad_message",
+				why ? why : "a connection keeps the first client id it states",
+				req.doc, req.type == REQ_SUBMIT ? req.seq : -1, NULL);
 			proto_request_free(&req);
 			return;
 		}
-		snprintf(c->client, sizeof(c->client), "%s", req.client);
+		snprintf(c->client, sizeof(c->client), "%s", id);
 		c->client_fixed = true;
 	}
 	else if (req.type == REQ_SUBMIT || req.type == REQ_PRESENCE)
@@ -525,6 +593,8 @@ requests_message(conn *c, const char *text, size_t len)
 	if (fanout_stopping() && req.type == REQ_SUBMIT)
 		conn_error(c, "unavailable", "the notifier is shutting down: retry",
 				   req.doc, req.seq, NULL);
+	else if (!allowed(c, &req))
+		;
 	else
 	{
 		switch (req.type)
@@ -548,6 +618,8 @@ requests_message(conn *c, const char *text, size_t len)
 				break;
 			case REQ_FETCH:
 				handle_fetch(c, &req);
+				break;
+			case REQ_AUTH: /* above */
 				break;
 		}
 	}

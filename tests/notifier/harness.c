@@ -20,8 +20,9 @@
 #include <unistd.h>
 
 static wsc_loop *loop;
-static char host_a[128], host_b[128];
-static int port_a, port_b;
+static char host_a[128], host_b[128], host_c[128];
+static int port_a, port_b, port_c;
+static const char *auth_secret, *auth_ec_key; /* instance c's keys */
 static const char *dsn;
 static PGconn *db;
 static int failures;
@@ -70,13 +71,13 @@ client_name(const char *base)
 const char *
 instance_host(char which)
 {
-	return which == 'a' ? host_a : host_b;
+	return which == 'a' ? host_a : which == 'c' ? host_c : host_b;
 }
 
 int
 instance_port(char which)
 {
-	return which == 'a' ? port_a : port_b;
+	return which == 'a' ? port_a : which == 'c' ? port_c : port_b;
 }
 
 wsc *
@@ -397,6 +398,24 @@ parse_hostport(const char *s, char *host, int *port)
 	*port = atoi(colon + 1);
 }
 
+bool
+harness_has_c(void)
+{
+	return port_c != 0;
+}
+
+const char *
+harness_auth_secret(void)
+{
+	return auth_secret;
+}
+
+const char *
+harness_auth_ec_key(void)
+{
+	return auth_ec_key;
+}
+
 int
 harness_main(int argc, char **argv, const harness_test *const *topics)
 {
@@ -408,6 +427,12 @@ harness_main(int argc, char **argv, const harness_test *const *topics)
 			parse_hostport(argv[i + 1], host_a, &port_a);
 		else if (strcmp(argv[i], "--b") == 0)
 			parse_hostport(argv[i + 1], host_b, &port_b);
+		else if (strcmp(argv[i], "--c") == 0)
+			parse_hostport(argv[i + 1], host_c, &port_c);
+		else if (strcmp(argv[i], "--auth-secret") == 0)
+			auth_secret = argv[i + 1];
+		else if (strcmp(argv[i], "--auth-ec-key") == 0)
+			auth_ec_key = argv[i + 1];
 		else if (strcmp(argv[i], "--dsn") == 0)
 			dsn = argv[i + 1];
 		else if (strcmp(argv[i], "--a-pid") == 0)
@@ -421,7 +446,8 @@ harness_main(int argc, char **argv, const harness_test *const *topics)
 	{
 		fprintf(stderr, "usage: protocol_test --a HOST:PORT --b HOST:PORT "
 						"--dsn CONNINFO [--a-pid PID] [--restart-cmd CMD] "
-						"[--only NAME]\n");
+						"[--c HOST:PORT --auth-secret FILE --auth-ec-key "
+						"FILE] [--only NAME]\n");
 		return 100;
 	}
 	snprintf(run_id, sizeof(run_id), "%lx", (unsigned long) wsc_now_us());

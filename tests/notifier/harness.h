@@ -150,6 +150,15 @@ int harness_a_pid(void);
  * order, or with --only NAME those whose name contains NAME; returns the
  * exit status: the number of failures, capped at 100.
  */
+/*
+ * Instance c (--c), when given, requires tokens: signed with the HS256
+ * secret in harness_auth_secret()'s file, or the EC P-256 private key in
+ * harness_auth_ec_key()'s (PEM), audience "collab".
+ */
+bool harness_has_c(void);
+const char *harness_auth_secret(void);
+const char *harness_auth_ec_key(void);
+
 int harness_main(int argc, char **argv, const harness_test *const *topics);
 
 /* The topics, one table each (tests/notifier/proto_<topic>.c). */
@@ -160,6 +169,7 @@ extern const harness_test proto_fetch[];
 extern const harness_test proto_errors[];
 extern const harness_test proto_limits[];
 extern const harness_test proto_trust[];
+extern const harness_test proto_auth[];
 extern const harness_test proto_lifecycle[];
 
 #endif

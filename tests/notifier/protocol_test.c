@@ -38,6 +38,7 @@ main(int argc, char **argv)
 		proto_errors,	 /* bad messages and fields, ids, subprotocol */
 		proto_limits,	 /* documents, rate, size, in flight, slow, burst */
 		proto_trust,	 /* forged notifications change nothing */
+		proto_auth,		 /* tokens, rights, ids (instance c) */
 		proto_lifecycle, /* database restart, then SIGTERM: last */
 		NULL,
 	};

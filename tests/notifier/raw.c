@@ -10,6 +10,8 @@
 
 #include "harness.h"
 
+#include <stdarg.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -67,16 +69,28 @@ raw_free(raw *r)
 raw *
 raw_connect(char which, int rcvbuf, const char *protocol)
 {
+	return raw_connect_with(which, rcvbuf, protocol, NULL);
+}
+
+raw *
+raw_connect_with(char which, int rcvbuf, const char *protocol,
+				 const char *headers)
+{
 	const char *host = instance_host(which);
 	int port = instance_port(which);
 	struct sockaddr_in sa = {.sin_family = AF_INET,
 							 .sin_port = htons((uint16_t) port)};
 	raw *r = calloc(1, sizeof(*r));
-	char req[512];
+	size_t size = 512 + (headers ? strlen(headers) : 0);
+	char *req = malloc(size);
 	int n;
 
-	if (!r)
+	if (!r || !req)
+	{
+		free(r);
+		free(req);
 		return NULL;
+	}
 	r->fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (r->fd < 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1 ||
 		(rcvbuf > 0 && setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
@@ -86,21 +100,25 @@ raw_connect(char which, int rcvbuf, const char *protocol)
 		check(false, "raw connection to %s:%d: %s", host, port,
 			  strerror(errno));
 		raw_free(r);
+		free(req);
 		return NULL;
 	}
-	n = snprintf(req, sizeof(req),
+	n = snprintf(req, size,
 				 "GET /ws HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
 				 "Connection: Upgrade\r\n"
 				 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-				 "Sec-WebSocket-Version: 13\r\n%s%s%s\r\n",
+				 "Sec-WebSocket-Version: 13\r\n%s%s%s%s\r\n",
 				 host, port, protocol ? "Sec-WebSocket-Protocol: " : "",
-				 protocol ? protocol : "", protocol ? "\r\n" : "");
-	if (write(r->fd, req, (size_t) n) != n)
+				 protocol ? protocol : "", protocol ? "\r\n" : "",
+				 headers ? headers : "");
+	if (n < 0 || write(r->fd, req, (size_t) n) != n)
 	{
 		check(false, "raw handshake: %s", strerror(errno));
 		raw_free(r);
+		free(req);
 		return NULL;
 	}
+	free(req);
 	for (;;)
 	{
 		unsigned char *end =
@@ -196,6 +214,21 @@ raw_send(raw *r, const char *text)
 	bool ok = raw_frame(&frame, &len, text) && raw_write(r, frame, len);
 
 	free(frame);
+	return ok;
+}
+
+bool
+raw_sendf(raw *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *text = NULL;
+	bool ok;
+
+	va_start(ap, fmt);
+	ok = vasprintf(&text, fmt, ap) >= 0;
+	va_end(ap);
+	ok = ok && raw_send(r, text);
+	free(text);
 	return ok;
 }
 

@@ -32,6 +32,11 @@ typedef struct raw {
  */
 raw *raw_connect(char which, int rcvbuf, const char *protocol);
 
+/* raw_connect with HEADERS (NULL: none; each line ending in CRLF) in the
+ * upgrade request too. */
+raw *raw_connect_with(char which, int rcvbuf, const char *protocol,
+					  const char *headers);
+
 /* Closes R's socket and frees it; NULL is ignored. */
 void raw_free(raw *r);
 
@@ -44,6 +49,10 @@ bool raw_write(raw *r, const char *bytes, size_t len);
 
 /* Sends TEXT as one frame. */
 bool raw_send(raw *r, const char *text);
+
+/* printf-style raw_send. */
+bool raw_sendf(raw *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /*
  * The next complete message within TIMEOUT_MS: 1 (text, in *TEXT, malloc'd,
