@@ -73,6 +73,8 @@ export class CollabClient {
     presenceTtlMs = 75000, // theirs is gone when not refreshed for this long; 0: never
     fetchTimeoutMs = 10000,
     historyKeep = 100, // revisions kept to move late presence positions
+    getToken = null, // async () => a signed token, sent in band (docs/auth.md); null: the cookie, or none
+    tokenRefreshAt = 0.8, // a fresh token is sent at this fraction of the token's life
     random = Math.random,
     now = () => Date.now(),
     timers = { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (t) => clearTimeout(t) },
@@ -92,6 +94,8 @@ export class CollabClient {
     this.presenceTtlMs = presenceTtlMs;
     this.fetchTimeoutMs = fetchTimeoutMs;
     this.historyKeep = historyKeep;
+    this.getToken = getToken;
+    this.tokenRefreshAt = tokenRefreshAt;
     this.random = random;
     this.now = now;
     this.timers = timers;
@@ -124,6 +128,9 @@ export class CollabClient {
     this.presenceDue = 0; // now() when presenceTimer fires
     this.presenceSentAt = -Infinity;
     this.expiryTimer = null; // at the oldest remote presence's expiry
+    this.user = null; // the authenticated user (docs/protocol.md, Authentication)
+    this.selfId = this.clientId; // the id our changes carry: user/clientId once authenticated
+    this.refreshTimer = null; // sends a fresh token before the current one expires
     this.fetches = new Map(); // id -> {resolve, reject, timer}
     this.nextFetchId = 1;
     this.listeners = new Map();
@@ -155,8 +162,8 @@ export class CollabClient {
 
   stop() {
     this.stopped = true;
-    for (const t of [this.reconnectTimer, this.retryTimer, this.presenceTimer, this.expiryTimer]) if (t !== null) this.timers.clearTimeout(t);
-    this.reconnectTimer = this.retryTimer = this.presenceTimer = this.expiryTimer = null;
+    for (const t of [this.reconnectTimer, this.retryTimer, this.presenceTimer, this.expiryTimer, this.refreshTimer]) if (t !== null) this.timers.clearTimeout(t);
+    this.reconnectTimer = this.retryTimer = this.presenceTimer = this.expiryTimer = this.refreshTimer = null;
     if (this.ws) this.ws.close(1000);
   }
 
@@ -196,6 +203,10 @@ export class CollabClient {
       if (this.connection === 'open' && this.now() - this.openedAt >= this.stableMs) this.attempt = 0;
       if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
       this.retryTimer = null;
+      if (this.refreshTimer !== null) this.timers.clearTimeout(this.refreshTimer);
+      this.refreshTimer = null;
+      // 4001 (unauthenticated) and 4003 (token expired): like any close,
+      // reconnect and resume; getToken is asked again for the new connection
       this.setConnection('closed');
       for (const { reject, timer } of this.fetches.values()) {
         this.timers.clearTimeout(timer);
@@ -248,6 +259,42 @@ export class CollabClient {
     if (!this.ws || this.connection !== 'open') return false;
     this.ws.send(JSON.stringify(msg));
     return true;
+  }
+
+  // Asks getToken for a token and sends it on this connection (at hello, and
+  // ahead of the current token's expiry). A getToken that fails ends the
+  // connection: the reconnect asks again, after the usual backoff.
+  async sendToken() {
+    const ws = this.ws;
+    let token;
+    try {
+      token = await this.getToken();
+    } catch (e) {
+      this.emit('error', { code: 'unauthorized', message: `getToken failed: ${e && e.message ? e.message : e}` });
+      if (this.ws === ws && ws) ws.close(1000);
+      return;
+    }
+    if (this.ws !== ws || this.connection !== 'open') return;
+    this.send({ type: 'auth', token });
+  }
+
+  // The server believes our token: our changes carry user/clientId from
+  // now on. Subscribes if this connection has not yet, and plans the next
+  // token ahead of this one's expiry (exp: seconds since the epoch).
+  onAuthenticated(msg) {
+    this.user = msg.user;
+    this.selfId = `${msg.user}/${this.clientId}`;
+    if (this.refreshTimer !== null) this.timers.clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    if (this.getToken && typeof msg.exp === 'number') {
+      const life = msg.exp * 1000 - this.now();
+      this.refreshTimer = this.timers.setTimeout(() => {
+        this.refreshTimer = null;
+        this.sendToken();
+      }, Math.max(1000, Math.floor(life * this.tokenRefreshAt)));
+    }
+    this.emit('authenticated', { user: msg.user, client: this.selfId, exp: msg.exp });
+    if (!this.subscribed) this.subscribe();
   }
 
   // (Re)subscribes on this connection: resumes from rev when we have it,
@@ -392,7 +439,9 @@ export class CollabClient {
     }
     switch (msg.type) {
       case 'hello':
-        return this.subscribe();
+        return this.getToken ? this.sendToken() : this.subscribe();
+      case 'authenticated':
+        return this.onAuthenticated(msg);
       case 'snapshot':
         return this.onSnapshot(msg);
       case 'change':
@@ -459,7 +508,7 @@ export class CollabClient {
     // document as it was (it may call submit now)
     this.emit('beforechange', msg);
     const f = this.inflight;
-    const ours = f && msg.client === this.clientId && msg.seq === f.seq;
+    const ours = f && msg.client === this.selfId && msg.seq === f.seq;
     if (ours && f.change) return this.onAck(msg);
     // an orphan's own change: committed after our snapshot, we take it as
     // anyone's; then what waited in the buffer can go
@@ -505,7 +554,7 @@ export class CollabClient {
     }
     if (msg.rev > this.rev) {
       // R = rev + 1: what the server holds is now our change as we see it
-      this.advance(msg.rev, f.change, this.clientId);
+      this.advance(msg.rev, f.change, this.selfId);
       this.emit('rev', this.rev);
     }
     this.flush();
@@ -528,7 +577,7 @@ export class CollabClient {
 
   onPresence(msg) {
     if (msg.doc !== undefined && msg.doc !== this.doc) return;
-    if (msg.client === this.clientId) {
+    if (msg.client === this.selfId) {
       // our id's presence cleared: an old connection of ours has just been
       // found dead, after we came back; say again where we are
       if (this.me && msg.state && Object.keys(msg.state).length === 0) this.schedulePresence();

@@ -675,3 +675,90 @@ test('the backoff starts over only after a connection that lasted', () => {
   }
   assert.deepEqual(waits, [99, 199, 399, 99, 199], 'a server that accepts and drops at once is not hammered');
 });
+
+// --- authentication (docs/protocol.md) -----------------------------------
+
+// A client with getToken; its socket opened and the token asked for.
+async function setupAuth(tokens) {
+  FakeSocket.all = [];
+  const timers = fakeTimers();
+  const server = new FakeServer();
+  const asked = [];
+  const getToken = async () => {
+    asked.push(tokens[asked.length] ?? 'none');
+    return asked[asked.length - 1];
+  };
+  const client = new CollabClient({ url: 'ws://x/ws', doc: 'd', Delta, WebSocket: FakeSocket, clientId: 'me', timers, now: timers.now, random: () => 0.5, getToken });
+  client.start();
+  const ws = FakeSocket.all[0];
+  ws.open();
+  await new Promise((r) => setImmediate(r)); // getToken resolves
+  return { client, server, ws, timers, asked };
+}
+
+test('getToken: the token goes first, the subscribe after authenticated; user/id is ours', async () => {
+  const { client, server, ws, asked } = await setupAuth(['t1']);
+  assert.deepEqual(asked, ['t1']);
+  assert.deepEqual(ws.sent, [{ type: 'auth', token: 't1' }], 'nothing but the token before authenticated');
+  ws.sent.length = 0;
+  ws.deliver({ type: 'authenticated', user: 'alice', client: 'alice/server-chosen', exp: 3600 });
+  const sub = ws.take('subscribe');
+  assert.equal(sub.client, 'me');
+  ws.deliver(server.snapshot());
+  client.submit(new Delta().insert('Hi'));
+  const s = ws.take('submit');
+  const r = server.submit({ ...s, client: 'alice/me' }); // the server binds the id
+  // our own change in the stream (a resume) is our ack: it carries alice/me
+  ws.deliver({ ...server.changeMsg(r.rev) });
+  converged(client, server);
+  assert.equal(client.selfId, 'alice/me');
+});
+
+test('getToken: a fresh token ahead of expiry; a 4003 close reconnects and asks again', async () => {
+  const { client, ws, timers, asked } = await setupAuth(['t1', 't2', 't3']);
+  ws.deliver({ type: 'authenticated', user: 'alice', client: 'alice/x', exp: 100 }); // 100 s from clock 0
+  ws.take('subscribe');
+  ws.sent.length = 0;
+  timers.advance(79000);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(ws.sent.length, 0, 'no refresh before 80% of the life');
+  timers.advance(1000);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(ws.sent, [{ type: 'auth', token: 't2' }], 'a fresh token at 80% of its life');
+  // the server closes 4003 (say the refresh came too late): reconnect, token again
+  ws.closed = true;
+  ws.onclose({ code: 4003 });
+  timers.runAll();
+  const ws2 = FakeSocket.all[1];
+  ws2.open();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(ws2.sent, [{ type: 'auth', token: 't3' }]);
+  assert.deepEqual(asked, ['t1', 't2', 't3']);
+  client.stop();
+});
+
+test('getToken failing closes the connection and reports it; the reconnect asks again', async () => {
+  FakeSocket.all = [];
+  const timers = fakeTimers();
+  let calls = 0;
+  const errors = [];
+  const client = new CollabClient({
+    url: 'ws://x/ws', doc: 'd', Delta, WebSocket: FakeSocket, clientId: 'me', timers, now: timers.now, random: () => 0.5,
+    getToken: async () => {
+      calls++;
+      if (calls === 1) throw new Error('signed out');
+      return 'ok';
+    },
+  });
+  client.on('error', (e) => errors.push(e));
+  client.start();
+  FakeSocket.all[0].open();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(FakeSocket.all[0].closed, true);
+  assert.equal(errors[0].code, 'unauthorized');
+  timers.runAll();
+  FakeSocket.all[1].open();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(FakeSocket.all[1].sent, [{ type: 'auth', token: 'ok' }]);
+  client.stop();
+});
