@@ -25,7 +25,7 @@
 	"SELECT h, collab.content($1, h)::text FROM collab.head($1) AS h"
 #define SQL_CREATE "SELECT collab.create_document($1)"
 #define SQL_SUBMIT \
-	"SELECT rev, change::text FROM collab.submit($1, $2, $3, $4, $5)"
+	"SELECT rev, change::text FROM collab.submit($1, $2, $3, $4, $5, $6)"
 #define SQL_PRESENCE "SELECT collab.presence($1, $2, $3)"
 #define SQL_FETCH \
 	"SELECT r, c::text, collab.to_html(c) " \
@@ -340,7 +340,7 @@ handle_submit(conn *c, const request *req)
 {
 	sub *s = sub_find(c, req->doc);
 	char rev[24], seq[24];
-	const char *params[5];
+	const char *params[6];
 	char *change;
 	rq_ctx *q;
 
@@ -376,7 +376,8 @@ handle_submit(conn *c, const request *req)
 	params[2] = change;
 	params[3] = c->client;
 	params[4] = seq;
-	if (!pg_query(SQL_SUBMIT, 5, params, submit_done, q))
+	params[5] = c->authed ? c->user : NULL; /* the author: the token's sub */
+	if (!pg_query(SQL_SUBMIT, 6, params, submit_done, q))
 	{
 		pg_error err = {.unavailable = true};
 

@@ -314,6 +314,17 @@ test_tokens_in_band_and_cookie(void)
 		m = raw_next_json(r, WAIT_MS);
 		check(m && strcmp(type_of(m), "ack") == 0, "... and a submit: ack");
 		json_decref(m);
+		{
+			const char *p[1] = {doc};
+			PGresult *res =
+				sql("SELECT author FROM collab.changes($1, 0, NULL)", 1, p);
+
+			check(PQntuples(res) == 1 &&
+					  strcmp(PQgetvalue(res, 0, 0), "alice") == 0,
+				  "... recorded with the token's sub as its author (%s)",
+				  PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "no row");
+			PQclear(res);
+		}
 	}
 	raw_free(r);
 	r = connect_c(es);
