@@ -158,7 +158,8 @@ $(UNIT_BINS): $(UNIT_DIR)/%: tests/unit/%.c $(UNIT_OBJS) $(UNIT_HEADERS)
 # (COLLAB_CHECKED) and sanitized like the core's.
 NUNIT_SRCS = $(filter-out $(NT_DB_TESTS),$(sort $(wildcard tests/notifier/test_*.c)))
 NUNIT_BINS = $(patsubst tests/notifier/%.c,$(UNIT_DIR)/notifier/%,$(NUNIT_SRCS))
-NUNIT_LINK = notifier/window.c notifier/protocol.c $(NOTIFIER_CORE_SRCS)
+NUNIT_LINK = notifier/window.c notifier/protocol.c notifier/log.c \
+	$(NOTIFIER_CORE_SRCS)
 
 $(NUNIT_BINS): $(UNIT_DIR)/notifier/%: tests/notifier/%.c $(NUNIT_LINK) \
 		$(NOTIFIER_HEADERS) $(UNIT_HEADERS)
