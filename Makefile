@@ -347,17 +347,16 @@ build/bench/seal_bench: bench/seal_bench.c $(CORE_SRCS) $(CORE_HEADERS) \
 bench-seal: build/bench/seal_bench
 
 # The demo as --static serves it: the page, its scripts and styles, and the
-# builds of Quill and quill-cursors it loads (from client/node_modules,
-# pinned by client/package-lock.json) under vendor/.  Nothing else: the
+# build of Quill it loads (from client/node_modules, pinned by
+# client/package-lock.json) under vendor/.  Nothing else: the
 # notifier serves every file of the folder, so client/ itself (its
 # node_modules/, package files, tests) is never served.  Made afresh each
 # time in a folder of its own, then moved in place.
 DEMO_DIR = build/demo
 DEMO_FILES = $(addprefix client/,index.html demo.js demo.css favicon.svg \
-	collab-client.js quill-binding.js)
+	collab-client.js quill-binding.js cursors.js cursors.css)
 DEMO_VENDOR = client/node_modules/quill/dist/quill.js \
-	client/node_modules/quill/dist/quill.snow.css \
-	client/node_modules/quill-cursors/dist/quill-cursors.js
+	client/node_modules/quill/dist/quill.snow.css
 
 demo:
 	@for f in $(DEMO_VENDOR); do \
