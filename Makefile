@@ -17,6 +17,9 @@
 #                             stallproxy (tests/notifier/faults)
 #   make stress               build/stress/stress: tests/stress/*.c with
 #                             tests/lib/*.c (tests/stress/run)
+#   make demo                 build/demo/: the demo page and only what it
+#                             loads, the folder --static serves (tools/run,
+#                             tests/e2e/run); needs `npm ci --prefix client`
 #   make fuzz                 build/fuzz/fuzz_*: libFuzzer targets, always with
 #                             ASan + UBSan; FUZZ_CC (default clang) builds them
 #                             (tests/fuzz/smoke)
@@ -174,7 +177,8 @@ $(UNIT_JWT): tests/unit/test_jwt.c $(UNIT_JWT_SRCS) notifier/jwt.h \
 # (COLLAB_CHECKED) and sanitized like the core's.
 NUNIT_SRCS = $(filter-out $(NT_DB_TESTS),$(sort $(wildcard tests/notifier/test_*.c)))
 NUNIT_BINS = $(patsubst tests/notifier/%.c,$(UNIT_DIR)/notifier/%,$(NUNIT_SRCS))
-NUNIT_LINK = notifier/window.c notifier/protocol.c $(NOTIFIER_CORE_SRCS)
+NUNIT_LINK = notifier/window.c notifier/protocol.c notifier/log.c \
+	$(NOTIFIER_CORE_SRCS)
 
 $(NUNIT_BINS): $(UNIT_DIR)/notifier/%: tests/notifier/%.c $(NUNIT_LINK) \
 		$(NOTIFIER_HEADERS) $(UNIT_HEADERS)
@@ -364,8 +368,32 @@ build/bench/seal_bench: bench/seal_bench.c $(CORE_SRCS) $(CORE_HEADERS) \
 
 bench-seal: build/bench/seal_bench
 
+# The demo as --static serves it: the page, its scripts and styles, and the
+# build of Quill it loads (from client/node_modules, pinned by
+# client/package-lock.json) under vendor/.  Nothing else: the
+# notifier serves every file of the folder, so client/ itself (its
+# node_modules/, package files, tests) is never served.  Made afresh each
+# time in a folder of its own, then moved in place.
+DEMO_DIR = build/demo
+DEMO_FILES = $(addprefix client/,index.html demo.js demo.css favicon.svg \
+	collab-client.js quill-binding.js cursors.js cursors.css)
+DEMO_VENDOR = client/node_modules/quill/dist/quill.js \
+	client/node_modules/quill/dist/quill.snow.css
+
+demo:
+	@for f in $(DEMO_VENDOR); do \
+		[ -f $$f ] || { echo "make demo: no $$f: run npm ci --prefix client" >&2; \
+			exit 1; }; \
+	done
+	@rm -rf $(DEMO_DIR).new
+	@mkdir -p $(DEMO_DIR).new/vendor
+	cp $(DEMO_FILES) $(DEMO_DIR).new/
+	cp $(DEMO_VENDOR) $(DEMO_DIR).new/vendor/
+	@rm -rf $(DEMO_DIR)
+	@mv $(DEMO_DIR).new $(DEMO_DIR)
+
 .PHONY: notifier notifier-tests stress diff-cli fuzz bench-core bench-notifier \
-	bench-seal
+	bench-seal demo
 
 # --- style and editors ------------------------------------------------------
 

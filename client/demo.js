@@ -1,9 +1,10 @@
 // demo.js — the demo page: one document (?doc=name), Quill bound to a
 // CollabClient, a connection/sync indicator, the revision, a history slider
 // (the document at an earlier revision, read-only, through fetch) and an
-// HTML export (collab.to_html through fetch). Quill and QuillCursors are
-// the globals of their UMD builds, loaded by index.html.
+// HTML export (collab.to_html through fetch). Quill is the global of its
+// UMD build, loaded by index.html; other people's cursors are cursors.js.
 import { CollabClient } from './collab-client.js';
+import { Cursors } from './cursors.js';
 import { bindQuill } from './quill-binding.js';
 
 const params = new URLSearchParams(location.search);
@@ -16,10 +17,10 @@ const animals = ['Otter', 'Heron', 'Lynx', 'Marten', 'Wren', 'Ibex', 'Puffin', '
 const name = stored('collab-name', () => `${animals[Math.floor(Math.random() * animals.length)]} ${Math.floor(Math.random() * 90 + 10)}`);
 const color = stored('collab-color', () => `hsl(${Math.floor(Math.random() * 360)}, 70%, 45%)`);
 
-Quill.register('modules/cursors', QuillCursors);
+Quill.register('modules/cursors', Cursors);
 const quill = new Quill('#editor', {
   theme: 'snow',
-  modules: { cursors: { transformOnTextChange: false }, history: { userOnly: true } }, // the client moves cursors
+  modules: { cursors: {}, history: { userOnly: true } }, // the client moves cursors
   placeholder: 'Type here…',
 });
 const past = new Quill('#past', { readOnly: true, modules: { toolbar: false } });

@@ -3,7 +3,8 @@
 // The user's edits (source 'user') go to the client; the client's remote
 // changes are applied with source 'api', the local selection carried past
 // them; a snapshot replaces the contents. Other people's cursors are drawn
-// with quill-cursors (optional), their names and colours taken from their
+// with a cursors module (optional; the demo's is cursors.js, with
+// quill-cursors' calls), their names and colours taken from their
 // presence state {index, length, name, color}. Our own selection is sent as
 // presence with the name and colour given.
 //
@@ -79,6 +80,14 @@ export function bindQuill(quill, client, { cursors = null, name = 'anonymous', c
     client.submit(delta);
     redrawCursors();
     sendPresence(quill.getSelection());
+    // and where the edit left us: typing over a selection reaches Quill as
+    // a delete, then an insert, and Quill may report the text before it
+    // moves the selection past it (silently). quill-cursors used to say it
+    // again after every change; the binding must not depend on that.
+    setTimeout(() => {
+      const range = quill.getSelection();
+      if (range) sendPresence(range);
+    }, 0);
   };
   quill.on('text-change', onText);
 

@@ -1,8 +1,10 @@
 /*
- * utf8.h — UTF-8 decoding and UTF-16 counting shared by the core's modules.
+ * utf8.h — UTF-8 decoding and UTF-16 counting shared by the core's modules,
+ * and by the notifier where it must not split or pass on ill-formed text
+ * (the log's escaping, error texts cut to a length).
  *
- * Internal to core/.  Strings handed to these helpers have been validated
- * by the JSON parser except where a function says it validates.
+ * Strings handed to these helpers have been validated by the JSON parser
+ * except where a function says it validates.
  */
 #ifndef COLLAB_CORE_UTF8_H
 #define COLLAB_CORE_UTF8_H

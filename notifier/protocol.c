@@ -3,11 +3,14 @@
  * (docs/protocol.md).  Messages are built as text: the deltas come from the
  * database and from notifications as JSON text already, and are inserted
  * without a parse and a re-encode; only ids and error texts are escaped.
+ * An error's text is cut on a character boundary (proto_text_prefix): a
+ * text frame that is not UTF-8 would make the client drop the connection.
  */
 #include "protocol.h"
 
 #include "arena.h"
 #include "config.h"
+#include "utf8.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -43,6 +46,24 @@ msg_unref(msg *m)
 	assert(!m || m->refs > 0);
 	if (m && --m->refs == 0)
 		free(m);
+}
+
+size_t
+proto_text_prefix(const char *text, size_t max)
+{
+	const unsigned char *s = (const unsigned char *) text;
+	size_t len = strlen(text), i = 0;
+
+	while (i < len)
+	{
+		uint32_t cp;
+		size_t n = utf8_decode(s + i, len - i, &cp);
+
+		if (n == 0 || i + n > max)
+			break;
+		i += n;
+	}
+	return i;
 }
 
 bool
@@ -93,19 +114,15 @@ sb_str(sbuf *b, const char *s)
 	sb_put(b, s, strlen(s));
 }
 
-/* S as a JSON string (escaped), or null when S is NULL. */
+/* S[0..LEN) as a JSON string (escaped). */
 static void
-sb_json_string(sbuf *b, const char *s)
+sb_json_stringn(sbuf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *end = (const unsigned char *) s + len;
 
-	if (!s)
-	{
-		sb_str(b, "null");
-		return;
-	}
 	sb_put(b, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	for (const unsigned char *p = (const unsigned char *) s; p < end; p++)
 	{
 		if (*p == '"' || *p == '\\')
 		{
@@ -123,6 +140,16 @@ sb_json_string(sbuf *b, const char *s)
 			sb_put(b, (const char *) p, 1);
 	}
 	sb_put(b, "\"", 1);
+}
+
+/* S as a JSON string (escaped), or null when S is NULL. */
+static void
+sb_json_string(sbuf *b, const char *s)
+{
+	if (!s)
+		sb_str(b, "null");
+	else
+		sb_json_stringn(b, s, strlen(s));
 }
 
 static void
@@ -230,10 +257,15 @@ proto_error(const char *code, const char *message, const char *doc,
 {
 	sbuf b = {0};
 
+	if (!message)
+		message = "";
 	sb_str(&b, "{\"type\":\"error\",\"code\":");
 	sb_json_string(&b, code);
 	sb_str(&b, ",\"message\":");
-	sb_json_string(&b, message);
+	/* a text frame must be UTF-8: never half a character, whatever the
+	 * source of the text and wherever it was cut before */
+	sb_json_stringn(&b, message,
+					proto_text_prefix(message, PROTO_ERROR_TEXT_MAX));
 	if (doc)
 	{
 		sb_str(&b, ",\"doc\":");
@@ -374,7 +406,8 @@ proto_parse(const char *text, size_t len, request *req, char *errbuf,
 	}
 	else
 	{
-		snprintf(errbuf, errlen, "unknown message type \"%.40s\"", type);
+		snprintf(errbuf, errlen, "unknown message type \"%.*s\"",
+				 (int) proto_text_prefix(type, 40), type);
 		return -1;
 	}
 	if (get_string(root, "doc", &req->doc, errbuf, errlen) != 0)

@@ -86,12 +86,25 @@ msg *proto_snapshot(const char *doc, int64_t rev, const char *content_json);
 msg *proto_change(const char *doc, int64_t rev, const char *change_json,
 				  const char *client, int64_t seq);
 msg *proto_ack(const char *doc, int64_t rev, int64_t seq);
-/* DOC may be NULL; SEQ < 0 leaves seq out; ID_JSON (NULL: none) is echoed. */
+/*
+ * DOC may be NULL; SEQ < 0 leaves seq out; ID_JSON (NULL: none) is echoed.
+ * MESSAGE is sent as proto_text_prefix cuts it to PROTO_ERROR_TEXT_MAX.
+ */
 msg *proto_error(const char *code, const char *message, const char *doc,
 				 int64_t seq, const char *id_json);
 /* The answer to a fetch; ID_JSON may be NULL. */
 msg *proto_content(const char *doc, int64_t rev, const char *content_json,
 				   const char *html, const char *id_json);
+
+/* Bytes of an error's message at most (the database's texts can be long). */
+#define PROTO_ERROR_TEXT_MAX 256
+
+/*
+ * The length of TEXT's longest prefix of at most MAX bytes that is
+ * well-formed UTF-8: cut on a character boundary, and before the first
+ * ill-formed sequence, if any.
+ */
+size_t proto_text_prefix(const char *text, size_t max);
 
 /* A valid id: 1 to WIRE_ID_BYTES_MAX bytes. */
 bool proto_id_ok(const char *id);

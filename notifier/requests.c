@@ -12,6 +12,7 @@
 #include "stream.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,17 +58,19 @@ static const struct {
 	{"23505", RQ_EXISTS},
 };
 
-/* Per request: the code for its own bad arguments, and what to do when the
- * database is unreachable. */
+/* Per request: its name in the log, the code for its own bad arguments,
+ * and what to do when the database is unavailable. */
 static const struct {
+	const char *name;
 	const char *invalid;
-	const char *unreachable;
+	const char *unavailable;
 } kinds[] = {
-	[RQ_SUBSCRIBE] = {"bad_message",
-					  "the database is unreachable: subscribe again later"},
-	[RQ_SUBMIT] = {"invalid_change", "the database is unreachable: retry"},
-	[RQ_PRESENCE] = {"bad_message", "the database is unreachable"},
-	[RQ_FETCH] = {"invalid_revision", "the database is unreachable"},
+	[RQ_SUBSCRIBE] = {"subscribe", "bad_message",
+					  "the database is unavailable: subscribe again later"},
+	[RQ_SUBMIT] = {"submit", "invalid_change",
+				   "the database is unavailable: retry"},
+	[RQ_PRESENCE] = {"presence", "bad_message", "the database is unavailable"},
+	[RQ_FETCH] = {"fetch", "invalid_revision", "the database is unavailable"},
 };
 
 rq_failure
@@ -104,24 +107,80 @@ rq_error_code(rq_failure failure, rq_kind kind)
 	return "internal";
 }
 
+/* A new correlation id: counting from a random start, so that the ids of
+ * several instances, and of one after a restart, seldom meet. */
+static uint64_t
+internal_id(void)
+{
+	static uint64_t next;
+
+	if (next == 0)
+	{
+		uint32_t r = 0;
+
+		(void) lws_get_random(fanout_context, &r, sizeof(r));
+		next = ((uint64_t) r << 8) + 1;
+	}
+	return next++;
+}
+
+void
+rq_internal(conn *c, const char *doc, int64_t seq, const char *id_json,
+			const char *fmt, ...)
+{
+	uint64_t id = internal_id();
+	char detail[512], text[48];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	snprintf(text, sizeof(text), "internal error (id %" PRIu64 ")", id);
+	log_msg(LOG_ERROR, "requests: %s: %s", text, detail);
+	conn_error(c, "internal", text, doc, seq, id_json);
+}
+
+/*
+ * What a client is told of a failed query.  Only an invalid request's text
+ * is the database's: the words of the extension's checks (or PostgreSQL's
+ * data exceptions) about the values the client sent, its own to see.  The
+ * others get words of ours: the database's would tell a client about the
+ * server (a timeout's statement, a role's name, a table), and an internal
+ * failure is told with a correlation id, its details logged.
+ */
 void
 rq_error(conn *c, rq_kind kind, const pg_error *err, const char *doc,
 		 int64_t seq, const char *id_json)
 {
 	rq_failure failure = rq_failure_of(err);
-	const char *code = rq_error_code(failure, kind);
+	const char *message = NULL;
 
-	if (strcmp(code, "internal") == 0)
-		log_msg(LOG_ERROR, "requests: a request for %s failed: %s (%s)",
-				doc ? doc : "(none)", err->message ? err->message : "",
-				err->sqlstate ? err->sqlstate : "no SQLSTATE");
 	if (kind == RQ_SUBMIT)
 		metrics.submit_errors++;
-	conn_error(c, code,
-			   err->unavailable			 ? kinds[kind].unreachable
-			   : failure == RQ_NOT_FOUND ? NOT_FOUND_TEXT
-										 : err->message,
-			   doc, seq, id_json);
+	switch (failure)
+	{
+		case RQ_UNAVAILABLE:
+			message = kinds[kind].unavailable;
+			break;
+		case RQ_NOT_FOUND:
+			message = NOT_FOUND_TEXT;
+			break;
+		case RQ_FORBIDDEN:
+			message = "the notifier may not do this in the database";
+			break;
+		case RQ_INVALID:
+			message = err->message && *err->message ? err->message
+													: "invalid request";
+			break;
+		case RQ_EXISTS:
+		case RQ_INTERNAL:
+			rq_internal(c, doc, seq, id_json, "a %s of %s failed: %s (%s)",
+						kinds[kind].name, doc ? doc : "(no document)",
+						err->message ? err->message : "",
+						err->sqlstate ? err->sqlstate : "no SQLSTATE");
+			return;
+	}
+	conn_error(c, rq_error_code(failure, kind), message, doc, seq, id_json);
 }
 
 /* --- query contexts ----------------------------------------------------- */
@@ -261,7 +320,7 @@ handle_subscribe(conn *c, const request *req)
 	s = sub_open(c, req->doc);
 	if (!s)
 	{
-		conn_error(c, "internal", "out of memory", req->doc, -1, NULL);
+		rq_internal(c, req->doc, -1, NULL, "out of memory");
 		return;
 	}
 	if (!req->create)
@@ -272,7 +331,7 @@ handle_subscribe(conn *c, const request *req)
 	q = rq_ctx_new(c, s->d, s->gen);
 	if (!q)
 	{
-		conn_error(c, "internal", "out of memory", req->doc, -1, NULL);
+		rq_internal(c, req->doc, -1, NULL, "out of memory");
 		sub_remove(s, true);
 		return;
 	}
@@ -365,7 +424,7 @@ handle_submit(conn *c, const request *req)
 		free(change);
 		if (q)
 			rq_ctx_free(q);
-		conn_error(c, "internal", "out of memory", req->doc, req->seq, NULL);
+		rq_internal(c, req->doc, req->seq, NULL, "out of memory");
 		return;
 	}
 	q->seq = req->seq;
@@ -422,7 +481,7 @@ handle_presence(conn *c, const request *req)
 	if (!q)
 	{
 		free(state);
-		conn_error(c, "internal", "out of memory", req->doc, -1, NULL);
+		rq_internal(c, req->doc, -1, NULL, "out of memory");
 		return;
 	}
 	params[0] = req->doc;
@@ -473,7 +532,7 @@ handle_fetch(conn *c, const request *req)
 	{
 		if (d && d->refs == 0)
 			doc_unref(doc_ref(d)); /* leaves the table */
-		conn_error(c, "internal", "out of memory", req->doc, -1, NULL);
+		rq_internal(c, req->doc, -1, NULL, "out of memory");
 		return;
 	}
 	if (req->id)

@@ -54,10 +54,21 @@ const char *rq_error_code(rq_failure failure, rq_kind kind);
 
 /*
  * Sends C the error for ERR answering a request of KIND (DOC, SEQ and
- * ID_JSON as conn_error); an internal failure is logged here, once.
+ * ID_JSON as conn_error); an internal failure goes through rq_internal.
+ * Only an invalid request's error carries the database's text
+ * (docs/notifier.md, "Errors from the database").
  */
 void rq_error(conn *c, rq_kind kind, const pg_error *err, const char *doc,
 			  int64_t seq, const char *id_json);
+
+/*
+ * An internal failure answering C (DOC, SEQ and ID_JSON as conn_error):
+ * the details (FMT) are logged, once, with a new correlation id N, and C
+ * gets an "internal" error whose text is "internal error (id N)" and
+ * nothing else, whatever the details hold.
+ */
+void rq_internal(conn *c, const char *doc, int64_t seq, const char *id_json,
+				 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* A query's context: who it is for.  seq is -1 unless set. */
 typedef struct rq_ctx {

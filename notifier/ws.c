@@ -1,16 +1,16 @@
 /*
  * ws.c — the lws protocol callback: WebSocket clients at /ws (their frames
  * assembled into messages and handed to requests.c; conn.c writes only
- * when writable, one message per callback), GET /healthz (200 while the
- * database is reachable, else 503) and GET /metrics (Prometheus), both
- * uncacheable. The --static directory is an lws file mount at /.
+ * when writable, one message per callback), and the context.  Plain HTTP
+ * requests (/healthz, /metrics, the --static files) go to http.c, and so
+ * do refused upgrades' answers.
  */
 #include "ws.h"
 
 #include "conn.h"
 #include "fanout.h"
+#include "http.h"
 #include "log.h"
-#include "metrics.h"
 #include "pg.h"
 #include "requests.h"
 
@@ -28,38 +28,6 @@ typedef struct pss {
 } pss;
 
 static const config *ws_cfg;
-
-static int
-http_reply(struct lws *wsi, unsigned status, const char *body)
-{
-	size_t len = strlen(body);
-	size_t size = LWS_PRE + 1024 + len;
-	unsigned char *buf = malloc(size);
-	unsigned char *start, *p, *end;
-	int rc = -1;
-
-	if (!buf)
-		return -1;
-	start = p = buf + LWS_PRE;
-	end = buf + size - len - 1;
-	if (!lws_add_http_common_headers(wsi, status, "text/plain; charset=utf-8",
-									 len, &p, end) &&
-		!lws_add_http_header_by_name(wsi,
-									 (const unsigned char *) "cache-control:",
-									 (const unsigned char *) "no-store", 8, &p,
-									 end) &&
-		!lws_finalize_write_http_header(wsi, start, &p, end))
-	{
-		/* the body is bytes on the wire, not a C string: no terminator */
-		/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
-		memcpy(buf + LWS_PRE, body, len);
-		if (lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) ==
-			(int) len)
-			rc = lws_http_transaction_completed(wsi) ? -1 : 0;
-	}
-	free(buf);
-	return rc;
-}
 
 /* Whether ORIGIN is in the comma-separated --allowed-origins. */
 static bool
@@ -83,6 +51,8 @@ origin_allowed(const char *origin)
 	return false;
 }
 
+/* Whether to take an upgrade; a refusal is answered with an HTTP status
+ * (http.c), then the connection closes. */
 static int
 filter_connection(struct lws *wsi)
 {
@@ -90,11 +60,15 @@ filter_connection(struct lws *wsi)
 
 	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 ||
 		strcmp(uri, WS_PATH) != 0)
+	{
+		http_refuse(wsi, 404, "not found");
 		return -1;
+	}
 	if (!fanout_accepting())
 	{
 		log_msg(LOG_WARN, "ws: refused a connection: %s",
 				fanout_accepting() ? "" : "shutting down or at --max-clients");
+		http_refuse(wsi, 503, "not accepting connections");
 		return -1;
 	}
 	if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) < 0)
@@ -102,6 +76,7 @@ filter_connection(struct lws *wsi)
 	if (!origin_allowed(origin))
 	{
 		log_msg(LOG_WARN, "ws: refused Origin \"%s\"", origin);
+		http_refuse(wsi, 403, "Origin not allowed");
 		return -1;
 	}
 	return 0;
@@ -166,30 +141,7 @@ callback_collab(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	switch (reason)
 	{
 		case LWS_CALLBACK_HTTP:
-		{
-			char uri[64];
-
-			if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0)
-				uri[0] = '\0';
-			if (strcmp(uri, "/healthz") == 0)
-			{
-				const char *why;
-				char body[128];
-
-				if (pg_healthy(&why))
-					return http_reply(wsi, 200, "ok\n");
-				snprintf(body, sizeof(body), "%s\n", why);
-				return http_reply(wsi, 503, body);
-			}
-			if (strcmp(uri, "/metrics") == 0)
-			{
-				char body[8192];
-
-				metrics_render(body, sizeof(body));
-				return http_reply(wsi, 200, body);
-			}
-			return http_reply(wsi, 404, "not found\n");
-		}
+			return http_serve(wsi, in);
 		case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 			return filter_connection(wsi);
 		case LWS_CALLBACK_ESTABLISHED:
@@ -223,21 +175,6 @@ static const struct lws_protocols protocols[] = {
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-static struct lws_http_mount mount_static, mount_health, mount_metrics,
-	mount_ws;
-
-static void
-mount_callback(struct lws_http_mount *m, const char *path,
-			   const struct lws_http_mount *next)
-{
-	memset(m, 0, sizeof(*m));
-	m->mount_next = next;
-	m->mountpoint = path;
-	m->mountpoint_len = (unsigned char) strlen(path);
-	m->origin = "collab";
-	m->origin_protocol = LWSMPRO_CALLBACK;
-}
-
 static const lws_retry_bo_t idle_policy = {
 	.secs_since_valid_ping = 30,
 	.secs_since_valid_hangup = 70,
@@ -248,28 +185,21 @@ ws_create_context(const config *cfg)
 {
 	struct lws_context_creation_info info;
 	struct lws_context *context;
-	const struct lws_http_mount *mounts = NULL;
 
 	ws_cfg = cfg;
-	if (cfg->static_dir)
-	{
-		memset(&mount_static, 0, sizeof(mount_static));
-		mount_static.mountpoint = "/";
-		mount_static.mountpoint_len = 1;
-		mount_static.origin = cfg->static_dir;
-		mount_static.def = "index.html";
-		mount_static.origin_protocol = LWSMPRO_FILE;
-		mount_callback(&mount_ws, WS_PATH, &mount_static);
-		mount_callback(&mount_metrics, "/metrics", &mount_ws);
-		mount_callback(&mount_health, "/healthz", &mount_metrics);
-		mounts = &mount_health;
-	}
+	if (http_init(cfg) != 0)
+		return NULL;
 
+	/*
+	 * No mounts: every HTTP request comes to the callback (http_serve),
+	 * which judges static paths itself; lws's file mounts would follow a
+	 * symlink anywhere.
+	 */
 	memset(&info, 0, sizeof(info));
 	info.port = cfg->listen_port;
 	info.iface = cfg->listen_host;
 	info.protocols = protocols;
-	info.mounts = mounts;
+	info.headers = http_headers();
 	info.vhost_name = "default";
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
 	/* ping clients idle for 30 s; hang up on those silent for 70 s */

@@ -1,7 +1,7 @@
 /*
  * ws.h — the HTTP and WebSocket side of the notifier: the lws protocol
- * callback for /ws, /healthz and /metrics, and the context that serves them
- * (with the --static directory at /).
+ * callback for /ws (plain HTTP requests handed to http.c), and the context
+ * that serves them.
  */
 #ifndef COLLAB_NOTIFIER_WS_H
 #define COLLAB_NOTIFIER_WS_H

@@ -116,7 +116,7 @@ test('a remote cursor is drawn where the other selection is, and follows edits',
   const aSel = await a.evaluate(() => window.collab.quill.getSelection().index);
   assert.equal(aSel, 9);
   await until([9, 0], 'after B typed before it');
-  // and quill-cursors draws it, labelled with A's name
+  // and cursors.js draws it, labelled with A's name
   const aName = await a.evaluate(() => document.getElementById('name').value);
   await b.waitForSelector('.ql-cursor .ql-cursor-caret-container', { state: 'attached', timeout: 5000 });
   assert.ok((await b.locator('.ql-cursor-name').allTextContents()).includes(aName));

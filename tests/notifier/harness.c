@@ -29,6 +29,7 @@ static int failures;
 static char run_id[32]; /* makes names unique per run */
 static const char *restart_cmd;
 static int a_pid;
+static const char *a_log; /* instance A's log file, or NULL */
 
 void
 check(bool ok, const char *fmt, ...)
@@ -383,6 +384,46 @@ harness_a_pid(void)
 	return a_pid;
 }
 
+const char *
+harness_a_log(void)
+{
+	return a_log;
+}
+
+bool
+a_log_has(const char *needle, int timeout_ms)
+{
+	int64_t end = wsc_now_us() + (int64_t) timeout_ms * 1000;
+
+	if (!a_log)
+		return false;
+	for (;;)
+	{
+		FILE *f = fopen(a_log, "rb");
+		char *text = NULL;
+		size_t len = 0;
+		bool found = false;
+
+		if (f)
+		{
+			FILE *mem = open_memstream(&text, &len);
+			char buf[8192];
+			size_t n;
+
+			while (mem && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+				fwrite(buf, 1, n, mem);
+			if (mem)
+				fclose(mem);
+			fclose(f);
+			found = text && memmem(text, len, needle, strlen(needle));
+			free(text);
+		}
+		if (found || wsc_now_us() >= end)
+			return found;
+		wsc_service(loop); /* the notifier's answers go on meanwhile */
+	}
+}
+
 static void
 parse_hostport(const char *s, char *host, int *port)
 {
@@ -439,6 +480,8 @@ harness_main(int argc, char **argv, const harness_test *const *topics)
 			a_pid = atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--restart-cmd") == 0)
 			restart_cmd = argv[i + 1];
+		else if (strcmp(argv[i], "--a-log") == 0)
+			a_log = argv[i + 1];
 		else if (strcmp(argv[i], "--only") == 0)
 			only = argv[i + 1];
 	}
@@ -447,7 +490,7 @@ harness_main(int argc, char **argv, const harness_test *const *topics)
 		fprintf(stderr, "usage: protocol_test --a HOST:PORT --b HOST:PORT "
 						"--dsn CONNINFO [--a-pid PID] [--restart-cmd CMD] "
 						"[--c HOST:PORT --auth-secret FILE --auth-ec-key "
-						"FILE] [--only NAME]\n");
+						"FILE] [--a-log FILE] [--only NAME]\n");
 		return 100;
 	}
 	snprintf(run_id, sizeof(run_id), "%lx", (unsigned long) wsc_now_us());

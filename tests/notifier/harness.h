@@ -144,6 +144,16 @@ const char *harness_dsn(void);
 const char *harness_restart_cmd(void);
 int harness_a_pid(void);
 
+/* --a-log's file, instance A's log (stderr), or NULL: the tests that read
+ * it skip without it. */
+const char *harness_a_log(void);
+
+/*
+ * Whether A's log holds NEEDLE, read again until it does or TIMEOUT_MS
+ * have passed (the loop serviced meanwhile); false without --a-log.
+ */
+bool a_log_has(const char *needle, int timeout_ms);
+
 /*
  * Parses the command line (protocol_test.c says which), connects, runs the
  * tests of TOPICS (NULL-terminated lists of NULL-terminated tables) in

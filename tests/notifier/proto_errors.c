@@ -2,7 +2,10 @@
  * proto_errors.c — what a client gets wrong (docs/protocol.md, "Errors",
  * "Identity", "Transport"): messages that are not a request, mistyped or
  * missing fields, client ids, requests for documents missing or not
- * subscribed, rejected submits, and the subprotocol.
+ * subscribed, rejected submits, and the subprotocol.  And what a client
+ * is told, and the log keeps, when it is not the client's fault: an
+ * internal error is a correlation id, its details in the log, where ids
+ * with control characters are escaped (this one reads A's log: --a-log).
  */
 #define _GNU_SOURCE /* strcasestr */
 #include "harness.h"
@@ -228,6 +231,78 @@ test_subprotocol_collab_accepted(void)
 	raw_free(r);
 }
 
+/*
+ * A failure the client did not cause (here a trigger that raises XX000 on
+ * create_document, with a secret in its message) is an internal error
+ * whose text is "internal error (id N)" and nothing of the server's; the
+ * log has the same N with the database's message and SQLSTATE, and the
+ * document id, whose newline and ESC are escaped: a client cannot forge a
+ * line of the log or a terminal escape in it.
+ */
+static void
+test_internal_error_tells_the_client_an_id_only(void)
+{
+	/* the document id, as JSON, as the client gets it back, as logged */
+	const char *json_doc = doc_name("internal-\\u0001\\n\\u001b[2J");
+	const char *suffix = json_doc + strlen("internal-\\u0001\\n\\u001b[2J");
+	char doc[160], logged[512];
+	unsigned long long id = 0;
+	int used = 0;
+	json_t *m;
+	wsc *a;
+
+	if (!harness_a_log())
+	{
+		printf("skipped: no --a-log\n");
+		return;
+	}
+	snprintf(doc, sizeof(doc), "internal-\x01\n\x1b[2J%s", suffix);
+	PQclear(sql("CREATE OR REPLACE FUNCTION public.collab_test_fail() "
+				"RETURNS trigger LANGUAGE plpgsql AS $$BEGIN "
+				"RAISE EXCEPTION 'secret: the password is hunter2' "
+				"USING ERRCODE = 'XX000'; END$$",
+				0, NULL));
+	PQclear(sql("CREATE TRIGGER collab_test_fail BEFORE INSERT ON "
+				"collab.documents FOR EACH ROW "
+				"WHEN (NEW.doc_id LIKE 'internal-%') "
+				"EXECUTE FUNCTION public.collab_test_fail()",
+				0, NULL));
+
+	a = connect_to('a');
+	free(hello(a));
+	wsc_sendf(a, "{\"type\":\"subscribe\",\"doc\":\"%s\",\"create\":true}",
+			  json_doc);
+	m = expect(a, "error", "a subscribe whose create_document fails");
+	if (m)
+	{
+		const char *text = str_of(m, "message");
+
+		check(strcmp(str_of(m, "code"), "internal") == 0 &&
+				  strcmp(str_of(m, "doc"), doc) == 0,
+			  "an internal error for the document (got %s)",
+			  str_of(m, "code"));
+		check(sscanf(text, "internal error (id %llu)%n", &id, &used) == 1 &&
+				  (size_t) used == strlen(text),
+			  "its text is \"internal error (id N)\" alone (got \"%s\")",
+			  text);
+		check(!strstr(text, "hunter2") && !strstr(text, "XX000"),
+			  "... nothing of the database's message");
+		json_decref(m);
+	}
+	wsc_free(a);
+	snprintf(logged, sizeof(logged),
+			 "internal error (id %llu): a subscribe of "
+			 "internal-\\x01\\x0a\\x1b[2J%s failed: secret: the password "
+			 "is hunter2 (XX000)",
+			 id, suffix);
+	check(id > 0 && a_log_has(logged, WAIT_MS),
+		  "A's log has the same id with the details: %s", logged);
+	check(!a_log_has(doc, 0), "... and never the id's raw bytes");
+
+	PQclear(sql("DROP TRIGGER collab_test_fail ON collab.documents", 0, NULL));
+	PQclear(sql("DROP FUNCTION public.collab_test_fail()", 0, NULL));
+}
+
 const harness_test proto_errors[] = {
 	{"malformed_messages_are_bad_message",
 	 test_malformed_messages_are_bad_message},
@@ -236,5 +311,7 @@ const harness_test proto_errors[] = {
 	{"rejected_submits_change_nothing", test_rejected_submits_change_nothing},
 	{"mistyped_fields_and_client_ids", test_mistyped_fields_and_client_ids},
 	{"subprotocol_collab_accepted", test_subprotocol_collab_accepted},
+	{"internal_error_tells_the_client_an_id_only",
+	 test_internal_error_tells_the_client_an_id_only},
 	{NULL, NULL},
 };

@@ -3,7 +3,8 @@
  * notifier instances and a real database (tests/notifier/check runs it).
  *
  *   protocol_test --a HOST:PORT --b HOST:PORT --dsn CONNINFO
- *                 [--a-pid PID] [--restart-cmd CMD] [--only NAME]
+ *                 [--a-pid PID] [--restart-cmd CMD] [--a-log FILE]
+ *                 [--only NAME]
  *
  * Instance A must run with --max-docs 5 --rate 100 --burst 200
  * --max-message-bytes 65536 --max-queue 256 (the limits tests provoke); B
