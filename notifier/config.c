@@ -73,6 +73,11 @@ static const option_def options[] = {
 	 "documents one connection may subscribe to"},
 	{"max-inflight", "COLLAB_MAX_INFLIGHT", OPT_INT, "16", 1, 10000,
 	 FIELD(max_inflight), "submits one connection may have in flight"},
+	{"max-pending", "COLLAB_MAX_PENDING", OPT_INT, "32", 1, 10000,
+	 FIELD(max_pending),
+	 "database requests of any kind one connection may have waiting; more "
+	 "are refused (too_many), so that one client cannot queue ahead of "
+	 "everyone"},
 	{"max-queue", "COLLAB_MAX_QUEUE", OPT_INT, "4096", 16, 10000000,
 	 FIELD(max_queue),
 	 "messages queued for a slow client before it is closed (1013)"},

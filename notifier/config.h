@@ -33,6 +33,7 @@ typedef struct config {
 	int burst;					 /* client messages in a burst */
 	int max_docs;				 /* documents subscribed per connection */
 	int max_inflight;			 /* submits in flight per connection */
+	int max_pending;			 /* database requests per connection */
 	int max_queue;				 /* messages queued per connection */
 	long max_queue_bytes;		 /* bytes queued per connection */
 	int history;				 /* recent changes kept per document */

@@ -8,6 +8,7 @@
 #include "fanout.h"
 #include "log.h"
 #include "metrics.h"
+#include "pg.h"
 #include "stream.h"
 
 #include <assert.h>
@@ -287,6 +288,9 @@ conn_closed(conn *c)
 	lws_sul_cancel(&c->slow_sul);
 	auth_closed(c);
 	stream_end_all(c);
+	/* what it asked for and no connection has taken yet: nobody to answer */
+	metrics.requests_dropped +=
+		(uint64_t) pg_drop_owned(c, "the client has gone");
 	while (c->q_len > 0)
 	{
 		msg_unref(c->q[c->q_head]);

@@ -48,6 +48,7 @@ typedef struct conn {
 	sub *subs;			 /* its subscriptions (stream.c) */
 	int nsubs;
 	int inflight; /* submits in flight, over all subs */
+	int pending;  /* database requests made for it, not yet answered */
 	int close_code;
 	char close_reason[64];
 	bool blocked; /* its queue is over half full: streams wait */

@@ -265,7 +265,7 @@ gap_fetch(doc *d)
 		return;
 	if (until > d->w.hi + fanout_cfg->history) /* REV_UNBOUNDED too */
 		until = d->w.hi + fanout_cfg->history;
-	if (!rq_changes(d->id, d->w.hi, until, gap_done, d))
+	if (!rq_changes(NULL, d->id, d->w.hi, until, gap_done, d))
 	{
 		/*
 		 * No pool connection is up (LISTEN may come back before the pool

@@ -33,6 +33,8 @@ extern struct metrics {
 	uint64_t auth_accepted;		   /* connections authenticated */
 	uint64_t auth_refused;		   /* closed: no token, a bad one, expired */
 	uint64_t auth_expired;		   /* ... of which: expired */
+	uint64_t requests_dropped;	   /* queued for a client that had gone */
+	uint64_t too_many_pending;	   /* requests over --max-pending */
 } metrics;
 
 /* The Prometheus text exposition into BUF; returns its length. */

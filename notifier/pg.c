@@ -31,6 +31,7 @@ typedef struct pg_req {
 	pg_done_fn done;
 	void *ctx;
 	lws_usec_t deadline_us; /* answered by then, or failed (0: never) */
+	const void *owner;		/* on whose behalf (pg_drop_owned), or NULL */
 } pg_req;
 
 typedef enum pgc_state {
@@ -909,6 +910,48 @@ bool
 pg_query(const char *sql, int nparams, const char *const *values,
 		 pg_done_fn done, void *ctx)
 {
+	return pg_query_for(NULL, sql, nparams, values, done, ctx);
+}
+
+int
+pg_drop_owned(const void *owner, const char *why)
+{
+	pg_req **link = &pg.head, *prev = NULL, *dropped = NULL;
+	int n = 0;
+
+	while (*link)
+	{
+		pg_req *r = *link;
+
+		if (r->owner != owner)
+		{
+			prev = r;
+			link = &r->next;
+			continue;
+		}
+		*link = r->next;
+		if (pg.tail == r)
+			pg.tail = prev;
+		pg.queued--;
+		r->next = dropped; /* failed below, once the queue is whole again */
+		dropped = r;
+		n++;
+	}
+	queue_arm();
+	while (dropped)
+	{
+		pg_req *r = dropped;
+
+		dropped = r->next;
+		req_fail_unavailable(r, why);
+	}
+	return n;
+}
+
+bool
+pg_query_for(const void *owner, const char *sql, int nparams,
+			 const char *const *values, pg_done_fn done, void *ctx)
+{
 	pg_req *r;
 
 	if (pg.stopping || !pool_alive() || pg.queued >= PG_QUEUE_MAX)
@@ -921,6 +964,7 @@ pg_query(const char *sql, int nparams, const char *const *values,
 	r->values = nparams ? calloc((size_t) nparams, sizeof(char *)) : NULL;
 	r->done = done;
 	r->ctx = ctx;
+	r->owner = owner;
 	if (pg.settings.query_timeout_ms > 0)
 		r->deadline_us =
 			lws_now_usecs() +

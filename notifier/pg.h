@@ -80,6 +80,20 @@ bool pg_query(const char *sql, int nparams, const char *const *values,
 			  pg_done_fn done, void *ctx);
 
 /*
+ * pg_query on behalf of OWNER (a client): pg_drop_owned(OWNER) takes it
+ * back while it still waits for a connection.
+ */
+bool pg_query_for(const void *owner, const char *sql, int nparams,
+				  const char *const *values, pg_done_fn done, void *ctx);
+
+/*
+ * Fails, as unavailable with WHY, every query of OWNER still waiting for a
+ * connection (a client that has gone: its requests must not hold everyone
+ * else's back); returns how many.  Queries already running finish.
+ */
+int pg_drop_owned(const void *owner, const char *why);
+
+/*
  * True while the notifier can serve: LISTEN in place and a pool connection
  * able to answer (idle, or busy for less than the heartbeat).  WHY, when
  * not NULL, gets the reason it cannot.

@@ -193,6 +193,8 @@ rq_ctx_new(conn *c, doc *d, unsigned gen)
 	if (!q)
 		return NULL;
 	q->c = c ? conn_ref(c) : NULL;
+	if (c)
+		c->pending++;
 	q->d = doc_ref(d);
 	q->gen = gen;
 	q->seq = -1;
@@ -203,7 +205,10 @@ void
 rq_ctx_free(rq_ctx *q)
 {
 	if (q->c)
+	{
+		q->c->pending--;
 		conn_unref(q->c);
+	}
 	doc_unref(q->d);
 	free(q->id_json);
 	free(q);
@@ -218,8 +223,8 @@ xstrdup(const char *s)
 }
 
 bool
-rq_changes(const char *doc, int64_t since, int64_t until, pg_done_fn done,
-		   void *ctx)
+rq_changes(const void *owner, const char *doc, int64_t since, int64_t until,
+		   pg_done_fn done, void *ctx)
 {
 	char since_text[24], until_text[24];
 	const char *params[3] = {doc, since_text, NULL};
@@ -230,7 +235,7 @@ rq_changes(const char *doc, int64_t since, int64_t until, pg_done_fn done,
 		snprintf(until_text, sizeof(until_text), "%" PRId64, until);
 		params[2] = until_text;
 	}
-	return pg_query(SQL_CHANGES, 3, params, done, ctx);
+	return pg_query_for(owner, SQL_CHANGES, 3, params, done, ctx);
 }
 
 bool
@@ -336,7 +341,7 @@ handle_subscribe(conn *c, const request *req)
 		return;
 	}
 	q->since = req->has_rev ? req->rev : -1;
-	if (!pg_query(SQL_CREATE, 1, params, create_done, q))
+	if (!pg_query_for(c, SQL_CREATE, 1, params, create_done, q))
 	{
 		pg_error err = {.unavailable = true};
 
@@ -436,7 +441,7 @@ handle_submit(conn *c, const request *req)
 	params[3] = c->client;
 	params[4] = seq;
 	params[5] = c->authed ? c->user : NULL; /* the author: the token's sub */
-	if (!pg_query(SQL_SUBMIT, 6, params, submit_done, q))
+	if (!pg_query_for(c, SQL_SUBMIT, 6, params, submit_done, q))
 	{
 		pg_error err = {.unavailable = true};
 
@@ -487,7 +492,7 @@ handle_presence(conn *c, const request *req)
 	params[0] = req->doc;
 	params[1] = c->client;
 	params[2] = state;
-	if (!pg_query(SQL_PRESENCE, 3, params, presence_done, q))
+	if (!pg_query_for(c, SQL_PRESENCE, 3, params, presence_done, q))
 	{
 		pg_error err = {.unavailable = true};
 
@@ -542,7 +547,7 @@ handle_fetch(conn *c, const request *req)
 		snprintf(rev, sizeof(rev), "%" PRId64, req->rev);
 		params[1] = rev;
 	}
-	if (!pg_query(SQL_FETCH, 2, params, fetch_done, q))
+	if (!pg_query_for(c, SQL_FETCH, 2, params, fetch_done, q))
 	{
 		pg_error err = {.unavailable = true};
 
@@ -655,6 +660,15 @@ requests_message(conn *c, const char *text, size_t len)
 				   req.doc, req.seq, NULL);
 	else if (!allowed(c, &req))
 		;
+	else if (req.type != REQ_UNSUBSCRIBE &&
+			 c->pending >= fanout_cfg->max_pending)
+	{
+		metrics.too_many_pending++;
+		conn_error(c, "too_many",
+				   "too many requests waiting for the database: wait for "
+				   "answers",
+				   req.doc, req.type == REQ_SUBMIT ? req.seq : -1, NULL);
+	}
 	else
 	{
 		switch (req.type)

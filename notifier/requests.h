@@ -91,8 +91,8 @@ void rq_ctx_free(rq_ctx *q);
  * (REV_UNBOUNDED: all).  Rows decode with rq_change_entry.  False (DONE
  * not called) when the query cannot be queued.
  */
-bool rq_changes(const char *doc, int64_t since, int64_t until, pg_done_fn done,
-				void *ctx);
+bool rq_changes(const void *owner, const char *doc, int64_t since,
+				int64_t until, pg_done_fn done, void *ctx);
 
 /* Row ROW of an rq_changes result as an entry of DOC; false when out of
  * memory. */

@@ -378,7 +378,7 @@ sub_fetch(sub *s, int64_t since, int64_t until, bool resume)
 		until = since + catchup_chunk();
 		q->capped = true;
 	}
-	if (!rq_changes(s->d->id, since, until, sub_fetch_done, q))
+	if (!rq_changes(s->c, s->d->id, since, until, sub_fetch_done, q))
 	{
 		rq_ctx_free(q);
 		sub_failed(s, &err);

@@ -568,6 +568,133 @@ test_deaf_listen_resyncs_in_chunks(void)
 	wsc_free(a);
 }
 
+/* A raw connection to A, its hello read, subscribed to DOC. */
+static raw *
+raw_subscribed_a(const char *doc)
+{
+	raw *r = raw_connect('a', 0, NULL);
+	json_t *m;
+
+	if (!r)
+		return NULL;
+	json_decref(raw_next_json(r, WAIT_MS)); /* hello */
+	raw_sendf(r, "{\"type\":\"subscribe\",\"doc\":\"%s\",\"create\":true}",
+			  doc);
+	m = raw_next_json(r, WAIT_MS);
+	check(m && strcmp(type_of(m), "snapshot") == 0,
+		  "a raw connection to a subscribes");
+	json_decref(m);
+	return r;
+}
+
+/*
+ * Instance a runs with --max-pending 8: thirty fetches in one write get
+ * their content while fewer than eight wait for the database, too_many
+ * beyond.  One client cannot queue ahead of everyone else.
+ */
+static void
+test_pending_requests_capped(void)
+{
+	const char *doc = doc_name("pending");
+	raw *r = raw_subscribed_a(doc);
+	long long over =
+		metric('a', "collab_notifier_requests_over_pending_total");
+	char *frames = NULL, msg[256];
+	size_t len = 0;
+	int contents = 0, too_many = 0, others = 0;
+	json_t *m;
+
+	if (!r)
+		return;
+	for (int i = 1; i <= 30; i++)
+	{
+		snprintf(msg, sizeof(msg),
+				 "{\"type\":\"fetch\",\"doc\":\"%s\",\"id\":%d}", doc, i);
+		if (!raw_frame(&frames, &len, msg))
+			break;
+	}
+	raw_write(r, frames, len);
+	free(frames);
+	while (contents + too_many + others < 30 &&
+		   (m = raw_next_json(r, WAIT_MS)))
+	{
+		if (strcmp(type_of(m), "content") == 0)
+			contents++;
+		else if (strcmp(type_of(m), "error") == 0 &&
+				 strcmp(str_of(m, "code"), "too_many") == 0)
+			too_many++;
+		else
+			others++;
+		json_decref(m);
+	}
+	check(contents >= 8 && too_many >= 1 && others == 0 &&
+			  contents + too_many == 30,
+		  "30 fetches at once with --max-pending 8: %d answered, %d "
+		  "too_many, %d other",
+		  contents, too_many, others);
+	check(metric('a', "collab_notifier_requests_over_pending_total") - over ==
+			  too_many,
+		  "... counted in /metrics");
+	raw_free(r);
+}
+
+/*
+ * A client that leaves with requests still queued (every pool connection
+ * busy: their submits wait for a document an application holds): its
+ * queued requests are dropped, not run ahead of other clients'.
+ */
+static void
+test_queued_requests_of_a_gone_client_dropped(void)
+{
+	const char *doc = doc_name("gone");
+	const char *p[1] = {doc};
+	PGconn *app = PQconnectdb(harness_dsn());
+	long long dropped = metric('a', "collab_notifier_requests_dropped_total");
+	long long now;
+	char *frames = NULL, msg[256];
+	size_t len = 0;
+	raw *r;
+
+	PQclear(sql("SELECT collab.create_document($1)", 1, p));
+	r = raw_subscribed_a(doc);
+	check(PQstatus(app) == CONNECTION_OK, "the application connects");
+	PQclear(PQexec(app, "BEGIN"));
+	PQclear(PQexecParams(app,
+						 "SELECT collab.submit($1, 0, '[{\"insert\":\"app "
+						 "\"}]')",
+						 1, NULL, p, NULL, NULL, 0));
+	if (r)
+	{
+		/* eight submits: four take the pool's connections and wait for the
+		 * lock, four wait for a connection */
+		for (int s = 1; s <= 8; s++)
+		{
+			snprintf(msg, sizeof(msg),
+					 "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,"
+					 "\"change\":[{\"insert\":\"x\"}],\"seq\":%d}",
+					 doc, s);
+			if (!raw_frame(&frames, &len, msg))
+				break;
+		}
+		raw_write(r, frames, len);
+		free(frames);
+		usleep(100000);
+		raw_free(r); /* gone, its submits still waiting */
+	}
+	for (int i = 0; i < 50; i++)
+	{
+		now = metric('a', "collab_notifier_requests_dropped_total");
+		if (now > dropped)
+			break;
+		usleep(20000);
+	}
+	check(now - dropped >= 1,
+		  "the gone client's queued requests are dropped (%lld)",
+		  now - dropped);
+	PQclear(PQexec(app, "COMMIT"));
+	PQfinish(app);
+}
+
 const harness_test proto_limits[] = {
 	{"documents_per_connection_limited",
 	 test_documents_per_connection_limited},
@@ -582,5 +709,8 @@ const harness_test proto_limits[] = {
 	{"hung_backends_fail_by_the_query_deadline",
 	 test_hung_backends_fail_by_the_query_deadline},
 	{"deaf_listen_resyncs_in_chunks", test_deaf_listen_resyncs_in_chunks},
+	{"pending_requests_capped", test_pending_requests_capped},
+	{"queued_requests_of_a_gone_client_dropped",
+	 test_queued_requests_of_a_gone_client_dropped},
 	{NULL, NULL},
 };
