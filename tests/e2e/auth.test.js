@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { openSync, closeSync, writeFileSync } from 'node:fs';
 import { CollabClient } from '../../client/collab-client.js';
+import { pause, until } from './wait.js';
 
 const require = createRequire(new URL('../../client/package.json', import.meta.url));
 const Delta = require('quill-delta');
@@ -21,14 +22,6 @@ const SPARE = process.env.COLLAB_E2E_SPARE_PORT;
 const OUT = process.env.COLLAB_E2E_OUT || 'build/e2e';
 const NOTIFIER = new URL('../../build/notifier/collab-notifier', import.meta.url).pathname;
 
-const pause = (ms) => new Promise((r) => setTimeout(r, ms));
-const until = async (what, pred, ms) => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await pause(20);
-  }
-};
 
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 function sign(secret, claims) {

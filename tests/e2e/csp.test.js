@@ -11,9 +11,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, RUN, ready, theBrowser } from './pages.js';
+import { pause } from './wait.js';
 
 const POLICY = "default-src 'self'; connect-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
-const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // The demo on doc, every CSP violation it reports collected in
 // window.violations from before its first script runs.

@@ -14,9 +14,9 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { RUN, openPage as openContext, ready } from './pages.js';
+import { pause } from './wait.js';
 
 const openPage = async (doc) => (await openContext(doc)).page;
-const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function serverContent(doc) {
   const out = execFileSync('psql', ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', `SELECT collab.content('${doc}')::text`], { encoding: 'utf8' });

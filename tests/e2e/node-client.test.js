@@ -8,19 +8,13 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { CollabClient } from '../../client/collab-client.js';
+import { until } from './wait.js';
 
 const require = createRequire(new URL('../../client/package.json', import.meta.url));
 const Delta = require('quill-delta');
 const WebSocket = require('ws');
 const BASE = process.env.COLLAB_URL;
 
-const until = async (what, pred, ms = 20000) => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 test('three Node clients converge, one cut with a change in flight', async () => {
   const doc = `node-${Date.now().toString(36)}`;

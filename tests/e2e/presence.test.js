@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { CollabClient } from '../../client/collab-client.js';
+import { pause, until } from './wait.js';
 
 const require = createRequire(new URL('../../client/package.json', import.meta.url));
 const Delta = require('quill-delta');
@@ -22,14 +23,6 @@ const NOTIFIER = new URL('../../build/notifier/collab-notifier', import.meta.url
 const REFRESH_MS = 300;
 const TTL_MS = 1500;
 
-const pause = (ms) => new Promise((r) => setTimeout(r, ms));
-const until = async (what, pred, ms) => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await pause(20);
-  }
-};
 
 test('the presence of a client whose notifier is killed with -9 goes within the TTL', async (t) => {
   assert.ok(BASE && SPARE, 'tests/e2e/run sets COLLAB_URL and COLLAB_E2E_SPARE_PORT');
