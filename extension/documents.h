@@ -52,7 +52,8 @@ pg_attribute_noreturn() void doc_not_found(text *doc_id);
 /* The row of collab.documents. */
 typedef struct doc_row {
 	int64 head;
-	delta_shape shape; /* length and pairs of the head document */
+	delta_shape shape; /* length and pairs of the head document, and its
+						* size bounds (unknown, -1, but from store.h) */
 } doc_row;
 
 /*
