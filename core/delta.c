@@ -615,6 +615,42 @@ delta_write(delta_buf *buf, const delta *d, delta_error *err)
 	return st != DELTA_OK ? st : APPEND(buf, "]}");
 }
 
+static size_t
+digits(int64_t n)
+{
+	size_t d = 1;
+
+	for (; n >= 10; n /= 10)
+		d++;
+	return d;
+}
+
+size_t
+delta_op_write_size(const delta_op *op)
+{
+	/* {"insert":X} and {"retain":N} or {"delete":N} */
+	size_t n = op->kind == DELTA_OP_INSERT
+				   ? sizeof("{\"insert\":}") - 1 +
+						 (op->embed ? djson_write_size(op->embed)
+									: djson_string_size(op->text, op->bytes))
+				   : sizeof("{\"retain\":}") - 1 + digits(op->length);
+
+	if (op->attributes != NULL)
+		n += sizeof(",\"attributes\":") - 1 + djson_write_size(op->attributes);
+	return n;
+}
+
+size_t
+delta_write_size(const delta *d)
+{
+	size_t n = sizeof("{\"ops\":[]}") - 1 + (d->count ? d->count - 1 : 0);
+	size_t i;
+
+	for (i = 0; i < d->count; i++)
+		n += delta_op_write_size(&d->ops[i]);
+	return n;
+}
+
 /* --- queries --------------------------------------------------------------
  */
 

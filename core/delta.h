@@ -97,6 +97,9 @@ delta_status delta_from_json(delta_arena *arena, const djson_value *value,
 /* Appends {"ops":[...]} to buf. */
 delta_status delta_write(delta_buf *buf, const delta *d, delta_error *err);
 
+/* The bytes delta_write would append for d, without writing them. */
+size_t delta_write_size(const delta *d);
+
 /* --- queries ------------------------------------------------------------ */
 
 /* Sum of all operation lengths (quill-delta's length()). */
@@ -180,22 +183,33 @@ delta_status delta_to_html(delta_arena *arena, const delta *document,
 /*
  * What a submit needs to know of a document to check a change against it
  * without reading it (core/shape.c): its length and where its surrogate
- * pairs start.  A boundary at start + 1 would split a pair.
+ * pairs start (a boundary at start + 1 would split a pair), and upper
+ * bounds on the size of its JSON, so that a quota on that size is checked
+ * without reading it either.
+ *
+ * The bounds are exact for a shape made by delta_shape_of and only grow
+ * looser through delta_shape_apply (a change's effect on the JSON depends on
+ * the text and attributes it touches, which the shape does not know); -1 is
+ * unknown, and stays unknown through delta_shape_apply.
  */
 typedef struct delta_shape {
 	int64_t length;		   /* UTF-16 code units */
 	const int64_t *astral; /* sorted start positions of the pairs */
 	size_t nastral;
+	int64_t bytes;			  /* at most delta_write_size of the document */
+	int64_t attributes_bytes; /* at most the JSON size of its largest
+							   * attributes object (0: none has any) */
 } delta_shape;
 
-/* The shape of a document. */
+/* The shape of a document, with exact bounds. */
 delta_status delta_shape_of(delta_arena *arena, const delta *document,
 							delta_shape *out, delta_error *err);
 
 /*
  * Checks that change applies to the document shape describes, exactly as
  * delta_apply would (it reaches no further than the end, and none of its
- * boundaries splits a surrogate pair), and gives the shape of the result.
+ * boundaries splits a surrogate pair), and gives the shape of the result,
+ * its bounds still bounds (core/shape.c says how they are kept).
  * With keep_final_newline, the document is taken to end with a newline and
  * a change that deletes it or inserts after it is refused (DELTA_EMISMATCH):
  * Quill documents always end with one.  O(pairs + change).

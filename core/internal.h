@@ -14,6 +14,9 @@ delta_status delta_attr_diff(delta_arena *arena, const djson_value *a,
 							 const djson_value *b, const djson_value **out,
 							 delta_error *err);
 
+/* The bytes delta_write writes for op (without a separating comma). */
+size_t delta_op_write_size(const delta_op *op);
+
 /*
  * Fails with DELTA_EMISMATCH, naming the first offending operation, unless
  * d holds inserts only; what names d in the message ("the document").

@@ -761,6 +761,62 @@ djson_write_string(delta_buf *buf, const char *s, size_t len, delta_error *err)
 	return delta_buf_append(buf, "\"", 1, err);
 }
 
+size_t
+djson_string_size(const char *s, size_t len)
+{
+	size_t n = len + 2;
+	size_t i;
+
+	/* the escapes djson_write_string writes: two bytes, or six for \u00XX */
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' ||
+			c == '\b' || c == '\f')
+			n += 1;
+		else if (c < 0x20)
+			n += 5;
+	}
+	return n;
+}
+
+size_t
+djson_write_size(const djson_value *v)
+{
+	size_t n = 0;
+	size_t i;
+
+	switch (v->type)
+	{
+		case DJSON_NULL:
+		case DJSON_TRUE:
+			return 4;
+		case DJSON_FALSE:
+			return 5;
+		case DJSON_NUMBER:
+			return v->u.number.len;
+		case DJSON_STRING:
+			return djson_string_size(v->u.string.bytes, v->u.string.len);
+		case DJSON_ARRAY:
+			/* brackets and commas */
+			n = 2 + (v->u.array.count ? v->u.array.count - 1 : 0);
+			for (i = 0; i < v->u.array.count; i++)
+				n += djson_write_size(v->u.array.items[i]);
+			return n;
+		case DJSON_OBJECT:
+			/* braces, commas and colons */
+			n = 2 + (v->u.object.count ? v->u.object.count - 1 : 0) +
+				v->u.object.count;
+			for (i = 0; i < v->u.object.count; i++)
+				n += djson_string_size(v->u.object.members[i].key,
+									   v->u.object.members[i].key_len) +
+					 djson_write_size(v->u.object.members[i].value);
+			return n;
+	}
+	return n;
+}
+
 delta_status
 djson_write(delta_buf *buf, const djson_value *v, delta_error *err)
 {

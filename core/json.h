@@ -121,4 +121,9 @@ delta_status djson_write(delta_buf *buf, const djson_value *value,
 delta_status djson_write_string(delta_buf *buf, const char *s, size_t len,
 								delta_error *err);
 
+/* The bytes djson_write and djson_write_string would append, without
+ * writing them. */
+size_t djson_write_size(const djson_value *value);
+size_t djson_string_size(const char *s, size_t len);
+
 #endif

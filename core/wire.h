@@ -43,6 +43,14 @@
 #define WIRE_PAYLOAD_MAX 7900
 
 /*
+ * The SQLSTATE collab.submit raises when a (client_id, client_seq) it has
+ * already stored comes again with another base revision or another change
+ * (a reused id, or a client that lost count): the notifier's protocol error
+ * duplicate_seq.  Class CL is collab's own.
+ */
+#define WIRE_SQLSTATE_DUPLICATE_SEQ "CL409"
+
+/*
  * A payload may be sealed: the hex digits of HMAC-SHA256(key, message),
  * one space, then the message.  A database with collab.notify_key seals
  * every payload; a notifier given the same key believes only payloads

@@ -14,7 +14,9 @@
 
 #include "announcer.h"
 #include "documents.h"
+#include "formats.h"
 #include "notify.h"
+#include "quota.h"
 #include "snapshotter.h"
 #include "worker.h"
 
@@ -51,6 +53,32 @@ _PG_init(void)
 							COLLAB_SNAPSHOT_INTERVAL_MIN,
 							COLLAB_SNAPSHOT_INTERVAL_MAX, PGC_SUSET, 0, NULL,
 							NULL, NULL);
+	DefineCustomIntVariable(
+		"collab.max_change_bytes", "Largest change a submit takes.",
+		"The size of the change's JSON, normalised and without spaces, as "
+		"it was submitted.",
+		&collab_max_change_bytes, COLLAB_MAX_CHANGE_BYTES_DEFAULT,
+		COLLAB_MAX_CHANGE_BYTES_MIN, COLLAB_MAX_CHANGE_BYTES_MAX, PGC_SUSET,
+		GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable(
+		"collab.max_document_bytes",
+		"Largest document a create or a submit may make.",
+		"The size of the document's JSON without spaces. A document over a "
+		"lowered limit still takes changes that do not make it larger.",
+		&collab_max_document_bytes, COLLAB_MAX_DOCUMENT_BYTES_DEFAULT,
+		COLLAB_MAX_DOCUMENT_BYTES_MIN, COLLAB_MAX_DOCUMENT_BYTES_MAX,
+		PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomStringVariable(
+		"collab.allowed_embeds", "Embeds a change may insert.",
+		"Names separated by commas; * allows any, an empty list none.",
+		&collab_allowed_embeds, FORMATS_EMBEDS_DEFAULT, PGC_SUSET,
+		GUC_LIST_INPUT, formats_check_list, formats_assign_embeds, NULL);
+	DefineCustomStringVariable(
+		"collab.allowed_attributes", "Attributes a change may set.",
+		"Names separated by commas; * allows any, an empty list none. "
+		"Removing an attribute (null) is always allowed.",
+		&collab_allowed_attributes, FORMATS_ATTRIBUTES_DEFAULT, PGC_SUSET,
+		GUC_LIST_INPUT, formats_check_list, formats_assign_attributes, NULL);
 	DefineCustomBoolVariable(
 		"collab.notify_worker",
 		"Announce changes through collab's background worker.",

@@ -108,7 +108,12 @@ CREATE TABLE documents (
 	length bigint NOT NULL,				-- UTF-16 length of the head document
 	astral bigint[] NOT NULL,			-- where its surrogate pairs start
 	created_at timestamptz NOT NULL DEFAULT now(),
-	created_by text NOT NULL
+	created_by text NOT NULL,
+	-- (0.3.0) upper bounds on the size of the head document's JSON and of
+	-- its largest attributes object, for collab.max_document_bytes
+	-- (extension/quota.c); null: not known yet
+	json_bytes bigint,
+	attributes_bytes bigint
 );
 
 CREATE TABLE change_log (
@@ -119,6 +124,11 @@ CREATE TABLE change_log (
 	client_seq bigint,
 	author text NOT NULL,
 	committed_at timestamptz NOT NULL DEFAULT now(),
+	-- (0.3.0) with a client: the base revision and the SHA-256 of the
+	-- canonical change it was submitted with, which a resubmit of
+	-- (client_id, client_seq) must repeat; null: not recorded (before 0.3.0)
+	client_base_rev bigint,
+	client_change_hash bytea,
 	PRIMARY KEY (doc_id, rev)
 );
 
@@ -155,19 +165,23 @@ REVOKE ALL ON documents, change_log, snapshots FROM PUBLIC;
  * EXECUTE is granted per role (docs/documents.md shows the GRANTs).  Each
  * fixes its search_path, except submit, the hot path: it resolves no name
  * through the path (extension/store.c opens collab's tables by schema and
- * name) and sets the path itself around the one SQL it may run (a snapshot
- * without the snapshotter), saving the cost of the SET clause on every call.
+ * name) and sets the path itself around the SQL it may run (a snapshot
+ * without the snapshotter, a document measured for its quota), saving the
+ * cost of the SET clause on every call.  An author or created_by is taken
+ * only from a member of collab_gateway (below); anyone else is recorded as
+ * its login, session_user.
  */
 
 CREATE FUNCTION create_document(doc_id text,
-								content jsonb DEFAULT '{"ops":[]}')
+								content jsonb DEFAULT '{"ops":[]}',
+								created_by text DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'collab_create_document'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
-COMMENT ON FUNCTION create_document(text, jsonb) IS
-'creates a document at revision 0 from content (inserts only; a final newline is added when missing)';
+COMMENT ON FUNCTION create_document(text, jsonb, text) IS
+'creates a document at revision 0 from content (inserts only; a final newline is added when missing); created_by is taken from a member of collab_gateway, anyone else is recorded as session_user';
 
 CREATE FUNCTION submit(doc_id text, base_rev bigint, change jsonb,
 					   client_id text DEFAULT NULL,
@@ -178,7 +192,7 @@ AS 'MODULE_PATHNAME', 'collab_submit'
 LANGUAGE C VOLATILE SECURITY DEFINER ROWS 1;
 
 COMMENT ON FUNCTION submit(text, bigint, jsonb, text, bigint, text) IS
-'applies change, made against revision base_rev, as the next revision: transformed against every change committed since; a repeated (client_id, client_seq) returns the first result';
+'applies change, made against revision base_rev, as the next revision: transformed against every change committed since; a repeated (client_id, client_seq) with the same base_rev and change returns the first result, with another is an error (CL409); author is taken from a member of collab_gateway, anyone else is recorded as session_user';
 
 CREATE FUNCTION delete_document(doc_id text)
 RETURNS void
@@ -237,7 +251,7 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION changes(text, bigint, bigint) IS
 'the change log after since_rev (up to until_rev), in revision order';
 
-REVOKE ALL ON FUNCTION create_document(text, jsonb),
+REVOKE ALL ON FUNCTION create_document(text, jsonb, text),
 	submit(text, bigint, jsonb, text, bigint, text),
 	delete_document(text),
 	take_snapshot(text, bigint),
@@ -262,3 +276,30 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION contract() IS
 'what crosses from the database to the notifier: {"channel", "version", "id_bytes_max", "payload_max"}';
+
+/*
+ * The gateway (0.3.0): the role trusted to name the authors of changes and
+ * documents, with EXECUTE on exactly what collab-notifier calls.  A
+ * deployment gives it to the notifier's login alone (docs/documents.md,
+ * "Access").  Roles belong to the cluster, not to a database: it is created
+ * when the cluster has none (another database's collab may have made it),
+ * and DROP EXTENSION leaves it.
+ */
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles
+				   WHERE rolname = 'collab_gateway') THEN
+		CREATE ROLE collab_gateway NOLOGIN;
+		COMMENT ON ROLE collab_gateway IS
+			'collab: names the authors of changes (collab-notifier''s login is a member)';
+	END IF;
+END $$;
+
+GRANT EXECUTE ON FUNCTION create_document(text, jsonb, text),
+	submit(text, bigint, jsonb, text, bigint, text),
+	presence(text, text, jsonb),
+	head(text),
+	content(text, bigint),
+	changes(text, bigint, bigint),
+	to_html(jsonb)
+TO collab_gateway;

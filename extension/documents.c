@@ -11,12 +11,14 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "documents.h"
@@ -110,6 +112,8 @@ doc_row_shape(glue_session *s, text *doc_id, int64 length, Datum astral_datum,
 	row->shape.length = length;
 	row->shape.astral = (const int64_t *) pairs;
 	row->shape.nastral = n;
+	row->shape.bytes = -1;
+	row->shape.attributes_bytes = -1;
 }
 
 void
@@ -335,10 +339,13 @@ doc_safe_search_path(void)
 	return level;
 }
 
-char *
-doc_caller(void)
+bool
+doc_has_column(const char *table, const char *column)
 {
-	return GetUserNameFromId(GetOuterUserId(), false);
+	Oid nsp = get_namespace_oid("collab", false);
+	Oid rel = get_relname_relid(table, nsp);
+
+	return OidIsValid(rel) && get_attnum(rel, column) != InvalidAttrNumber;
 }
 
 void

@@ -29,6 +29,14 @@ extern int collab_snapshot_interval;
 
 /* Document and client ids: 1 to WIRE_ID_BYTES_MAX bytes (wire.h). */
 
+/* A repeated (client_id, client_seq) with another base or change (wire.h) */
+#define ERRCODE_COLLAB_DUPLICATE_SEQ \
+	MAKE_SQLSTATE(WIRE_SQLSTATE_DUPLICATE_SEQ[0], \
+				  WIRE_SQLSTATE_DUPLICATE_SEQ[1], \
+				  WIRE_SQLSTATE_DUPLICATE_SEQ[2], \
+				  WIRE_SQLSTATE_DUPLICATE_SEQ[3], \
+				  WIRE_SQLSTATE_DUPLICATE_SEQ[4])
+
 /*
  * Argument argno as an id (document or client, named what in messages):
  * not null, 1 to WIRE_ID_BYTES_MAX bytes.  Raises 22004 or 22023.
@@ -44,7 +52,8 @@ pg_attribute_noreturn() void doc_not_found(text *doc_id);
 /* The row of collab.documents. */
 typedef struct doc_row {
 	int64 head;
-	delta_shape shape; /* length and pairs of the head document */
+	delta_shape shape; /* length and pairs of the head document, and its
+						* size bounds (unknown, -1, but from store.h) */
 } doc_row;
 
 /*
@@ -93,8 +102,11 @@ int doc_exec(SPIPlanPtr *plan, const char *sql, int nargs, const Oid *types,
  */
 int doc_safe_search_path(void);
 
-/* The name of the role calling (outside SECURITY DEFINER). */
-char *doc_caller(void);
+/*
+ * Whether collab.<table> has the column (the schema of the installed
+ * version; the extension's library serves older ones too).
+ */
+bool doc_has_column(const char *table, const char *column);
 
 /* JSON for the notifier: the text of id, quoted, UTF-8. */
 void doc_write_id(glue_session *s, delta_buf *buf, text *id);

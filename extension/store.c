@@ -62,7 +62,14 @@
 
 #include "store.h"
 
-/* Column numbers, as extension/collab--*.sql creates the tables. */
+/*
+ * Column numbers, as extension/collab--*.sql creates the tables.  The
+ * columns 0.3.0 added come last; a database not yet updated from 0.1.0 or
+ * 0.2.0 (ALTER EXTENSION collab UPDATE) has the tables without them and
+ * still takes submits, as they did: with no document size bound
+ * (measured on every submit) and no check that a repeated (client, seq)
+ * repeats its change.
+ */
 enum {
 	DOC_ID = 1,
 	DOC_HEAD,
@@ -70,7 +77,10 @@ enum {
 	DOC_ASTRAL,
 	DOC_CREATED_AT,
 	DOC_CREATED_BY,
-	DOC_NATTS = DOC_CREATED_BY
+	DOC_NATTS_0_1 = DOC_CREATED_BY,
+	DOC_JSON_BYTES, /* 0.3.0 */
+	DOC_ATTRIBUTES_BYTES,
+	DOC_NATTS = DOC_ATTRIBUTES_BYTES
 };
 enum {
 	LOG_DOC_ID = 1,
@@ -80,14 +90,25 @@ enum {
 	LOG_CLIENT_SEQ,
 	LOG_AUTHOR,
 	LOG_COMMITTED_AT,
-	LOG_NATTS = LOG_COMMITTED_AT
+	LOG_NATTS_0_1 = LOG_COMMITTED_AT,
+	LOG_CLIENT_BASE_REV, /* 0.3.0 */
+	LOG_CLIENT_CHANGE_HASH,
+	LOG_NATTS = LOG_CLIENT_CHANGE_HASH
 };
 
 static const char *const documents_columns[DOC_NATTS] =
-	{"doc_id", "head", "length", "astral", "created_at", "created_by"};
+	{"doc_id",	   "head",		 "length",	   "astral",
+	 "created_at", "created_by", "json_bytes", "attributes_bytes"};
 static const char *const change_log_columns[LOG_NATTS] =
-	{"doc_id",	   "rev",	 "change",		"client_id",
-	 "client_seq", "author", "committed_at"};
+	{"doc_id",
+	 "rev",
+	 "change",
+	 "client_id",
+	 "client_seq",
+	 "author",
+	 "committed_at",
+	 "client_base_rev",
+	 "client_change_hash"};
 
 static Oid
 relation_oid(Oid nsp, const char *name)
@@ -100,19 +121,35 @@ relation_oid(Oid nsp, const char *name)
 	return oid;
 }
 
-static void
-check_columns(Relation rel, const char *const *names, int n)
+static bool
+has_column(TupleDesc desc, int i, const char *name)
+{
+	return i < desc->natts && !TupleDescAttr(desc, i)->attisdropped &&
+		   strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0;
+}
+
+/*
+ * Checks that rel's first columns are names[0 .. required), and returns
+ * whether it also has the ones after them, up to all (a table of the
+ * current version) or none of those (one of an older version).
+ */
+static bool
+check_columns(Relation rel, const char *const *names, int required, int all)
 {
 	TupleDesc desc = RelationGetDescr(rel);
 	int i;
 
-	for (i = 0; i < n; i++)
-		if (i >= desc->natts || TupleDescAttr(desc, i)->attisdropped ||
-			strcmp(NameStr(TupleDescAttr(desc, i)->attname), names[i]) != 0)
+	for (i = 0; i < all; i++)
+		if (!has_column(desc, i, names[i]))
+		{
+			if (i == required && desc->natts == required)
+				return false;
 			ereport(ERROR, errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					errmsg("table collab.%s does not have the columns this "
 						   "version of collab expects",
 						   RelationGetRelationName(rel)));
+		}
+	return true;
 }
 
 static RangeTblEntry *
@@ -203,8 +240,10 @@ store_open(doc_store *st)
 	/* taking the locks may have brought news of a change */
 	if (!rel_oids_known)
 		find_rel_oids();
-	check_columns(st->documents, documents_columns, DOC_NATTS);
-	check_columns(st->change_log, change_log_columns, LOG_NATTS);
+	st->has_bounds = check_columns(st->documents, documents_columns,
+								   DOC_NATTS_0_1, DOC_NATTS);
+	st->has_client_check = check_columns(st->change_log, change_log_columns,
+										 LOG_NATTS_0_1, LOG_NATTS);
 
 	st->estate = CreateExecutorState();
 	ExecInitRangeTable(st->estate, list_make2(result_rte(st->documents),
@@ -366,11 +405,20 @@ store_lock_document(doc_store *st, glue_session *s, text *doc_id, doc_row *row)
 	doc_row_shape(s, doc_id,
 				  DatumGetInt64(st->document->tts_values[DOC_LENGTH - 1]),
 				  st->document->tts_values[DOC_ASTRAL - 1], row);
+	/* the size bounds: null when not known (a row older than 0.3.0) */
+	if (st->has_bounds && !st->document->tts_isnull[DOC_JSON_BYTES - 1] &&
+		!st->document->tts_isnull[DOC_ATTRIBUTES_BYTES - 1])
+	{
+		row->shape.bytes =
+			DatumGetInt64(st->document->tts_values[DOC_JSON_BYTES - 1]);
+		row->shape.attributes_bytes =
+			DatumGetInt64(st->document->tts_values[DOC_ATTRIBUTES_BYTES - 1]);
+	}
 }
 
 bool
 store_find_resubmit(doc_store *st, text *doc_id, text *client_id,
-					int64 client_seq, int64 *rev, Jsonb **change)
+					int64 client_seq, store_entry *first)
 {
 	ScanKeyData keys[3];
 	TupleTableSlot *slot = table_slot_create(st->change_log, NULL);
@@ -387,9 +435,25 @@ store_find_resubmit(doc_store *st, text *doc_id, text *client_id,
 	if (found)
 	{
 		bool isnull;
+		Datum d;
 
-		*rev = DatumGetInt64(slot_getattr(slot, LOG_REV, &isnull));
-		*change = DatumGetJsonbPCopy(slot_getattr(slot, LOG_CHANGE, &isnull));
+		memset(first, 0, sizeof(*first));
+		first->rev = DatumGetInt64(slot_getattr(slot, LOG_REV, &isnull));
+		first->change =
+			DatumGetJsonbPCopy(slot_getattr(slot, LOG_CHANGE, &isnull));
+		first->client_id = client_id;
+		first->client_seq = client_seq;
+		/* what it was submitted as: unknown (-1, NULL) before 0.3.0 */
+		first->client_base_rev = -1;
+		if (st->has_client_check)
+		{
+			d = slot_getattr(slot, LOG_CLIENT_BASE_REV, &isnull);
+			if (!isnull)
+				first->client_base_rev = DatumGetInt64(d);
+			d = slot_getattr(slot, LOG_CLIENT_CHANGE_HASH, &isnull);
+			if (!isnull)
+				first->client_change_hash = DatumGetByteaPCopy(d);
+		}
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
@@ -438,11 +502,10 @@ store_transform_to_head(doc_store *st, glue_session *s, text *doc_id,
 }
 
 void
-store_append(doc_store *st, text *doc_id, int64 rev, Jsonb *change,
-			 text *client_id, int64 client_seq, const char *author,
-			 int64 length, Datum astral)
+store_append(doc_store *st, text *doc_id, const store_entry *entry,
+			 const delta_shape *after, Datum astral)
 {
-	TupleTableSlot *entry =
+	TupleTableSlot *row =
 		MakeSingleTupleTableSlot(RelationGetDescr(st->change_log),
 								 &TTSOpsVirtual);
 	TupleTableSlot *moved =
@@ -450,42 +513,64 @@ store_append(doc_store *st, text *doc_id, int64 rev, Jsonb *change,
 								 &TTSOpsVirtual);
 	int natts = RelationGetDescr(st->documents)->natts;
 
-	ExecClearTuple(entry);
-	memset(entry->tts_isnull, true,
+	ExecClearTuple(row);
+	memset(row->tts_isnull, true,
 		   RelationGetDescr(st->change_log)->natts * sizeof(bool));
-	entry->tts_values[LOG_DOC_ID - 1] = PointerGetDatum(doc_id);
-	entry->tts_values[LOG_REV - 1] = Int64GetDatum(rev);
-	entry->tts_values[LOG_CHANGE - 1] = JsonbPGetDatum(change);
-	if (client_id != NULL)
+	row->tts_values[LOG_DOC_ID - 1] = PointerGetDatum(doc_id);
+	row->tts_values[LOG_REV - 1] = Int64GetDatum(entry->rev);
+	row->tts_values[LOG_CHANGE - 1] = JsonbPGetDatum(entry->change);
+	if (entry->client_id != NULL)
 	{
-		entry->tts_values[LOG_CLIENT_ID - 1] = PointerGetDatum(client_id);
-		entry->tts_values[LOG_CLIENT_SEQ - 1] = Int64GetDatum(client_seq);
-		entry->tts_isnull[LOG_CLIENT_ID - 1] = false;
-		entry->tts_isnull[LOG_CLIENT_SEQ - 1] = false;
+		row->tts_values[LOG_CLIENT_ID - 1] = PointerGetDatum(entry->client_id);
+		row->tts_values[LOG_CLIENT_SEQ - 1] = Int64GetDatum(entry->client_seq);
+		row->tts_isnull[LOG_CLIENT_ID - 1] = false;
+		row->tts_isnull[LOG_CLIENT_SEQ - 1] = false;
+		if (st->has_client_check)
+		{
+			Assert(entry->client_base_rev >= 0 &&
+				   entry->client_change_hash != NULL);
+			row->tts_values[LOG_CLIENT_BASE_REV - 1] =
+				Int64GetDatum(entry->client_base_rev);
+			row->tts_values[LOG_CLIENT_CHANGE_HASH - 1] =
+				PointerGetDatum(entry->client_change_hash);
+			row->tts_isnull[LOG_CLIENT_BASE_REV - 1] = false;
+			row->tts_isnull[LOG_CLIENT_CHANGE_HASH - 1] = false;
+		}
 	}
-	entry->tts_values[LOG_AUTHOR - 1] = CStringGetTextDatum(author);
-	entry->tts_values[LOG_COMMITTED_AT - 1] =
+	row->tts_values[LOG_AUTHOR - 1] = CStringGetTextDatum(entry->author);
+	row->tts_values[LOG_COMMITTED_AT - 1] =
 		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	entry->tts_isnull[LOG_DOC_ID - 1] = entry->tts_isnull[LOG_REV - 1] =
-		entry->tts_isnull[LOG_CHANGE - 1] = entry->tts_isnull[LOG_AUTHOR - 1] =
-			entry->tts_isnull[LOG_COMMITTED_AT - 1] = false;
-	ExecStoreVirtualTuple(entry);
+	row->tts_isnull[LOG_DOC_ID - 1] = row->tts_isnull[LOG_REV - 1] =
+		row->tts_isnull[LOG_CHANGE - 1] = row->tts_isnull[LOG_AUTHOR - 1] =
+			row->tts_isnull[LOG_COMMITTED_AT - 1] = false;
+	ExecStoreVirtualTuple(row);
 	st->estate->es_output_cid = GetCurrentCommandId(true);
-	ExecSimpleRelationInsert(st->change_log_info, st->estate, entry);
+	ExecSimpleRelationInsert(st->change_log_info, st->estate, row);
 
-	/* the row as read under the id lock, with the new head, length, pairs */
+	/* the row as read under the id lock, with the new head, length, pairs
+	 * and size bounds */
 	ExecClearTuple(moved);
 	memcpy(moved->tts_values, st->document->tts_values, natts * sizeof(Datum));
 	memcpy(moved->tts_isnull, st->document->tts_isnull, natts * sizeof(bool));
-	moved->tts_values[DOC_HEAD - 1] = Int64GetDatum(rev);
-	moved->tts_values[DOC_LENGTH - 1] = Int64GetDatum(length);
+	moved->tts_values[DOC_HEAD - 1] = Int64GetDatum(entry->rev);
+	moved->tts_values[DOC_LENGTH - 1] = Int64GetDatum(after->length);
 	moved->tts_values[DOC_ASTRAL - 1] = astral;
+	if (st->has_bounds)
+	{
+		bool known = after->bytes >= 0 && after->attributes_bytes >= 0;
+
+		moved->tts_values[DOC_JSON_BYTES - 1] = Int64GetDatum(after->bytes);
+		moved->tts_values[DOC_ATTRIBUTES_BYTES - 1] =
+			Int64GetDatum(after->attributes_bytes);
+		moved->tts_isnull[DOC_JSON_BYTES - 1] = !known;
+		moved->tts_isnull[DOC_ATTRIBUTES_BYTES - 1] = !known;
+	}
 	ExecStoreVirtualTuple(moved);
 	ExecSimpleRelationUpdate(st->documents_info, st->estate, NULL,
 							 st->document, moved);
 
 	ExecDropSingleTupleTableSlot(moved);
-	ExecDropSingleTupleTableSlot(entry);
+	ExecDropSingleTupleTableSlot(row);
 	/* later statements of this transaction see the change */
 	CommandCounterIncrement();
 }

@@ -30,7 +30,21 @@ typedef struct doc_store {
 	ResultRelInfo *change_log_info;
 	TupleTableSlot *document; /* the document's row, read under the id lock */
 	Snapshot snapshot;		  /* registered; what the reads see */
+	bool has_bounds;		  /* documents has json_bytes, attributes_bytes */
+	bool has_client_check;	  /* change_log has client_base_rev and _hash */
 } doc_store;
+
+/* A row of the change log. */
+typedef struct store_entry {
+	int64 rev;
+	Jsonb *change;	 /* as applied to revision rev - 1 */
+	text *client_id; /* NULL: an anonymous submit (nor the rest of client_) */
+	int64 client_seq;
+	int64 client_base_rev;	   /* as submitted; -1: not known */
+	bytea *client_change_hash; /* sha256 of the change as submitted, in
+								* canonical JSON; NULL: not known */
+	const char *author;
+} store_entry;
 
 /* Opens the tables and their indexes for a submit. */
 void store_open(doc_store *st);
@@ -57,9 +71,12 @@ void store_lock_id(text *doc_id);
 void store_lock_document(doc_store *st, glue_session *s, text *doc_id,
 						 doc_row *row);
 
-/* The first submission of (client_id, client_seq) to doc_id, if any. */
+/*
+ * The first submission of (client_id, client_seq) to doc_id, if any, into
+ * *first (all but author).
+ */
 bool store_find_resubmit(doc_store *st, text *doc_id, text *client_id,
-						 int64 client_seq, int64 *rev, Jsonb **change);
+						 int64 client_seq, store_entry *first);
 
 /*
  * change, made against base_rev, transformed against each change after it
@@ -69,11 +86,11 @@ delta *store_transform_to_head(doc_store *st, glue_session *s, text *doc_id,
 							   int64 base_rev, delta *change);
 
 /*
- * Appends change as revision rev of the locked document and moves its
- * head, length and astral index (client_id NULL for an anonymous submit).
+ * Appends entry as the next revision of the locked document and moves its
+ * row to it: head, the length and size bounds of after (bounds unknown when
+ * negative), and astral, after's pairs as an int8[].
  */
-void store_append(doc_store *st, text *doc_id, int64 rev, Jsonb *change,
-				  text *client_id, int64 client_seq, const char *author,
-				  int64 length, Datum astral);
+void store_append(doc_store *st, text *doc_id, const store_entry *entry,
+				  const delta_shape *after, Datum astral);
 
 #endif

@@ -8,10 +8,18 @@
  * the revisions commit in order with no gap (a rolled-back submit also
  * rolls back its head).  Reads take no locks.  docs/documents.md has the
  * why.
+ *
+ * What a writer may write is checked before anything is written, most of it
+ * before the lock: the formats (formats.c), the change's size (quota.c),
+ * then, under the lock, a repeated (client, seq) against its first
+ * submission, the change against the head's shape, and the document's size.
+ * Who is recorded as the writer is identity.c's answer.
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -19,7 +27,10 @@
 #include "utils/guc.h"
 
 #include "documents.h"
+#include "formats.h"
+#include "identity.h"
 #include "notify.h"
+#include "quota.h"
 #include "snapshotter.h"
 #include "store.h"
 
@@ -50,28 +61,36 @@ ends_with_newline(const delta *doc)
 }
 
 /*
- * collab.create_document(doc_id text, content jsonb) returns bigint:
- * the document at revision 0.
+ * collab.create_document(doc_id text, content jsonb, created_by text)
+ * returns bigint: the document at revision 0.  (Declared without created_by
+ * before 0.3.0.)
  */
 PG_FUNCTION_INFO_V1(collab_create_document);
 Datum
 collab_create_document(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan;
-	static const Oid types[] = {TEXTOID, INT8OID, INT8ARRAYOID, TEXTOID};
+	static SPIPlanPtr plan_0_1; /* tables without the size bounds */
+	static const Oid types[] = {TEXTOID, INT8OID, INT8ARRAYOID,
+								TEXTOID, INT8OID, INT8OID};
 	text *doc_id = doc_id_arg(fcinfo, 0, "doc_id");
 	Jsonb *content = DatumGetJsonbP(doc_required_arg(fcinfo, 1, "content"));
+	char *created_by = PG_NARGS() > 2 && !PG_ARGISNULL(2)
+						   ? text_to_cstring(PG_GETARG_TEXT_PP(2))
+						   : NULL;
 	glue_session s;
 	delta *doc;
 	delta_shape shape;
 	delta_error err;
-	Datum values[4];
+	Datum values[6];
 
 	glue_begin(&s);
+	created_by = identity_author(created_by, "created_by");
 	doc = glue_parse(&s, content, "content");
 	if (!delta_is_document(doc))
 		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				errmsg("content must be a document: inserts only"));
+	formats_check(doc, "content");
 	if (!ends_with_newline(doc))
 	{
 		/* Quill documents end with a newline; so do collab's */
@@ -82,18 +101,29 @@ collab_create_document(PG_FUNCTION_ARGS)
 	}
 	glue_check(delta_shape_of(s.arena, doc, &shape, &err), &err,
 			   "content must be a document");
+	quota_check_new_document(doc_id, &shape);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	values[0] = PointerGetDatum(doc_id);
 	values[1] = Int64GetDatum(shape.length);
 	values[2] = astral_array(&shape);
-	values[3] = CStringGetTextDatum(doc_caller());
-	doc_exec(&plan,
-			 "INSERT INTO collab.documents (doc_id, head, length, astral, "
-			 "created_by)"
-			 " VALUES ($1, 0, $2, $3, $4) ON CONFLICT (doc_id) DO NOTHING",
-			 4, types, values, NULL, false, 0);
+	values[3] = CStringGetTextDatum(created_by);
+	values[4] = Int64GetDatum(shape.bytes);
+	values[5] = Int64GetDatum(shape.attributes_bytes);
+	if (doc_has_column("documents", "json_bytes"))
+		doc_exec(&plan,
+				 "INSERT INTO collab.documents (doc_id, head, length, astral, "
+				 "created_by, json_bytes, attributes_bytes)"
+				 " VALUES ($1, 0, $2, $3, $4, $5, $6)"
+				 " ON CONFLICT (doc_id) DO NOTHING",
+				 6, types, values, NULL, false, 0);
+	else
+		doc_exec(&plan_0_1,
+				 "INSERT INTO collab.documents (doc_id, head, length, astral, "
+				 "created_by)"
+				 " VALUES ($1, 0, $2, $3, $4) ON CONFLICT (doc_id) DO NOTHING",
+				 4, types, values, NULL, false, 0);
 	if (SPI_processed == 0)
 		ereport(ERROR, errcode(ERRCODE_UNIQUE_VIOLATION),
 				errmsg("document \"%s\" already exists",
@@ -102,6 +132,72 @@ collab_create_document(PG_FUNCTION_ARGS)
 	SPI_finish();
 	glue_end(&s);
 	PG_RETURN_INT64(0);
+}
+
+/*
+ * SHA-256 of the change's canonical JSON (normalised, compact): what a
+ * resubmit is compared with, whatever spacing or op splitting its JSON has.
+ */
+static bytea *
+change_hash(glue_session *s, const delta *change)
+{
+	bytea *hash = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	pg_cryptohash_ctx *ctx;
+	delta_buf buf;
+	delta_error err;
+
+	delta_buf_init(&buf, s->arena);
+	glue_check(delta_write(&buf, change, &err), &err, "out of memory");
+	ctx = pg_cryptohash_create(PG_SHA256);
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) buf.data, buf.len) < 0 ||
+		pg_cryptohash_final(ctx, (uint8 *) VARDATA(hash),
+							PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not hash a change: %s",
+			 ctx ? pg_cryptohash_error(ctx) : "out of memory");
+	pg_cryptohash_free(ctx);
+	SET_VARSIZE(hash, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	return hash;
+}
+
+/*
+ * A repeated (client, seq) is its first submission again, or an error: the
+ * same base revision and the same change (a first submission stored before
+ * 0.3.0 did not record them, and is taken on its word, as then).  Otherwise
+ * the pair was reused, and acknowledging the first one's result would tell
+ * the client that a change it never stored was.
+ */
+static void
+check_resubmit(const store_entry *first, text *doc_id, int64 base_rev,
+			   const bytea *hash)
+{
+	bool base_differs =
+		first->client_base_rev >= 0 && first->client_base_rev != base_rev;
+	bool change_differs =
+		first->client_change_hash != NULL &&
+		(VARSIZE_ANY_EXHDR(first->client_change_hash) !=
+			 VARSIZE_ANY_EXHDR(hash) ||
+		 memcmp(VARDATA_ANY(first->client_change_hash), VARDATA_ANY(hash),
+				VARSIZE_ANY_EXHDR(hash)) != 0);
+
+	if (!base_differs && !change_differs)
+		return;
+	ereport(ERROR, errcode(ERRCODE_COLLAB_DUPLICATE_SEQ),
+			errmsg("client \"%s\" already submitted seq " INT64_FORMAT
+				   " to document \"%s\" with %s",
+				   text_to_cstring(first->client_id), first->client_seq,
+				   text_to_cstring(doc_id),
+				   base_differs ? "another base revision" : "another change"),
+			base_differs
+				? errdetail("The first submission, now revision " INT64_FORMAT
+							", was made against revision " INT64_FORMAT
+							", this one against " INT64_FORMAT ".",
+							first->rev, first->client_base_rev, base_rev)
+				: errdetail("The first submission is revision " INT64_FORMAT
+							".",
+							first->rev),
+			errhint("A resubmit repeats the base revision and the change; a "
+					"new change takes a new seq."));
 }
 
 /*
@@ -129,8 +225,8 @@ collab_submit(PG_FUNCTION_ARGS)
 	delta_shape after;
 	delta_status status;
 	delta_error err;
-	int64 rev;
-	Jsonb *applied;
+	store_entry entry = {0};
+	store_entry first;
 	Datum result[2];
 	bool result_nulls[2] = {false, false};
 
@@ -141,11 +237,6 @@ collab_submit(PG_FUNCTION_ARGS)
 		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				errmsg("base revision must not be negative, not " INT64_FORMAT,
 					   base_rev));
-	if (author != NULL &&
-		(author[0] == '\0' || strlen(author) > WIRE_ID_BYTES_MAX))
-		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				errmsg("author must be 1 to %d bytes long",
-					   WIRE_ID_BYTES_MAX));
 	/* the executor would check these for SQL; store.c writes without it */
 	PreventCommandIfReadOnly("collab.submit()");
 	PreventCommandDuringRecovery("collab.submit()");
@@ -162,12 +253,27 @@ collab_submit(PG_FUNCTION_ARGS)
 									: 0);
 
 	glue_begin(&s);
+	entry.author = identity_author(author, "author");
 	change = glue_parse(&s, change_arg, "change");
+	formats_check(change, "change");
+	quota_check_change(change);
+	if (client_id != NULL)
+	{
+		entry.client_id = client_id;
+		entry.client_seq = client_seq;
+		entry.client_base_rev = base_rev;
+		entry.client_change_hash = change_hash(&s, change);
+	}
 	store_open(&st);
 	store_lock_document(&st, &s, doc_id, &row);
-	if (client_id != NULL && store_find_resubmit(&st, doc_id, client_id,
-												 client_seq, &rev, &applied))
+	if (client_id != NULL &&
+		store_find_resubmit(&st, doc_id, client_id, client_seq, &first))
+	{
+		check_resubmit(&first, doc_id, base_rev, entry.client_change_hash);
+		entry.rev = first.rev;
+		entry.change = first.change;
 		goto done;
+	}
 	if (base_rev > row.head)
 		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				errmsg("base revision " INT64_FORMAT
@@ -183,34 +289,33 @@ collab_submit(PG_FUNCTION_ARGS)
 				   psprintf("change does not apply to document \"%s\" at "
 							"revision " INT64_FORMAT,
 							text_to_cstring(doc_id), row.head));
+	quota_check_submit(&s, doc_id, row.head, change, &after);
 
-	rev = row.head + 1;
-	applied = glue_to_jsonb(&s, change);
-	store_append(&st, doc_id, rev, applied, client_id, client_seq,
-				 author ? author : doc_caller(), after.length,
-				 astral_array(&after));
+	entry.rev = row.head + 1;
+	entry.change = glue_to_jsonb(&s, change);
+	store_append(&st, doc_id, &entry, &after, astral_array(&after));
 	/* snapshots are taken after commit when the snapshotter can run */
-	if (rev % collab_snapshot_interval == 0 &&
-		!snapshotter_request(text_to_cstring(doc_id), rev))
+	if (entry.rev % collab_snapshot_interval == 0 &&
+		!snapshotter_request(text_to_cstring(doc_id), entry.rev))
 	{
 		/* SQL: with a search_path of our own (submit has no SET clause) */
 		int guc_level = doc_safe_search_path();
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		doc_store_snapshot(doc_id, rev,
-						   glue_to_jsonb(&s, doc_build(&s, doc_id, rev, false,
-													   NULL)));
+		doc_store_snapshot(doc_id, entry.rev,
+						   glue_to_jsonb(&s, doc_build(&s, doc_id, entry.rev,
+													   false, NULL)));
 		SPI_finish();
 		AtEOXact_GUC(true, guc_level);
 	}
-	notify_change(&s, doc_id, rev, client_id, client_seq, change);
+	notify_change(&s, doc_id, entry.rev, client_id, client_seq, change);
 
 done:
 	store_close(&st);
 	/* the tuplestore copies the row: do it while the session's memory lives */
-	result[0] = Int64GetDatum(rev);
-	result[1] = JsonbPGetDatum(applied);
+	result[0] = Int64GetDatum(entry.rev);
+	result[1] = JsonbPGetDatum(entry.change);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, result,
 						 result_nulls);
 	glue_end(&s);

@@ -27,7 +27,8 @@ SELECT * FROM collab.submit('d1', 1, '[{"retain":5},{"insert":" world"}]', 'alic
 SELECT * FROM collab.submit('d1', 1, '[{"retain":5},{"insert":"!"}]', 'bob', 1);
 SELECT * FROM collab.submit('d1', 0, '[{"insert":"> "}]', 'carol', 1);
 SELECT collab.content('d1');
--- a resubmit returns the first result and writes nothing
+-- a resubmit returns the first result and writes nothing; the same pair
+-- with another base or change is refused (sql/resubmit.sql)
 SELECT * FROM collab.submit('d1', 1, '[{"retain":5},{"insert":" world"}]', 'alice', 1);
 SELECT * FROM collab.submit('d1', 0, '[{"insert":"anything"}]', 'alice', 1);
 SELECT collab.head('d1');
@@ -130,7 +131,7 @@ CREATE ROLE collab_test_nobody;
 GRANT EXECUTE ON FUNCTION collab.content(text, bigint), collab.head(text),
 	collab.changes(text, bigint, bigint) TO collab_test_reader;
 GRANT EXECUTE ON FUNCTION collab.submit(text, bigint, jsonb, text, bigint, text),
-	collab.create_document(text, jsonb) TO collab_test_writer;
+	collab.create_document(text, jsonb, text) TO collab_test_writer;
 SET ROLE collab_test_reader;
 SELECT collab.head('d1');
 SELECT * FROM collab.submit('d1', 9, '[{"insert":"x"}]');
@@ -146,7 +147,9 @@ SET ROLE collab_test_nobody;
 SELECT collab.compose('[{"insert":"a"}]', '[{"insert":"b"}]');
 SELECT collab.head('d1');
 RESET ROLE;
-SELECT author FROM collab.changes('d1', 9);
+-- recorded as the login, session_user: SET ROLE does not change who wrote
+-- (sql/access.sql)
+SELECT author = session_user AS by_the_login FROM collab.changes('d1', 9);
 DROP OWNED BY collab_test_reader, collab_test_writer, collab_test_nobody;
 DROP ROLE collab_test_reader, collab_test_writer, collab_test_nobody;
 

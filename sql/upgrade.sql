@@ -1,8 +1,10 @@
 --
 -- Upgrades.  The oldest release, 0.1.0, with documents, history and
--- snapshots, then ALTER EXTENSION collab UPDATE: every document, revision,
--- content and snapshot is still there and unchanged, the new functions work,
--- and the schema is the one a fresh CREATE EXTENSION gives.
+-- snapshots, then ALTER EXTENSION collab UPDATE, a version at a time (0.2.0,
+-- then the current one): every document, revision, content and snapshot is
+-- still there and unchanged, writing goes on, what each version added works
+-- on what the ones before wrote, and the schema is the one a fresh CREATE
+-- EXTENSION gives.
 --
 -- Runs last (the tests before it leave collab installed; it starts over).
 --
@@ -106,50 +108,54 @@ SELECT doc_id, head FROM collab.documents ORDER BY doc_id;
 SELECT doc_id, array_agg(rev ORDER BY rev) AS snapshots
   FROM collab.snapshots GROUP BY doc_id ORDER BY doc_id;
 
--- copies of everything, and of what the readers return, before the update
-CREATE TEMP TABLE before_documents AS SELECT * FROM collab.documents;
-CREATE TEMP TABLE before_change_log AS SELECT * FROM collab.change_log;
-CREATE TEMP TABLE before_snapshots AS SELECT * FROM collab.snapshots;
-CREATE TEMP TABLE before_changes AS
-  SELECT d.doc_id, c.* FROM collab.documents d, LATERAL collab.changes(d.doc_id, 0) c;
-CREATE TEMP TABLE before_content AS
-  SELECT d.doc_id, r AS rev, collab.content(d.doc_id, r) AS content,
-         collab.to_html(collab.content(d.doc_id, r)) AS html
-    FROM collab.documents d, generate_series(0, d.head) r;
-
---
--- the update
---
-ALTER EXTENSION collab UPDATE;
-SELECT e.extversion = a.default_version AS current_version
-  FROM pg_extension e JOIN pg_available_extensions a ON a.name = e.extname
- WHERE e.extname = 'collab';
-
--- nothing lost, nothing changed: each difference would be a row here
-CREATE FUNCTION pg_temp.differences(before regclass, after text)
-RETURNS TABLE (side text, row_text text)
+-- What must survive every update: the tables' rows (their 0.1.0 columns;
+-- later versions add columns), and what the readers return.  keep(tag)
+-- copies each into a temporary table tag_<name>; changed_since(tag) is a
+-- row for each difference from those copies (none, when nothing changed).
+CREATE FUNCTION pg_temp.state_queries() RETURNS TABLE (name text, query text)
+LANGUAGE sql AS $$ VALUES
+  ('documents', 'SELECT doc_id, head, length, astral, created_at, created_by FROM collab.documents'),
+  ('change_log', 'SELECT doc_id, rev, change, client_id, client_seq, author, committed_at FROM collab.change_log'),
+  ('snapshots', 'TABLE collab.snapshots'),
+  ('changes', 'SELECT d.doc_id, c.* FROM collab.documents d, LATERAL collab.changes(d.doc_id, 0) c'),
+  ('content', 'SELECT d.doc_id, r AS rev, collab.content(d.doc_id, r) AS content,
+                      collab.to_html(collab.content(d.doc_id, r)) AS html
+                 FROM collab.documents d, generate_series(0, d.head) r')
+$$;
+CREATE FUNCTION pg_temp.keep(tag text) RETURNS TABLE (name text, row_count bigint)
 LANGUAGE plpgsql AS $$
+DECLARE
+  q record;
 BEGIN
-  RETURN QUERY EXECUTE format(
-    'SELECT ''only before'', b::text FROM (TABLE %1$s EXCEPT ALL %2$s) b
-     UNION ALL
-     SELECT ''only after'', a::text FROM (%2$s EXCEPT ALL TABLE %1$s) a',
-    before, after);
+  FOR q IN SELECT * FROM pg_temp.state_queries() LOOP
+    EXECUTE format('CREATE TEMP TABLE %I AS %s', tag || '_' || q.name, q.query);
+    name := q.name;
+    EXECUTE format('SELECT count(*) FROM %I', tag || '_' || q.name) INTO row_count;
+    RETURN NEXT;
+  END LOOP;
 END $$;
-SELECT * FROM pg_temp.differences('before_documents', 'TABLE collab.documents');
-SELECT * FROM pg_temp.differences('before_change_log', 'TABLE collab.change_log');
-SELECT * FROM pg_temp.differences('before_snapshots', 'TABLE collab.snapshots');
-SELECT * FROM pg_temp.differences('before_changes',
-  'SELECT d.doc_id, c.* FROM collab.documents d, LATERAL collab.changes(d.doc_id, 0) c');
-SELECT * FROM pg_temp.differences('before_content',
-  'SELECT d.doc_id, r AS rev, collab.content(d.doc_id, r) AS content,
-          collab.to_html(collab.content(d.doc_id, r)) AS html
-     FROM collab.documents d, generate_series(0, d.head) r');
--- (and the copies were not empty)
-SELECT (SELECT count(*) FROM before_documents) AS documents,
-       (SELECT count(*) FROM before_change_log) AS revisions,
-       (SELECT count(*) FROM before_snapshots) AS snapshots,
-       (SELECT count(*) FROM before_content) AS contents;
+CREATE FUNCTION pg_temp.changed_since(tag text) RETURNS TABLE (name text, side text, row_text text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  q record;
+BEGIN
+  FOR q IN SELECT * FROM pg_temp.state_queries() LOOP
+    RETURN QUERY EXECUTE format(
+      'SELECT %3$L, ''only before'', b::text FROM (TABLE %1$I EXCEPT ALL %2$s) b
+       UNION ALL
+       SELECT %3$L, ''only after'', a::text FROM (%2$s EXCEPT ALL TABLE %1$I) a',
+      tag || '_' || q.name, q.query, q.name);
+  END LOOP;
+END $$;
+
+SELECT * FROM pg_temp.keep('v010');
+
+--
+-- the update to 0.2.0: nothing lost, nothing changed
+--
+ALTER EXTENSION collab UPDATE TO '0.2.0';
+SELECT extversion FROM pg_extension WHERE extname = 'collab';
+SELECT * FROM pg_temp.changed_since('v010');
 SELECT collab.content('up-b');
 SELECT collab.head('up-gone');
 
@@ -158,6 +164,50 @@ SELECT rev, change FROM collab.submit('up-b', 3, '[{"insert":"again "}]', 'clien
 SELECT rev FROM collab.submit('up-a', 8, '[{"insert":"a9 "}]', 'client-1', 9);
 SELECT collab.to_text(collab.content('up-a'));
 SELECT array(SELECT rev FROM collab.snapshots WHERE doc_id = 'up-a' ORDER BY rev);
+SELECT collab.create_document('up-c', '[{"insert":"made in 0.2.0\n"}]');
+
+SELECT * FROM pg_temp.keep('v020');
+
+--
+-- the update to the current version (0.3.0 and later): nothing lost,
+-- nothing changed
+--
+ALTER EXTENSION collab UPDATE;
+SELECT e.extversion = a.default_version AS current_version
+  FROM pg_extension e JOIN pg_available_extensions a ON a.name = e.extname
+ WHERE e.extname = 'collab';
+SELECT * FROM pg_temp.changed_since('v020');
+
+-- (0.3.0) the columns it added are null in the rows it found: not known
+SELECT count(*) AS documents, count(json_bytes) AS json_bytes,
+       count(attributes_bytes) AS attributes_bytes
+  FROM collab.documents;
+SELECT count(*) AS changes, count(client_base_rev) AS client_base_rev,
+       count(client_change_hash) AS client_change_hash
+  FROM collab.change_log;
+-- a repeat of a (client, seq) stored before is taken on its word, as
+-- before, whatever its base and change; a new one is checked
+SELECT rev, change FROM collab.submit('up-b', 0, '[{"insert":"not the first"}]', 'client-2', 1);
+SELECT rev FROM collab.submit('up-b', 6, '[{"insert":"!"}]', 'client-2', 3);
+SELECT rev FROM collab.submit('up-b', 6, '[{"insert":"?"}]', 'client-2', 3);
+SELECT collab.head('up-b');
+-- an unknown size is measured at the document's next submit
+SELECT json_bytes IS NOT NULL AS measured FROM collab.documents WHERE doc_id = 'up-b';
+SELECT rev FROM collab.submit('up-c', 0, '[{"insert":"and 0.3.0: "}]');
+SELECT json_bytes, attributes_bytes FROM collab.documents WHERE doc_id = 'up-c';
+-- create_document takes created_by (from a superuser, a member of every
+-- role); a call without it still works
+SELECT collab.create_document('up-d', '[]', 'dora');
+SELECT collab.create_document('up-e');
+SELECT doc_id, created_by = session_user AS by_the_login,
+       nullif(created_by, session_user) AS named, json_bytes
+  FROM collab.documents WHERE doc_id IN ('up-d', 'up-e') ORDER BY doc_id;
+-- the gateway role, with its grants
+SELECT p.oid::regprocedure AS granted_to_gateway
+  FROM pg_proc p, aclexplode(p.proacl) a
+ WHERE p.pronamespace = 'collab'::regnamespace
+   AND a.grantee = 'collab_gateway'::regrole AND a.privilege_type = 'EXECUTE'
+ ORDER BY p.oid::regprocedure::text;
 
 --
 -- the contract with the notifier (0.2.0)
@@ -170,7 +220,7 @@ SELECT collab.create_document(repeat('x', (collab.contract() ->> 'id_bytes_max')
 SELECT collab.create_document(repeat('y', (collab.contract() ->> 'id_bytes_max')::int + 1));
 
 --
--- 0.1.0 + the update has the schema a fresh install has: each difference
+-- 0.1.0 + the updates have the schema a fresh install has: each difference
 -- would be a row here
 --
 SELECT 'only fresh' AS side, * FROM (TABLE fresh_schema

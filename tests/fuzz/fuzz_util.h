@@ -196,7 +196,8 @@ fuzz_ends_with_newline(const delta *doc)
 
 /*
  * delta_shape_apply must accept exactly the changes delta_apply accepts and
- * give the shape of the result; with keep_final_newline on a document that
+ * give the shape of the result, its size bounds at least the result's sizes
+ * (exact from delta_shape_of); with keep_final_newline on a document that
  * ends with a newline, what it accepts must keep that newline last.
  * Returns whether the change applies.
  */
@@ -206,6 +207,7 @@ fuzz_check_shape(delta_arena *arena, const delta *doc, const delta *change)
 	delta_shape shape;
 	delta_shape after;
 	delta_shape kept;
+	delta_shape exact;
 	delta_error err;
 	delta_error err2;
 	delta *result = NULL;
@@ -224,6 +226,9 @@ fuzz_check_shape(delta_arena *arena, const delta *doc, const delta *change)
 	}
 	FUZZ_REQUIRE(delta_is_document(doc), "shape_of took a non-document");
 	fuzz_check_shape_of(doc, &shape);
+	FUZZ_REQUIRE(shape.bytes == (int64_t) delta_write_size(doc),
+				 "shape_of: %lld bytes, the document writes %zu",
+				 (long long) shape.bytes, delta_write_size(doc));
 
 	fuzz_error_reset(&err);
 	applied = delta_apply(arena, doc, change, &result, &err);
@@ -241,6 +246,17 @@ fuzz_check_shape(delta_arena *arena, const delta *doc, const delta *change)
 	if (applied != DELTA_OK)
 		return false;
 	fuzz_check_shape_of(result, &after);
+	/* the size bounds stay bounds (quotas rely on them) */
+	fuzz_error_reset(&err);
+	FUZZ_REQUIRE(delta_shape_of(arena, result, &exact, &err) == DELTA_OK,
+				 "shape_of the result: %s", err.message);
+	FUZZ_REQUIRE(after.bytes >= exact.bytes &&
+					 after.attributes_bytes >= exact.attributes_bytes,
+				 "bounds %lld, %lld below the result's %lld, %lld for %s "
+				 "on %s",
+				 (long long) after.bytes, (long long) after.attributes_bytes,
+				 (long long) exact.bytes, (long long) exact.attributes_bytes,
+				 fuzz_json(arena, change), fuzz_json(arena, doc));
 
 	if (fuzz_ends_with_newline(doc))
 	{

@@ -32,6 +32,17 @@
 #include "delta.h"
 
 /*
+ * What the pools use beyond collab's default formats (collab.allowed_embeds
+ * and collab.allowed_attributes, docs/documents.md "Formats"): a video
+ * embed and an object-valued attribute that Quill does not know, which
+ * exercise the OT as well as any.  A database these edits are submitted to
+ * allows them too: tests/stress per session, the notifier's test scripts
+ * in their cluster's configuration.
+ */
+#define EDITS_EXTRA_EMBEDS "video"
+#define EDITS_EXTRA_ATTRIBUTES "meta"
+
+/*
  * Where choices come from: a splitmix64 stream from a seed (the same seed,
  * the same choices), or the bytes of a fuzzer's input, one byte a choice
  * (0 once the input is used up, so every input ends).

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "edits.h"
 #include "stress.h"
 
 double
@@ -130,7 +131,7 @@ connect_db(const config *cfg, const char *app, bool direct, char *errbuf,
 	const char *keys[] = {"client_encoding", "application_name", NULL};
 	const char *values[] = {"UTF8", app, NULL};
 	PGconn *conn = PQconnectdbParams(keys, values, 0);
-	char sql[160];
+	char sql[512];
 	PGresult *res;
 
 	if (PQstatus(conn) != CONNECTION_OK)
@@ -139,11 +140,18 @@ connect_db(const config *cfg, const char *app, bool direct, char *errbuf,
 		PQfinish(conn);
 		return NULL;
 	}
-	/* superuser only (both PGC_SUSET); every session must agree on the
-	 * interval */
+	/* superuser only (all PGC_SUSET); every session must agree on the
+	 * interval; the edits use formats beyond the default lists (edits.h),
+	 * read once the library is loaded (without the preload, a session has
+	 * not loaded it yet) */
 	snprintf(sql, sizeof(sql),
-			 "SET collab.snapshot_interval = %d;"
+			 "LOAD 'collab'; SELECT set_config('collab.allowed_embeds',"
+			 " current_setting('collab.allowed_embeds') || ', %s', false),"
+			 " set_config('collab.allowed_attributes',"
+			 " current_setting('collab.allowed_attributes') || ', %s', false);"
+			 " SET collab.snapshot_interval = %d;"
 			 " SET collab.notify_worker = %s; SET collab.snapshot_worker = %s",
+			 EDITS_EXTRA_EMBEDS, EDITS_EXTRA_ATTRIBUTES,
 			 cfg->snapshot_interval, direct ? "off" : "on",
 			 direct ? "off" : "on");
 	res = PQexec(conn, sql);

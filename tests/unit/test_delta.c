@@ -840,6 +840,99 @@ test_shapes(void)
 	CHECK_MSG(mismatches > 200, "only %d split changes generated", mismatches);
 }
 
+/* --- JSON sizes and their bounds ----------------------------------------
+ */
+
+static size_t
+written_size(const delta *d)
+{
+	delta_buf buf;
+	delta_error err;
+
+	delta_buf_init(&buf, A);
+	CHECK(delta_write(&buf, d, &err) == DELTA_OK);
+	return buf.len;
+}
+
+static void
+test_sizes(void)
+{
+	static const char *const cases[] = {
+		"[]",
+		"[{\"insert\":\"a\"}]",
+		"[{\"insert\":\"q\\\"b\\\\s\\n\\r\\t\\b\\f\\u0001\\u001f "
+		"\\u00e9\\ud83d\\ude00\"}]",
+		"[{\"insert\":{\"image\":\"x\\\"y\"},\"attributes\":{\"width\":10,"
+		"\"alt\":null,\"a\":[1,2.50e3,true,false,{}],\"b\":[]}}]",
+		"[{\"retain\":1234567},{\"delete\":9},{\"retain\":1,"
+		"\"attributes\":{\"bold\":null}},{\"insert\":\"x\"}]",
+	};
+	size_t i;
+	int round;
+	int step;
+	delta_shape shape;
+	delta_shape after;
+	delta_shape exact;
+	delta_error err;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		delta *d = P(cases[i]);
+
+		CHECK_MSG(delta_write_size(d) == written_size(d), "size of %s",
+				  cases[i]);
+	}
+	CHECK(
+		delta_shape_of(A,
+					   P("[{\"insert\":\"ab\",\"attributes\":{\"bold\":true}},"
+						 "{\"insert\":\"c\\n\"}]"),
+					   &shape, &err) == DELTA_OK);
+	CHECK_MSG(shape.bytes == 69 && shape.attributes_bytes == 13, "%lld %lld",
+			  (long long) shape.bytes, (long long) shape.attributes_bytes);
+	/* unknown stays unknown */
+	shape.bytes = -1;
+	CHECK(delta_shape_apply(A, &shape, P("[{\"insert\":\"x\"}]"), true, &after,
+							&err) == DELTA_OK);
+	CHECK(after.bytes == -1 && after.attributes_bytes == -1);
+
+	/* the bounds stay bounds through a chain of random changes, and an
+	 * insert at the start of a document without attributes costs its op
+	 * and a comma */
+	CHECK(delta_shape_of(A, P("[{\"insert\":\"ab\\n\"}]"), &shape, &err) ==
+		  DELTA_OK);
+	CHECK(delta_shape_apply(A, &shape, P("[{\"insert\":\"x\"}]"), true, &after,
+							&err) == DELTA_OK);
+	CHECK(after.bytes == shape.bytes + 15 && after.attributes_bytes == 0);
+	rng_state = UINT64_C(0x9E3779B97F4A7C15);
+	for (round = 0; round < 400; round++)
+	{
+		delta *doc = random_document();
+
+		CHECK(delta_shape_of(A, doc, &shape, &err) == DELTA_OK);
+		for (step = 0; step < 20; step++)
+		{
+			delta *change = random_change(doc);
+			delta *out = NULL;
+
+			if (delta_apply(A, doc, change, &out, &err) != DELTA_OK)
+				break;
+			CHECK(delta_shape_apply(A, &shape, change, false, &after, &err) ==
+				  DELTA_OK);
+			CHECK(delta_shape_of(A, out, &exact, &err) == DELTA_OK);
+			CHECK(exact.bytes == (int64_t) written_size(out));
+			CHECK_MSG(after.bytes >= exact.bytes &&
+						  after.attributes_bytes >= exact.attributes_bytes,
+					  "bounds %lld, %lld below %lld, %lld after %s on %s",
+					  (long long) after.bytes,
+					  (long long) after.attributes_bytes,
+					  (long long) exact.bytes,
+					  (long long) exact.attributes_bytes, S(change), S(doc));
+			doc = out;
+			shape = after;
+		}
+	}
+}
+
 /* --- allocation failures --------------------------------------------------
  */
 
@@ -961,6 +1054,7 @@ main(void)
 	test_invert_apply_diff();
 	test_properties();
 	test_shapes();
+	test_sizes();
 	test_allocation_failures();
 	delta_arena_destroy(A);
 	return check_summary("delta");
