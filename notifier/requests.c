@@ -24,7 +24,7 @@
 	"FROM collab.changes($1, $2, $3)"
 #define SQL_SNAPSHOT \
 	"SELECT h, collab.content($1, h)::text FROM collab.head($1) AS h"
-#define SQL_CREATE "SELECT collab.create_document($1)"
+#define SQL_CREATE "SELECT collab.create_document($1, created_by => $2)"
 #define SQL_SUBMIT \
 	"SELECT rev, change::text FROM collab.submit($1, $2, $3, $4, $5, $6)"
 #define SQL_PRESENCE "SELECT collab.presence($1, $2, $3)"
@@ -55,7 +55,7 @@ static const struct {
 	{"P0002", RQ_NOT_FOUND},   {"42501", RQ_FORBIDDEN},
 	{"22", RQ_INVALID},	   /* data exception: a bad change, revision, id */
 	{"54000", RQ_INVALID}, /* too large */
-	{"23505", RQ_EXISTS},
+	{"23505", RQ_EXISTS},	   {WIRE_SQLSTATE_DUPLICATE_SEQ, RQ_DUPLICATE},
 };
 
 /* Per request: its name in the log, the code for its own bad arguments,
@@ -100,6 +100,8 @@ rq_error_code(rq_failure failure, rq_kind kind)
 			return "forbidden";
 		case RQ_INVALID:
 			return kinds[kind].invalid;
+		case RQ_DUPLICATE:
+			return "duplicate_seq";
 		case RQ_EXISTS:
 		case RQ_INTERNAL:
 			break;
@@ -171,6 +173,10 @@ rq_error(conn *c, rq_kind kind, const pg_error *err, const char *doc,
 		case RQ_INVALID:
 			message = err->message && *err->message ? err->message
 													: "invalid request";
+			break;
+		case RQ_DUPLICATE:
+			message = "this client id and seq were used for another change: "
+					  "resynchronise and use a new seq";
 			break;
 		case RQ_EXISTS:
 		case RQ_INTERNAL:
@@ -313,7 +319,7 @@ static void
 handle_subscribe(conn *c, const request *req)
 {
 	sub *s = sub_find(c, req->doc);
-	const char *params[1] = {req->doc};
+	const char *params[2] = {req->doc, NULL};
 	rq_ctx *q;
 
 	if (!s && c->nsubs >= fanout_cfg->max_docs)
@@ -341,7 +347,8 @@ handle_subscribe(conn *c, const request *req)
 		return;
 	}
 	q->since = req->has_rev ? req->rev : -1;
-	if (!pg_query_for(c, SQL_CREATE, 1, params, create_done, q))
+	params[1] = c->authed ? c->user : NULL; /* the creator: the token's sub */
+	if (!pg_query_for(c, SQL_CREATE, 2, params, create_done, q))
 	{
 		pg_error err = {.unavailable = true};
 

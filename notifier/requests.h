@@ -35,6 +35,7 @@ typedef enum rq_failure {
 	RQ_FORBIDDEN,	/* 42501: the notifier's role may not */
 	RQ_INVALID,		/* 22xxx, 54000: the request's own arguments */
 	RQ_EXISTS,		/* 23505: a create of a document that exists */
+	RQ_DUPLICATE,	/* CL409: a (client, seq) used for another change */
 	RQ_INTERNAL,	/* anything else */
 } rq_failure;
 

@@ -324,6 +324,14 @@ test_tokens_in_band_and_cookie(void)
 				  "... recorded with the token's sub as its author (%s)",
 				  PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "no row");
 			PQclear(res);
+			res = sql(
+				"SELECT created_by FROM collab.documents WHERE doc_id = $1", 1,
+				p);
+			check(PQntuples(res) == 1 &&
+					  strcmp(PQgetvalue(res, 0, 0), "alice") == 0,
+				  "... and the document with her as its creator (%s)",
+				  PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "no row");
+			PQclear(res);
 		}
 	}
 	raw_free(r);

@@ -303,6 +303,52 @@ test_internal_error_tells_the_client_an_id_only(void)
 	PQclear(sql("DROP FUNCTION public.collab_test_fail()", 0, NULL));
 }
 
+/*
+ * A (client, seq) reused for another change (client ids squatted, or a
+ * client that lost its state): the second submit is duplicate_seq, never an
+ * ack for the first's change, and nothing is written; the same change
+ * again is still the first's ack.
+ */
+static void
+test_reused_seq_is_duplicate_seq(void)
+{
+	const char *doc = doc_name("dupseq"), *id = client_name("dupseq");
+	wsc *a = connect_to('a'), *b = connect_to('b');
+	char *content;
+	json_t *m;
+
+	free(hello(a));
+	free(hello(b));
+	subscribe(a, doc);
+	subscribe(b, doc);
+	wsc_sendf(a,
+			  "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,\"seq\":1,"
+			  "\"client\":\"%s\",\"change\":[{\"insert\":\"A\"}]}",
+			  doc, id);
+	m = expect(a, "ack", "the first submit of seq 1");
+	json_decref(m);
+	json_decref(expect(b, "change", "b sees it"));
+	wsc_sendf(b,
+			  "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,\"seq\":1,"
+			  "\"client\":\"%s\",\"change\":[{\"insert\":\"B\"}]}",
+			  doc, id);
+	expect_error_seq(b, "duplicate_seq", doc, 1,
+					 "the same client id and seq with another change");
+	wsc_sendf(b,
+			  "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,\"seq\":1,"
+			  "\"change\":[{\"insert\":\"A\"}]}",
+			  doc);
+	m = expect(b, "ack", "the same change again");
+	check(m && int_of(m, "rev") == 1, "... is the first's ack (revision 1)");
+	json_decref(m);
+	content = sql_content(doc);
+	check(strcmp(content, "{\"ops\": [{\"insert\": \"A\\n\"}]}") == 0,
+		  "B was never written (%s)", content);
+	free(content);
+	wsc_free(a);
+	wsc_free(b);
+}
+
 const harness_test proto_errors[] = {
 	{"malformed_messages_are_bad_message",
 	 test_malformed_messages_are_bad_message},
@@ -313,5 +359,6 @@ const harness_test proto_errors[] = {
 	{"subprotocol_collab_accepted", test_subprotocol_collab_accepted},
 	{"internal_error_tells_the_client_an_id_only",
 	 test_internal_error_tells_the_client_an_id_only},
+	{"reused_seq_is_duplicate_seq", test_reused_seq_is_duplicate_seq},
 	{NULL, NULL},
 };
