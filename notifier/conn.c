@@ -286,6 +286,7 @@ conn_closed(conn *c)
 	log_msg(LOG_INFO, "conn: client %" PRIu64 " (%s) closed", c->id,
 			c->client);
 	lws_sul_cancel(&c->slow_sul);
+	lws_sul_cancel(&c->presence_sul);
 	auth_closed(c);
 	stream_end_all(c);
 	/* what it asked for and no connection has taken yet: nobody to answer */

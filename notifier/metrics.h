@@ -35,6 +35,7 @@ extern struct metrics {
 	uint64_t auth_expired;		   /* ... of which: expired */
 	uint64_t requests_dropped;	   /* queued for a client that had gone */
 	uint64_t too_many_pending;	   /* requests over --max-pending */
+	uint64_t presence_coalesced;   /* presence states replaced unsent */
 } metrics;
 
 /* The Prometheus text exposition into BUF; returns its length. */

@@ -463,6 +463,8 @@ handle_submit(conn *c, const request *req)
 
 /* --- presence ----------------------------------------------------------- */
 
+#define PRESENCE_GAP_US (100 * LWS_US_PER_MS) /* at most 10 a second */
+
 static void
 presence_done(void *ctx, const PGresult *res, const pg_error *err)
 {
@@ -474,13 +476,71 @@ presence_done(void *ctx, const PGresult *res, const pg_error *err)
 	rq_ctx_free(q);
 }
 
+/* Sends STATE (JSON) as S's presence now. */
+static void
+presence_send(conn *c, sub *s, const char *state)
+{
+	const char *params[3] = {s->d->id, c->client, state};
+	rq_ctx *q = rq_ctx_new(c, s->d, s->gen);
+
+	c->presence_at = lws_now_usecs() + PRESENCE_GAP_US;
+	if (!q)
+	{
+		rq_internal(c, s->d->id, -1, NULL, "out of memory");
+		return;
+	}
+	if (!pg_query_for(c, SQL_PRESENCE, 3, params, presence_done, q))
+	{
+		pg_error err = {.unavailable = true};
+
+		rq_ctx_free(q);
+		rq_error(c, RQ_PRESENCE, &err, s->d->id, -1, NULL);
+	}
+	else
+		s->presence = strcmp(state, "{}") != 0;
+}
+
+/* The connection's turn for a presence: one waiting one goes. */
+static void
+presence_due(lws_sorted_usec_list_t *sul)
+{
+	conn *c = lws_container_of(sul, conn, presence_sul);
+	sub *s = c->subs;
+
+	while (s && !s->presence_wait)
+		s = s->cnext;
+	if (!s || !conn_live(c))
+		return;
+	{
+		char *state = s->presence_wait;
+
+		s->presence_wait = NULL;
+		presence_send(c, s, state);
+		free(state);
+	}
+	for (s = c->subs; s; s = s->cnext)
+	{
+		if (s->presence_wait)
+		{
+			lws_sul_schedule(fanout_context, 0, &c->presence_sul, presence_due,
+							 PRESENCE_GAP_US);
+			break;
+		}
+	}
+}
+
+/*
+ * Presence is coalesced: a connection sends at most one every
+ * PRESENCE_GAP_US, and of the states a document got meanwhile only the
+ * latest goes (every presence is a query and a NOTIFY to every instance;
+ * a flood of them would overflow the announcer's ring).
+ */
 static void
 handle_presence(conn *c, const request *req)
 {
 	sub *s = sub_find(c, req->doc);
-	const char *params[3];
 	char *state;
-	rq_ctx *q;
+	lws_usec_t now = lws_now_usecs();
 
 	if (!s)
 	{
@@ -489,26 +549,23 @@ handle_presence(conn *c, const request *req)
 		return;
 	}
 	state = json_dumps(req->state, JSON_COMPACT);
-	q = state ? rq_ctx_new(c, s->d, s->gen) : NULL;
-	if (!q)
+	if (!state)
 	{
-		free(state);
 		rq_internal(c, req->doc, -1, NULL, "out of memory");
 		return;
 	}
-	params[0] = req->doc;
-	params[1] = c->client;
-	params[2] = state;
-	if (!pg_query_for(c, SQL_PRESENCE, 3, params, presence_done, q))
+	if (now >= c->presence_at && lws_dll2_is_detached(&c->presence_sul.list))
 	{
-		pg_error err = {.unavailable = true};
-
-		rq_ctx_free(q);
-		rq_error(c, RQ_PRESENCE, &err, req->doc, -1, NULL);
+		presence_send(c, s, state);
+		free(state);
+		return;
 	}
-	else
-		s->presence = json_object_size(req->state) > 0;
-	free(state);
+	metrics.presence_coalesced += s->presence_wait != NULL;
+	free(s->presence_wait);
+	s->presence_wait = state;
+	if (lws_dll2_is_detached(&c->presence_sul.list))
+		lws_sul_schedule(fanout_context, 0, &c->presence_sul, presence_due,
+						 c->presence_at > now ? c->presence_at - now : 0);
 }
 
 /* --- fetch -------------------------------------------------------------- */

@@ -151,6 +151,7 @@ sub_remove(sub *s, bool clear_presence)
 		rq_presence_clear(d->id, c->client);
 	c->inflight -= s->npend;
 	assert(c->inflight >= 0);
+	free(s->presence_wait); /* superseded by the clear, or by nothing */
 	free(s->pend);
 	free(s);
 	if (d->nsubs == 0)

@@ -144,10 +144,56 @@ test_presence_cleared_when_subscription_ends(void)
 	wsc_free(b);
 }
 
+/*
+ * A flood of presence from one connection (50 states at once, a cursor
+ * dragged by a script) is coalesced: the other subscribers get at most
+ * about ten a second of it, the last state among them, where every one
+ * used to be a query and a NOTIFY to every instance.
+ */
+static void
+test_presence_flood_coalesced(void)
+{
+	const char *doc = doc_name("presence-flood");
+	wsc *a = connect_to('a'), *b = connect_to('b');
+	int64_t t0, last = -1;
+	int got = 0;
+	json_t *m;
+
+	free(hello(a));
+	free(hello(b));
+	subscribe(a, doc);
+	subscribe(b, doc);
+	t0 = wsc_now_us();
+	for (int i = 1; i <= 50; i++)
+		wsc_sendf(
+			b, "{\"type\":\"presence\",\"doc\":\"%s\",\"state\":{\"i\":%d}}",
+			doc, i);
+	while (last != 50 && (m = next_json(a, 2000)) != NULL)
+	{
+		if (strcmp(type_of(m), "presence") == 0)
+		{
+			got++;
+			last = int_of(json_object_get(m, "state"), "i");
+		}
+		json_decref(m);
+	}
+	{
+		int64_t ms = (wsc_now_us() - t0) / 1000;
+
+		check(last == 50 && got <= ms / 100 + 2,
+			  "50 presence states at once: %d reach the other instance in "
+			  "%lld ms (at most one per 100 ms), the last one last (%lld)",
+			  got, (long long) ms, (long long) last);
+	}
+	wsc_free(a);
+	wsc_free(b);
+}
+
 const harness_test proto_presence[] = {
 	{"presence_with_stated_id_cleared_on_drop",
 	 test_presence_with_stated_id_cleared_on_drop},
 	{"presence_cleared_when_subscription_ends",
 	 test_presence_cleared_when_subscription_ends},
+	{"presence_flood_coalesced", test_presence_flood_coalesced},
 	{NULL, NULL},
 };
