@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -172,10 +173,24 @@ read_key(config *cfg)
 static bool
 loopback_only(const config *cfg)
 {
-	return strncmp(cfg->listen_host, "127.", 4) == 0 ||
-		   strcmp(cfg->listen_host, "::1") == 0 ||
-		   strcmp(cfg->listen_host, "[::1]") == 0 ||
-		   strcmp(cfg->listen_host, "localhost") == 0;
+	const char *host = cfg->listen_host;
+	char bare[sizeof(cfg->listen_host)];
+	size_t n = strlen(host);
+	struct in_addr v4;
+	struct in6_addr v6;
+
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') /* [::1] */
+	{
+		memcpy(bare, host + 1, n - 2);
+		bare[n - 2] = '\0';
+		host = bare;
+	}
+	/* an address, not a name that merely starts like one (127.evil.com) */
+	if (inet_pton(AF_INET, host, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	return (inet_pton(AF_INET6, host, &v6) == 1 &&
+			IN6_IS_ADDR_LOOPBACK(&v6)) ||
+		   strcmp(host, "localhost") == 0;
 }
 
 /*
