@@ -289,9 +289,11 @@ conn_closed(conn *c)
 	lws_sul_cancel(&c->presence_sul);
 	auth_closed(c);
 	stream_end_all(c);
-	/* what it asked for and no connection has taken yet: nobody to answer */
-	metrics.requests_dropped +=
-		(uint64_t) pg_drop_owned(c, "the client has gone");
+	/* what it asked for and no connection has taken yet: nobody to answer
+	 * (a walk of the queue, so only for a connection that has any) */
+	if (c->pending > 0)
+		metrics.requests_dropped +=
+			(uint64_t) pg_drop_owned(c, "the client has gone");
 	while (c->q_len > 0)
 	{
 		msg_unref(c->q[c->q_head]);
