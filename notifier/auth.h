@@ -15,8 +15,10 @@
  * hello or the one it states (AUTH_ID_CHARS, at most AUTH_ID_MAX bytes), so
  * no one can submit or send presence under another user's id.
  *
- * Without a key every connection may do everything under the ids it states
- * (development only: main.c says so at start).
+ * Without a key (only with --insecure-no-auth, on loopback: config.c) every
+ * connection may do everything under the ids it states (development only:
+ * main.c says so at start and every minute, /metrics in
+ * collab_notifier_auth_disabled).
  */
 #ifndef COLLAB_NOTIFIER_AUTH_H
 #define COLLAB_NOTIFIER_AUTH_H

@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef enum opt_kind {
 	OPT_STRING,
 	OPT_INT,
 	OPT_LONG,
 	OPT_ADDRESS,
+	OPT_BOOL, /* a flag without a value; its variable 1/0 (yes/no ...) */
 } opt_kind;
 
 typedef struct option_def {
@@ -113,6 +115,11 @@ static const option_def options[] = {
 	 0, 0, FIELD(auth_public_key_file),
 	 "PEM public key whose private half signs users' tokens: RSA (RS256) or "
 	 "P-256 (ES256)"},
+	{"insecure-no-auth", "COLLAB_INSECURE_NO_AUTH", OPT_BOOL, NULL, 0, 0,
+	 FIELD(insecure_no_auth),
+	 "development only, on loopback only: start without a key, and every "
+	 "connection gets every right on every document; without a key and "
+	 "without this flag the notifier refuses to start (docs/auth.md)"},
 	{"auth-audience", "COLLAB_AUTH_AUDIENCE", OPT_STRING, "collab", 0, 0,
 	 FIELD(auth_audience), "what a token's aud must hold"},
 	{"auth-issuer", "COLLAB_AUTH_ISSUER", OPT_STRING, NULL, 0, 0,
@@ -230,13 +237,57 @@ check_origins(const config *cfg)
 	}
 }
 
+/*
+ * A key for users' tokens, or --insecure-no-auth on loopback: never a
+ * notifier that lets everyone in by accident (a forgotten option), nor one
+ * whose intent is unclear (a key and the flag), nor an open one reachable
+ * from other machines.
+ */
+static int
+check_auth(const config *cfg)
+{
+	bool key = cfg->auth_secret_file || cfg->auth_public_key_file;
+
+	if (key && cfg->insecure_no_auth)
+	{
+		fprintf(stderr,
+				"collab-notifier: --insecure-no-auth with --auth-secret-file "
+				"or --auth-public-key-file: either tokens are required or "
+				"not; give one of them\n");
+		return -1;
+	}
+	if (!key && !cfg->insecure_no_auth)
+	{
+		fprintf(stderr,
+				"collab-notifier: no key for users' tokens: give "
+				"--auth-secret-file FILE (HS256) or --auth-public-key-file "
+				"FILE (RS256, ES256), see docs/auth.md; for development "
+				"only, --insecure-no-auth starts without authentication "
+				"(every connection may read and write every document)\n");
+		return -1;
+	}
+	if (cfg->insecure_no_auth && !loopback_only(cfg))
+	{
+		fprintf(stderr,
+				"collab-notifier: --insecure-no-auth is refused when "
+				"listening beyond loopback (--listen %s:%d): anyone who "
+				"reaches the port could read and write every document; "
+				"give a key (docs/auth.md)\n",
+				cfg->listen_host, cfg->listen_port);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 usage(FILE *out)
 {
 	fprintf(
 		out,
-		"usage: collab-notifier --dsn CONNINFO [--listen HOST:PORT] "
-		"[--static DIR] [OPTION VALUE]...\n\n"
+		"usage: collab-notifier --dsn CONNINFO (--auth-secret-file FILE | "
+		"--auth-public-key-file FILE | --insecure-no-auth)\n"
+		"                       [--listen HOST:PORT] [--static DIR] "
+		"[OPTION VALUE]...\n\n"
 		"Carries collab's committed changes to WebSocket clients (ws://HOST:"
 		"PORT/ws)\nand their edits to collab.submit; GET /healthz answers "
 		"200 while the\ndatabase is reachable, 503 otherwise; GET /metrics "
@@ -246,9 +297,13 @@ usage(FILE *out)
 	{
 		const option_def *o = &options[i];
 
-		fprintf(out, "  --%s (%s)%s%s%s\n      %s\n", o->flag, o->env,
-				o->dflt ? " [default " : "", o->dflt ? o->dflt : "",
-				o->dflt ? "]" : "", o->help);
+		if (o->kind == OPT_BOOL)
+			fprintf(out, "  --%s (%s=1)\n      %s\n", o->flag, o->env,
+					o->help);
+		else
+			fprintf(out, "  --%s (%s)%s%s%s\n      %s\n", o->flag, o->env,
+					o->dflt ? " [default " : "", o->dflt ? o->dflt : "",
+					o->dflt ? "]" : "", o->help);
 	}
 	fprintf(out, "  --help, --version\n");
 }
@@ -315,6 +370,26 @@ set_option(config *cfg, const option_def *o, const char *value,
 			cfg->listen_port = (int) port;
 			return 0;
 		}
+		case OPT_BOOL:
+		{
+			static const char *const yes[] = {"1", "true", "yes", "on"};
+			static const char *const no[] = {"0", "false", "no", "off"};
+
+			for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+			{
+				if (strcasecmp(value, yes[i]) == 0 ||
+					strcasecmp(value, no[i]) == 0)
+				{
+					*(bool *) field = strcasecmp(value, yes[i]) == 0;
+					return 0;
+				}
+			}
+			fprintf(stderr,
+					"collab-notifier: %s %s: \"%s\" is not 1 or 0 (true or "
+					"false, yes or no, on or off)\n",
+					source, o->flag, value);
+			return -1;
+		}
 	}
 	return -1;
 }
@@ -373,6 +448,8 @@ config_load(config *cfg, int argc, char **argv)
 		}
 		if (arg[name_len] == '=')
 			value = arg + name_len + 1;
+		else if (o->kind == OPT_BOOL) /* a flag takes no value */
+			value = "1";
 		else if (a + 1 < argc)
 			value = argv[++a];
 		else
@@ -392,5 +469,7 @@ config_load(config *cfg, int argc, char **argv)
 	}
 	if (cfg->notify_key_file && read_key(cfg) != 0)
 		return -1;
-	return check_origins(cfg);
+	if (check_origins(cfg) != 0)
+		return -1;
+	return check_auth(cfg);
 }

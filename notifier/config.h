@@ -7,6 +7,7 @@
 #ifndef COLLAB_NOTIFIER_CONFIG_H
 #define COLLAB_NOTIFIER_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* the version lives in collab.control; the Makefile passes it on */
@@ -46,6 +47,7 @@ typedef struct config {
 	char *notify_key;			 /* its contents (malloc'd), or NULL */
 	const char *auth_secret_file;	  /* HS256 secret, or NULL */
 	const char *auth_public_key_file; /* RS256/ES256 key (PEM), or NULL */
+	bool insecure_no_auth;			  /* no key: everyone may do anything */
 	const char *auth_audience;		  /* tokens' aud must hold it */
 	const char *auth_issuer;		  /* tokens' iss, or NULL: any */
 	int auth_leeway_s;				  /* clock skew allowed on nbf, iat */
@@ -59,8 +61,11 @@ typedef struct config {
 
 /*
  * Fills CFG from ARGV and the environment (and reads the notify key's
- * file).  Returns 0 on success, 1 when --help or --version was printed
- * (exit 0), -1 after printing an error to stderr (exit 2).
+ * file), and refuses what would be unsafe: no Origin list beyond loopback,
+ * neither a key for tokens nor --insecure-no-auth, both, or
+ * --insecure-no-auth beyond loopback.  Returns 0 on success, 1 when --help
+ * or --version was printed (exit 0), -1 after printing an error to stderr
+ * (exit 2).
  */
 int config_load(config *cfg, int argc, char **argv);
 

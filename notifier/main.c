@@ -44,6 +44,30 @@ raise_fd_limit(void)
 	}
 }
 
+/*
+ * --insecure-no-auth: said at start and every minute after, so that a log
+ * read at any time shows it, not only one read from the beginning.
+ */
+#define INSECURE_WARNING_US (60 * LWS_US_PER_SEC)
+static lws_sorted_usec_list_t insecure_sul;
+
+static void
+insecure_warning(void)
+{
+	log_msg(LOG_WARN, "WARNING: --insecure-no-auth: authentication is OFF: "
+					  "every connection gets every right, to read, write "
+					  "and create every document under any client id; for "
+					  "development only (docs/auth.md)");
+}
+
+static void
+insecure_warning_cb(lws_sorted_usec_list_t *sul)
+{
+	insecure_warning();
+	lws_sul_schedule(context, 0, sul, insecure_warning_cb,
+					 INSECURE_WARNING_US);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -63,9 +87,7 @@ main(int argc, char **argv)
 	if (!auth_init(&cfg))
 		return 2;
 	if (!auth_enabled())
-		log_msg(LOG_WARN, "no --auth-secret-file or --auth-public-key-file: "
-						  "anyone who reaches this port may read and write "
-						  "every document (development only, docs/auth.md)");
+		insecure_warning();
 	lws_set_log_level(LLL_ERR | LLL_WARN, log_lws_emit);
 	srand((unsigned) time(NULL) ^ (unsigned) getpid());
 	raise_fd_limit();
@@ -87,6 +109,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	fanout_init(context, &cfg);
+	if (!auth_enabled())
+		lws_sul_schedule(context, 0, &insecure_sul, insecure_warning_cb,
+						 INSECURE_WARNING_US);
 	listen_init(cfg.notify_key);
 	if (!cfg.notify_key)
 		log_msg(LOG_WARN, "no --notify-key-file: every notification on "
@@ -120,6 +145,7 @@ main(int argc, char **argv)
 		}
 	}
 	log_msg(LOG_INFO, "stopped");
+	lws_sul_cancel(&insecure_sul);
 	pg_stop();
 	lws_context_destroy(context);
 	auth_free();

@@ -28,7 +28,7 @@ test('the presence of a client whose notifier is killed with -9 goes within the 
   assert.ok(BASE && SPARE, 'tests/e2e/run sets COLLAB_URL and COLLAB_E2E_SPARE_PORT');
   const { PGHOST, PGPORT, PGUSER, PGDATABASE } = process.env;
   const log = openSync(`${OUT}/notifier-killed.log`, 'w');
-  const doomed = spawn(NOTIFIER, ['--dsn', `host=${PGHOST} port=${PGPORT} user=${PGUSER} dbname=${PGDATABASE}`, '--listen', `127.0.0.1:${SPARE}`], { stdio: ['ignore', log, log] });
+  const doomed = spawn(NOTIFIER, ['--dsn', `host=${PGHOST} port=${PGPORT} user=${PGUSER} dbname=${PGDATABASE}`, '--listen', `127.0.0.1:${SPARE}`, '--insecure-no-auth'], { stdio: ['ignore', log, log] });
   closeSync(log);
   const exited = new Promise((resolve) => doomed.once('exit', (code, signal) => resolve(signal || code)));
   t.after(() => doomed.exitCode === null && doomed.signalCode === null && doomed.kill('SIGKILL'));
