@@ -9,6 +9,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "protocol.h"
+#include "quota.h"
 #include "stream.h"
 
 #include <inttypes.h>
@@ -25,6 +26,7 @@
 #define SQL_SNAPSHOT \
 	"SELECT h, collab.content($1, h)::text FROM collab.head($1) AS h"
 #define SQL_CREATE "SELECT collab.create_document($1, created_by => $2)"
+#define SQL_EXISTS "SELECT collab.head($1)"
 #define SQL_SUBMIT \
 	"SELECT rev, change::text FROM collab.submit($1, $2, $3, $4, $5, $6)"
 #define SQL_PRESENCE "SELECT collab.presence($1, $2, $3)"
@@ -295,6 +297,19 @@ rq_presence_clear(const char *doc, const char *client)
 
 /* --- subscribe ---------------------------------------------------------- */
 
+/*
+ * The creation quota's key for C: its user's, shared by all the user's
+ * connections, or (no keys configured) its address's.
+ */
+static void
+creator_of(const conn *c, char *out, size_t size)
+{
+	if (c->authed)
+		snprintf(out, size, "user %s", c->user);
+	else
+		snprintf(out, size, "address %s", c->addr);
+}
+
 static void
 create_done(void *ctx, const PGresult *res, const pg_error *err)
 {
@@ -302,6 +317,14 @@ create_done(void *ctx, const PGresult *res, const pg_error *err)
 	sub *s = sub_of(q->c, q->d, q->gen, true);
 
 	(void) res;
+	if (err && q->creates)
+	{
+		/* nothing was created (it existed, or failed): no creation used */
+		char who[JWT_SUB_MAX + QUOTA_ADDR_MAX + 16];
+
+		creator_of(q->c, who, sizeof(who));
+		quota_create_refund(who);
+	}
 	if (!s || s->state != SUB_STARTING)
 	{
 		rq_ctx_free(q);
@@ -315,11 +338,43 @@ create_done(void *ctx, const PGresult *res, const pg_error *err)
 	rq_ctx_free(q);
 }
 
+/*
+ * A create over the creation quota became a question: does the document
+ * exist?  Then it is a plain subscribe; if not, it is refused.
+ */
+static void
+create_refused_done(void *ctx, const PGresult *res, const pg_error *err)
+{
+	rq_ctx *q = ctx;
+	sub *s = sub_of(q->c, q->d, q->gen, true);
+	char text[96];
+
+	(void) res;
+	if (!s || s->state != SUB_STARTING)
+		;
+	else if (!err)
+		sub_start(s, q->since);
+	else if (rq_failure_of(err) != RQ_NOT_FOUND)
+		sub_failed(s, err);
+	else
+	{
+		metrics.creates_limited++;
+		snprintf(text, sizeof(text),
+				 "too many documents created: at most %d a minute",
+				 fanout_cfg->creates_per_minute);
+		conn_error(s->c, "rate_limited", text, q->d->id, -1, NULL);
+		sub_remove(s, true);
+	}
+	rq_ctx_free(q);
+}
+
 static void
 handle_subscribe(conn *c, const request *req)
 {
 	sub *s = sub_find(c, req->doc);
 	const char *params[2] = {req->doc, NULL};
+	char who[JWT_SUB_MAX + QUOTA_ADDR_MAX + 16];
+	bool queued;
 	rq_ctx *q;
 
 	if (!s && c->nsubs >= fanout_cfg->max_docs)
@@ -347,11 +402,22 @@ handle_subscribe(conn *c, const request *req)
 		return;
 	}
 	q->since = req->has_rev ? req->rev : -1;
+	/* a creation is counted when it creates: a document that existed, or
+	 * a failure, gives it back (clients subscribe with create every time) */
+	creator_of(c, who, sizeof(who));
+	q->creates = quota_create_take(who);
 	params[1] = c->authed ? c->user : NULL; /* the creator: the token's sub */
-	if (!pg_query_for(c, SQL_CREATE, 2, params, create_done, q))
+	if (q->creates)
+		queued = pg_query_for(c, SQL_CREATE, 2, params, create_done, q);
+	else
+		queued = pg_query_for(c, SQL_EXISTS, 1, params, create_refused_done,
+							  q);
+	if (!queued)
 	{
 		pg_error err = {.unavailable = true};
 
+		if (q->creates)
+			quota_create_refund(who);
 		rq_ctx_free(q);
 		sub_failed(s, &err);
 	}
@@ -670,12 +736,20 @@ requests_message(conn *c, const char *text, size_t len)
 	if (!conn_live(c))
 		return;
 	metrics.messages_in++;
-	if (!conn_rate_ok(c))
+	switch (conn_rate_take(c, len))
 	{
-		metrics.rate_limited++;
-		conn_error(c, "rate_limited", "too many messages: slow down", NULL, -1,
-				   NULL);
-		return;
+		case CONN_RATE_OK:
+			break;
+		case CONN_RATE_MESSAGES:
+			metrics.rate_limited++;
+			conn_error(c, "rate_limited", "too many messages: slow down",
+					   NULL, -1, NULL);
+			return;
+		case CONN_RATE_BYTES:
+			metrics.byte_rate_limited++;
+			conn_error(c, "rate_limited", "too many bytes: slow down", NULL,
+					   -1, NULL);
+			return;
 	}
 	if (proto_parse(text, len, &req, errbuf, sizeof(errbuf)) != 0)
 	{

@@ -80,6 +80,7 @@ typedef struct rq_ctx {
 	int64_t since;
 	bool resume;   /* a resume fetch: fall back to a snapshot */
 	bool capped;   /* a catch-up fetch cut at a chunk */
+	bool creates;  /* a create that took from the creation quota */
 	char *id_json; /* a fetch's id, echoed */
 } rq_ctx;
 
