@@ -6,6 +6,7 @@
 #include "auth.h"
 
 #include "fanout.h"
+#include "fetch.h"
 #include "log.h"
 #include "metrics.h"
 #include "pg.h"
@@ -307,7 +308,8 @@ conn_closed(conn *c)
 	 * (a walk of the queue, so only for a connection that has any) */
 	if (c->pending > 0)
 		metrics.requests_dropped +=
-			(uint64_t) pg_drop_owned(c, "the client has gone");
+			(uint64_t) (pg_drop_owned(c, "the client has gone") +
+						fetch_conn_closed(c));
 	while (c->q_len > 0)
 	{
 		msg_unref(c->q[c->q_head]);

@@ -53,6 +53,7 @@ typedef struct conn {
 	int nsubs;
 	int inflight; /* submits in flight, over all subs */
 	int pending;  /* database requests made for it, not yet answered */
+	struct fetch_waiter *fetches; /* its fetches waiting (fetch.c) */
 	lws_usec_t presence_at; /* its next presence may go then (requests.c) */
 	lws_sorted_usec_list_t presence_sul; /* sends a waiting presence */
 	int close_code;

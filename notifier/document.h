@@ -46,6 +46,7 @@ typedef struct doc {
 	bool gap_pending;	/* gap_sul scheduled */
 	lws_sorted_usec_list_t gap_sul;
 	bool snapshotting; /* a snapshot query in flight (stream.c) */
+	struct fetch_group *fetches; /* fetch queries in flight (fetch.c) */
 } doc;
 
 /* The followed document ID, added (with no reference) when new; NULL when

@@ -86,7 +86,11 @@ metrics_render(char *buf, size_t size)
 		"# TYPE collab_notifier_refused_per_address_total counter\n"
 		"collab_notifier_refused_per_address_total %" PRIu64 "\n"
 		"# TYPE collab_notifier_creates_limited_total counter\n"
-		"collab_notifier_creates_limited_total %" PRIu64 "\n",
+		"collab_notifier_creates_limited_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_fetch_requests_total counter\n"
+		"collab_notifier_fetch_requests_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_fetch_queries_total counter\n"
+		"collab_notifier_fetch_queries_total %" PRIu64 "\n",
 		pg_healthy(NULL) ? 1 : 0, conn_count(), doc_count(), pg_pending(),
 		metrics.connections_total, metrics.messages_in, metrics.messages_out,
 		metrics.bytes_out, metrics.submits, metrics.submit_errors,
@@ -99,7 +103,8 @@ metrics_render(char *buf, size_t size)
 		metrics.auth_expired, metrics.requests_dropped,
 		metrics.too_many_pending, metrics.presence_coalesced,
 		metrics.byte_rate_limited, quota_addresses(),
-		metrics.refused_per_address, metrics.creates_limited);
+		metrics.refused_per_address, metrics.creates_limited,
+		metrics.fetch_requests, metrics.fetch_queries);
 
 	if (n < 0)
 		return 0;

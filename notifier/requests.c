@@ -6,6 +6,7 @@
 
 #include "auth.h"
 #include "fanout.h"
+#include "fetch.h"
 #include "log.h"
 #include "metrics.h"
 #include "protocol.h"
@@ -636,54 +637,47 @@ handle_presence(conn *c, const request *req)
 
 /* --- fetch -------------------------------------------------------------- */
 
-static void
-fetch_done(void *ctx, const PGresult *res, const pg_error *err)
+bool
+rq_fetch(const void *owner, const char *doc, bool has_rev, int64_t rev,
+		 pg_done_fn done, void *ctx)
 {
-	rq_ctx *q = ctx;
-	conn *c = q->c;
+	char rev_text[24];
+	const char *params[2] = {doc, NULL};
 
-	if (!c->wsi)
-		;
-	else if (err)
-		rq_error(c, RQ_FETCH, err, q->d->id, -1, q->id_json);
-	else
-		conn_send(c, proto_content(q->d->id,
-								   strtoll(PQgetvalue(res, 0, 0), NULL, 10),
-								   PQgetvalue(res, 0, 1),
-								   PQgetvalue(res, 0, 2), q->id_json));
-	rq_ctx_free(q);
+	if (has_rev)
+	{
+		snprintf(rev_text, sizeof(rev_text), "%" PRId64, rev);
+		params[1] = rev_text;
+	}
+	return pg_query_for(owner, SQL_FETCH, 2, params, done, ctx);
 }
 
-/* A revision's content and HTML; needs no subscription. */
+msg *
+rq_content_msg(const char *doc, const PGresult *res, const char *id_json)
+{
+	return proto_content(doc, strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+						 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+						 id_json);
+}
+
+/* A revision's content and HTML; needs no subscription.  Shared with the
+ * other fetches of the same revision (fetch.c). */
 static void
 handle_fetch(conn *c, const request *req)
 {
-	char rev[24];
-	const char *params[2] = {req->doc, NULL};
 	doc *d = doc_get(req->doc); /* referenced by the query alone, maybe */
-	rq_ctx *q = d ? rq_ctx_new(c, d, 0) : NULL;
+	char *id_json =
+		req->id ? json_dumps(req->id, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 
-	if (!q)
+	if (!d || (req->id && !id_json))
 	{
 		if (d && d->refs == 0)
 			doc_unref(doc_ref(d)); /* leaves the table */
 		rq_internal(c, req->doc, -1, NULL, "out of memory");
-		return;
 	}
-	if (req->id)
-		q->id_json = json_dumps(req->id, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (req->has_rev)
-	{
-		snprintf(rev, sizeof(rev), "%" PRId64, req->rev);
-		params[1] = rev;
-	}
-	if (!pg_query_for(c, SQL_FETCH, 2, params, fetch_done, q))
-	{
-		pg_error err = {.unavailable = true};
-
-		rq_error(c, RQ_FETCH, &err, req->doc, -1, q->id_json);
-		rq_ctx_free(q);
-	}
+	else
+		fetch_request(c, d, req->has_rev, req->rev, id_json);
+	free(id_json);
 }
 
 /* --- dispatch ----------------------------------------------------------- */
