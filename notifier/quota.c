@@ -287,8 +287,9 @@ quota_create_refund(const char *who)
 	if (e) /* else swept: full already */
 	{
 		refill(e, lws_now_usecs());
-		if (e->tokens + 1 <= fanout_cfg->creates_per_minute)
-			e->tokens += 1;
+		e->tokens += 1;
+		if (e->tokens > fanout_cfg->creates_per_minute)
+			e->tokens = fanout_cfg->creates_per_minute;
 	}
 }
 
