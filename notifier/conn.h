@@ -30,9 +30,9 @@
 typedef struct sub sub;
 
 typedef struct conn {
-	struct lws *wsi;		  /* NULL once closed */
-	struct conn *prev, *next; /* in the list of open connections */
-	uint64_t id;			  /* for the log */
+	struct lws *wsi;		   /* NULL once closed */
+	struct conn *prev, *next;  /* in the list of open connections */
+	uint64_t id;			   /* for the log */
 	char addr[QUOTA_ADDR_MAX]; /* its peer address (quota.h) */
 	bool addr_counted;		   /* in quota_connected's count */
 	char client[WIRE_ID_BYTES_MAX + 1];

@@ -21,16 +21,16 @@
 typedef struct fetch_waiter fetch_waiter;
 
 typedef struct fetch_group {
-	doc *d;						 /* referenced */
-	bool shared;				 /* a revision: others may join */
-	int64_t rev;				 /* that revision */
-	fetch_waiter *waiters;		 /* linked by gprev, gnext */
-	struct fetch_group *next;	 /* in d->fetches */
+	doc *d;					  /* referenced */
+	bool shared;			  /* a revision: others may join */
+	int64_t rev;			  /* that revision */
+	fetch_waiter *waiters;	  /* linked by gprev, gnext */
+	struct fetch_group *next; /* in d->fetches */
 } fetch_group;
 
 struct fetch_waiter {
-	conn *c;					 /* referenced; counted in c->pending */
-	char *id_json;				 /* the id to echo, or NULL */
+	conn *c;	   /* referenced; counted in c->pending */
+	char *id_json; /* the id to echo, or NULL */
 	fetch_group *g;
 	fetch_waiter *gprev, *gnext; /* in g->waiters */
 	fetch_waiter *cprev, *cnext; /* in c->fetches */
@@ -131,8 +131,7 @@ fetch_no_memory(conn *c, doc *d, const char *id_json)
 }
 
 void
-fetch_request(conn *c, doc *d, bool has_rev, int64_t rev,
-			  const char *id_json)
+fetch_request(conn *c, doc *d, bool has_rev, int64_t rev, const char *id_json)
 {
 	fetch_waiter *w = calloc(1, sizeof(*w));
 	fetch_group *g = NULL;

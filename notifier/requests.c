@@ -411,8 +411,8 @@ handle_subscribe(conn *c, const request *req)
 	if (q->creates)
 		queued = pg_query_for(c, SQL_CREATE, 2, params, create_done, q);
 	else
-		queued = pg_query_for(c, SQL_EXISTS, 1, params, create_refused_done,
-							  q);
+		queued =
+			pg_query_for(c, SQL_EXISTS, 1, params, create_refused_done, q);
 	if (!queued)
 	{
 		pg_error err = {.unavailable = true};
@@ -736,8 +736,8 @@ requests_message(conn *c, const char *text, size_t len)
 			break;
 		case CONN_RATE_MESSAGES:
 			metrics.rate_limited++;
-			conn_error(c, "rate_limited", "too many messages: slow down",
-					   NULL, -1, NULL);
+			conn_error(c, "rate_limited", "too many messages: slow down", NULL,
+					   -1, NULL);
 			return;
 		case CONN_RATE_BYTES:
 			metrics.byte_rate_limited++;

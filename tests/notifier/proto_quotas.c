@@ -46,8 +46,7 @@ raw_hello_from(char which, const char *source, const char *what)
 	json_t *m = r ? raw_next_json(r, WAIT_MS) : NULL;
 
 	if (!r || !m || strcmp(type_of(m), "hello") != 0)
-		check(false, "%s: connected from %s (HTTP %d)", what, source,
-			  status);
+		check(false, "%s: connected from %s (HTTP %d)", what, source, status);
 	json_decref(m);
 	return r;
 }
@@ -91,9 +90,10 @@ test_byte_rate_limited(void)
 	for (int i = 0; r && i < 3; i++)
 	{
 		free(text);
-		if (asprintf(&text,
-					 "{\"type\":\"unsubscribe\",\"doc\":\"none\",\"pad\":\"%s\"}",
-					 pad) < 0 ||
+		if (asprintf(
+				&text,
+				"{\"type\":\"unsubscribe\",\"doc\":\"none\",\"pad\":\"%s\"}",
+				pad) < 0 ||
 			!raw_frame(&frames, &len, text))
 			break;
 	}
@@ -153,8 +153,7 @@ test_connections_per_address_capped(void)
 		  "(got %d)",
 		  status);
 	raw_free(extra);
-	check(metric('q', "collab_notifier_refused_per_address_total") -
-				  refused ==
+	check(metric('q', "collab_notifier_refused_per_address_total") - refused ==
 			  1,
 		  "the refusal is counted in /metrics");
 	other = raw_hello_from('q', "127.0.0.2", "another address");
@@ -181,8 +180,7 @@ test_connections_per_address_capped(void)
 
 /* Subscribes R to DOC with create; returns the answer's type and code. */
 static void
-subscribe_create(raw *r, const char *doc, char *type, char *code,
-				 size_t size)
+subscribe_create(raw *r, const char *doc, char *type, char *code, size_t size)
 {
 	json_t *m;
 
@@ -199,8 +197,8 @@ static bool
 doc_exists(const char *doc)
 {
 	const char *p[1] = {doc};
-	PGresult *res = sql("SELECT count(*) FROM collab.documents WHERE doc_id = $1",
-						1, p);
+	PGresult *res =
+		sql("SELECT count(*) FROM collab.documents WHERE doc_id = $1", 1, p);
 	bool exists = strcmp(PQgetvalue(res, 0, 0), "1") == 0;
 
 	PQclear(res);
@@ -314,8 +312,9 @@ test_fetches_of_one_revision_share_a_query(void)
 	for (int i = 0; i < FETCHERS; i++)
 		free(hello(c[i]));
 	for (int i = 0; i < FETCHERS; i++)
-		wsc_sendf(c[i], "{\"type\":\"fetch\",\"doc\":\"%s\",\"rev\":3,"
-						"\"id\":%d}",
+		wsc_sendf(c[i],
+				  "{\"type\":\"fetch\",\"doc\":\"%s\",\"rev\":3,"
+				  "\"id\":%d}",
 				  doc, 100 + i);
 	for (int i = 0; i < FETCHERS; i++)
 	{
@@ -346,8 +345,9 @@ test_fetches_of_one_revision_share_a_query(void)
 		  metric('b', "collab_notifier_fetch_queries_total") - queries,
 		  metric('b', "collab_notifier_fetch_requests_total") - requests);
 	for (int i = 0; i < FETCHERS; i++)
-		wsc_sendf(c[i], "{\"type\":\"fetch\",\"doc\":\"%s\",\"rev\":99,"
-						"\"id\":%d}",
+		wsc_sendf(c[i],
+				  "{\"type\":\"fetch\",\"doc\":\"%s\",\"rev\":99,"
+				  "\"id\":%d}",
 				  doc, 200 + i);
 	for (int i = 0; i < FETCHERS; i++)
 	{
@@ -389,8 +389,8 @@ burst_frames(char **out, size_t *len, int n, const char *big)
 				break;
 			case 1:
 				snprintf(text, sizeof(text),
-						 "{\"type\":\"fetch\",\"doc\":\"%s\",\"rev\":%d}",
-						 big, 1 + (n + i) % 8);
+						 "{\"type\":\"fetch\",\"doc\":\"%s\",\"rev\":%d}", big,
+						 1 + (n + i) % 8);
 				break;
 			case 2:
 				snprintf(text, sizeof(text),
@@ -447,8 +447,8 @@ test_new_client_served_within_a_second_of_a_burst(void)
 			int status;
 
 			r[i] = raw_connect_from('b', "127.0.0.1", &status);
-			if (r[i] && burst_frames(&frames, &len, wave * BURST_CONNS + i,
-									 big))
+			if (r[i] &&
+				burst_frames(&frames, &len, wave * BURST_CONNS + i, big))
 				opened += raw_write(r[i], frames, len);
 			free(frames);
 		}

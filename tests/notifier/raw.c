@@ -89,9 +89,9 @@ raw_open(char which, const char *source, int rcvbuf, const char *protocol,
 	}
 	r->fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (r->fd < 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1 ||
-		(source && (inet_pton(AF_INET, source, &from.sin_addr) != 1 ||
-					bind(r->fd, (struct sockaddr *) &from, sizeof(from)) !=
-						0)) ||
+		(source &&
+		 (inet_pton(AF_INET, source, &from.sin_addr) != 1 ||
+		  bind(r->fd, (struct sockaddr *) &from, sizeof(from)) != 0)) ||
 		(rcvbuf > 0 && setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 								  sizeof(rcvbuf)) != 0) ||
 		connect(r->fd, (struct sockaddr *) &sa, sizeof(sa)) != 0)
