@@ -36,18 +36,26 @@ struct fetch_waiter {
 	fetch_waiter *cprev, *cnext; /* in c->fetches */
 };
 
-/* Takes W out of its group's and its connection's lists and frees it. */
+/* Takes W out of its group's list. */
 static void
-waiter_free(fetch_waiter *w)
+waiter_leave(fetch_waiter *w)
 {
-	conn *c = w->c;
-
 	if (w->gprev)
 		w->gprev->gnext = w->gnext;
 	else
 		w->g->waiters = w->gnext;
 	if (w->gnext)
 		w->gnext->gprev = w->gprev;
+	w->gprev = w->gnext = NULL;
+}
+
+/* Takes W out of its connection's list and frees it (its group's list is
+ * the caller's). */
+static void
+waiter_free(fetch_waiter *w)
+{
+	conn *c = w->c;
+
 	if (w->cprev)
 		w->cprev->cnext = w->cnext;
 	else
@@ -88,13 +96,14 @@ fetch_done(void *ctx, const PGresult *res, const pg_error *err)
 	doc *d = g->d;
 	msg *m = NULL;	   /* the last content encoded */
 	char *m_id = NULL; /* its id (taken from its waiter), or NULL */
+	fetch_waiter *next;
 
 	group_unlink(g);
-	while (g->waiters)
+	for (fetch_waiter *w = g->waiters; w; w = next)
 	{
-		fetch_waiter *w = g->waiters;
 		conn *c = w->c;
 
+		next = w->gnext;
 		if (!conn_live(c))
 			;
 		else if (err)
@@ -190,13 +199,17 @@ fetch_request(conn *c, doc *d, bool has_rev, int64_t rev, const char *id_json)
 int
 fetch_conn_closed(conn *c)
 {
+	fetch_waiter *w = c->fetches, *next;
 	int dropped = 0;
 
-	while (c->fetches)
+	c->fetches = NULL; /* each is freed below */
+	for (; w; w = next)
 	{
-		fetch_waiter *w = c->fetches;
 		fetch_group *g = w->g;
 
+		next = w->cnext;
+		w->cprev = w->cnext = NULL;
+		waiter_leave(w);
 		waiter_free(w);
 		/* nobody left to answer: the query goes if it has not started
 		 * (fetch_done frees G then) */

@@ -306,7 +306,7 @@ test_fetches_of_one_revision_share_a_query(void)
 	char *first = NULL;
 	bool same = true;
 
-	big_document(doc, 4, 200000);
+	big_document(doc, 4, 15000);
 	for (int i = 0; i < FETCHERS; i++)
 		c[i] = connect_to('b');
 	for (int i = 0; i < FETCHERS; i++)
