@@ -72,6 +72,14 @@ static const option_def options[] = {
 	 "messages per second a client may send; more are refused"},
 	{"burst", "COLLAB_BURST", OPT_INT, "400", 1, 1000000, FIELD(burst),
 	 "messages a client may send in a burst above the rate"},
+	{"byte-rate", "COLLAB_BYTE_RATE", OPT_LONG, "1048576", 1, 1L << 40,
+	 FIELD(byte_rate),
+	 "bytes per second a client may send, besides --rate; more are refused "
+	 "as messages over the rate are"},
+	{"byte-burst", "COLLAB_BYTE_BURST", OPT_LONG, "16777216", 256, 1L << 40,
+	 FIELD(byte_burst),
+	 "bytes a client may send in a burst above --byte-rate; at least "
+	 "--max-message-bytes (the default: 16 submits in flight of 1 MiB)"},
 	{"max-docs", "COLLAB_MAX_DOCS", OPT_INT, "100", 1, 100000, FIELD(max_docs),
 	 "documents one connection may subscribe to"},
 	{"max-inflight", "COLLAB_MAX_INFLIGHT", OPT_INT, "16", 1, 10000,
@@ -98,6 +106,16 @@ static const option_def options[] = {
 	 "(1013); until then it is sent changes as fast as it reads them"},
 	{"max-clients", "COLLAB_MAX_CLIENTS", OPT_INT, "100000", 1, 10000000,
 	 FIELD(max_clients), "WebSocket connections served at a time"},
+	{"max-clients-per-address", "COLLAB_MAX_CLIENTS_PER_ADDRESS", OPT_INT,
+	 "256", 1, 10000000, FIELD(max_clients_per_address),
+	 "WebSocket connections one address (an IPv6 /64) may hold; more are "
+	 "refused at the handshake (429).  An office behind one NAT is one "
+	 "address; behind a proxy, every client is the proxy's"},
+	{"creates-per-minute", "COLLAB_CREATES_PER_MINUTE", OPT_INT, "30", 1,
+	 10000000, FIELD(creates_per_minute),
+	 "documents one user (its token's sub; without keys, one address) may "
+	 "create a minute, in bursts of as many; more are refused "
+	 "(rate_limited)"},
 	{"allowed-origins", "COLLAB_ALLOWED_ORIGINS", OPT_STRING, NULL, 0, 0,
 	 FIELD(allowed_origins),
 	 "comma-separated Origin values accepted for WebSockets (default: any)"},
@@ -174,6 +192,23 @@ read_key(config *cfg)
 	}
 	cfg->notify_key = strdup(buf);
 	return cfg->notify_key ? 0 : -1;
+}
+
+/*
+ * --byte-burst: a message the size limit admits must fit in the bucket, or
+ * it could never be sent.
+ */
+static int
+check_byte_burst(const config *cfg)
+{
+	if (cfg->byte_burst >= cfg->max_message_bytes)
+		return 0;
+	fprintf(stderr,
+			"collab-notifier: --byte-burst %ld is less than "
+			"--max-message-bytes %ld: the biggest message could never be "
+			"sent\n",
+			cfg->byte_burst, cfg->max_message_bytes);
+	return -1;
 }
 
 /* Whether the notifier listens on the loopback interface only. */
@@ -467,6 +502,8 @@ config_load(config *cfg, int argc, char **argv)
 		usage(stderr);
 		return -1;
 	}
+	if (check_byte_burst(cfg) != 0)
+		return -1;
 	if (cfg->notify_key_file && read_key(cfg) != 0)
 		return -1;
 	if (check_origins(cfg) != 0)

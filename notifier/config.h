@@ -32,6 +32,8 @@ typedef struct config {
 	long max_message_bytes;		 /* largest message a client may send */
 	int rate;					 /* client messages per second */
 	int burst;					 /* client messages in a burst */
+	long byte_rate;				 /* client bytes per second */
+	long byte_burst;			 /* client bytes in a burst */
 	int max_docs;				 /* documents subscribed per connection */
 	int max_inflight;			 /* submits in flight per connection */
 	int max_pending;			 /* database requests per connection */
@@ -41,6 +43,8 @@ typedef struct config {
 	int gap_wait_ms;			 /* wait for a late notification, then fetch */
 	int slow_ms;				 /* a queue full this long closes it (1013) */
 	int max_clients;			 /* WebSocket connections at a time */
+	int max_clients_per_address; /* ... from one address (IPv6: /64) */
+	int creates_per_minute;		 /* documents created per user a minute */
 	const char *allowed_origins; /* comma-separated Origins, or NULL: any */
 	const char *log_level;		 /* debug, info, warn, error */
 	const char *notify_key_file; /* the key sealing payloads, or NULL */

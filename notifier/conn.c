@@ -6,6 +6,7 @@
 #include "auth.h"
 
 #include "fanout.h"
+#include "fetch.h"
 #include "log.h"
 #include "metrics.h"
 #include "pg.h"
@@ -178,20 +179,27 @@ conn_room(conn *c)
 	return false;
 }
 
-bool
-conn_rate_ok(conn *c)
+conn_rate
+conn_rate_take(conn *c, size_t len)
 {
+	const config *cfg = fanout_cfg;
 	lws_usec_t now = lws_now_usecs();
-	double burst = fanout_cfg->burst;
+	double elapsed_s = (double) (now - c->refilled) / 1e6;
 
-	c->tokens += (double) (now - c->refilled) * fanout_cfg->rate / 1e6;
-	if (c->tokens > burst)
-		c->tokens = burst;
+	c->tokens += elapsed_s * cfg->rate;
+	if (c->tokens > cfg->burst)
+		c->tokens = cfg->burst;
+	c->byte_tokens += elapsed_s * (double) cfg->byte_rate;
+	if (c->byte_tokens > (double) cfg->byte_burst)
+		c->byte_tokens = (double) cfg->byte_burst;
 	c->refilled = now;
 	if (c->tokens < 1)
-		return false;
+		return CONN_RATE_MESSAGES;
+	if (c->byte_tokens < (double) len)
+		return CONN_RATE_BYTES;
 	c->tokens -= 1;
-	return true;
+	c->byte_tokens -= (double) len;
+	return CONN_RATE_OK;
 }
 
 int
@@ -263,7 +271,10 @@ conn_open(struct lws *wsi)
 	c->wsi = wsi;
 	c->refs = 1;
 	c->id = ++conns.next_id;
+	quota_address(wsi, c->addr);
+	c->addr_counted = quota_connected(c->addr);
 	c->tokens = fanout_cfg->burst;
+	c->byte_tokens = (double) fanout_cfg->byte_burst;
 	c->refilled = lws_now_usecs();
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		c->client[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
@@ -274,7 +285,8 @@ conn_open(struct lws *wsi)
 	conns.open = c;
 	conns.count++;
 	metrics.connections_total++;
-	log_msg(LOG_INFO, "conn: client %" PRIu64 " connected", c->id);
+	log_msg(LOG_INFO, "conn: client %" PRIu64 " connected from %s", c->id,
+			c->addr);
 	conn_send(c, proto_hello(c->client));
 	auth_open(c);
 	return c;
@@ -289,11 +301,15 @@ conn_closed(conn *c)
 	lws_sul_cancel(&c->presence_sul);
 	auth_closed(c);
 	stream_end_all(c);
+	if (c->addr_counted)
+		quota_disconnected(c->addr);
+	c->addr_counted = false;
 	/* what it asked for and no connection has taken yet: nobody to answer
 	 * (a walk of the queue, so only for a connection that has any) */
 	if (c->pending > 0)
 		metrics.requests_dropped +=
-			(uint64_t) pg_drop_owned(c, "the client has gone");
+			(uint64_t) (pg_drop_owned(c, "the client has gone") +
+						fetch_conn_closed(c));
 	while (c->q_len > 0)
 	{
 		msg_unref(c->q[c->q_head]);

@@ -1,6 +1,6 @@
 /*
  * conn.h — one WebSocket client: its outgoing queue, back-pressure and
- * message rate.
+ * message and byte rates.
  *
  * Outgoing messages wait in a bounded ring (q_head, q_len of q_cap), each a
  * reference to a shared msg, and leave one per writable callback.  A queue
@@ -20,6 +20,7 @@
 
 #include "jwt.h"
 #include "protocol.h"
+#include "quota.h"
 
 #include <libwebsockets.h>
 #include <stdbool.h>
@@ -29,9 +30,11 @@
 typedef struct sub sub;
 
 typedef struct conn {
-	struct lws *wsi;		  /* NULL once closed */
-	struct conn *prev, *next; /* in the list of open connections */
-	uint64_t id;			  /* for the log */
+	struct lws *wsi;		   /* NULL once closed */
+	struct conn *prev, *next;  /* in the list of open connections */
+	uint64_t id;			   /* for the log */
+	char addr[QUOTA_ADDR_MAX]; /* its peer address (quota.h) */
+	bool addr_counted;		   /* in quota_connected's count */
 	char client[WIRE_ID_BYTES_MAX + 1];
 	bool client_fixed; /* the client id can no longer change */
 	/* who it is (auth.c): all zero until a token verified */
@@ -44,11 +47,13 @@ typedef struct conn {
 	unsigned q_head, q_len, q_cap;
 	size_t q_bytes;		 /* bytes of the messages queued */
 	double tokens;		 /* rate limit bucket, in messages */
-	lws_usec_t refilled; /* when tokens were last topped up */
+	double byte_tokens;	 /* byte rate bucket, in bytes */
+	lws_usec_t refilled; /* when both were last topped up */
 	sub *subs;			 /* its subscriptions (stream.c) */
 	int nsubs;
 	int inflight; /* submits in flight, over all subs */
 	int pending;  /* database requests made for it, not yet answered */
+	struct fetch_waiter *fetches; /* its fetches waiting (fetch.c) */
 	lws_usec_t presence_at; /* its next presence may go then (requests.c) */
 	lws_sorted_usec_list_t presence_sul; /* sends a waiting presence */
 	int close_code;
@@ -88,8 +93,19 @@ void conn_error(conn *c, const char *code, const char *message,
  */
 bool conn_room(conn *c);
 
-/* Takes one token from C's message rate bucket; false when it is empty. */
-bool conn_rate_ok(conn *c);
+/* What C's rate buckets say of a message. */
+typedef enum conn_rate {
+	CONN_RATE_OK,		/* taken from both buckets */
+	CONN_RATE_MESSAGES, /* over --rate and --burst: nothing taken */
+	CONN_RATE_BYTES,	/* over --byte-rate and --byte-burst: nothing taken */
+} conn_rate;
+
+/*
+ * Takes one message and LEN bytes from C's rate buckets, or, when either
+ * is short, nothing (a refused message costs no bytes, and the other way
+ * round).
+ */
+conn_rate conn_rate_take(conn *c, size_t len);
 
 /* C's socket can take a frame: writes at most one.  -1: close it now. */
 int conn_writable(conn *c);

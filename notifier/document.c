@@ -130,7 +130,7 @@ doc_unref(doc *d)
 	assert(d->refs > 0);
 	if (--d->refs > 0)
 		return;
-	assert(d->nsubs == 0 && !d->subs && !d->fetching);
+	assert(d->nsubs == 0 && !d->subs && !d->fetching && !d->fetches);
 	doc_forget(d);
 	lws_sul_cancel(&d->gap_sul); /* a doc being freed fetches nothing */
 	window_clear(&d->w);

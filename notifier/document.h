@@ -45,7 +45,8 @@ typedef struct doc {
 	int64_t fetch_rows; /* the most rows it can bring: a chunk */
 	bool gap_pending;	/* gap_sul scheduled */
 	lws_sorted_usec_list_t gap_sul;
-	bool snapshotting; /* a snapshot query in flight (stream.c) */
+	bool snapshotting;			 /* a snapshot query in flight (stream.c) */
+	struct fetch_group *fetches; /* fetch queries in flight (fetch.c) */
 } doc;
 
 /* The followed document ID, added (with no reference) when new; NULL when

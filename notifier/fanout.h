@@ -8,6 +8,8 @@
  *   document.c  the followed documents and the fetches filling their gaps
  *   stream.c    subscriptions: snapshots, catch-up, the ordered stream
  *   requests.c  client requests, collab's SQL, SQLSTATE -> protocol error
+ *   fetch.c     fetches, one query per (document, revision) at a time
+ *   quota.c     connections per address, creations per user
  *   listen.c    what the LISTEN connection hears
  *   metrics.c   counters and /metrics
  *

@@ -10,6 +10,7 @@
 #include "listen.h"
 #include "log.h"
 #include "pg.h"
+#include "quota.h"
 #include "ws.h"
 
 #include <signal.h>
@@ -149,5 +150,6 @@ main(int argc, char **argv)
 	pg_stop();
 	lws_context_destroy(context);
 	auth_free();
+	quota_clear();
 	return 0;
 }

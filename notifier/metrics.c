@@ -7,6 +7,7 @@
 #include "conn.h"
 #include "document.h"
 #include "pg.h"
+#include "quota.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -79,7 +80,19 @@ metrics_render(char *buf, size_t size)
 		"# TYPE collab_notifier_requests_over_pending_total counter\n"
 		"collab_notifier_requests_over_pending_total %" PRIu64 "\n"
 		"# TYPE collab_notifier_presence_coalesced_total counter\n"
-		"collab_notifier_presence_coalesced_total %" PRIu64 "\n",
+		"collab_notifier_presence_coalesced_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_byte_rate_limited_total counter\n"
+		"collab_notifier_byte_rate_limited_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_addresses gauge\n"
+		"collab_notifier_addresses %zu\n"
+		"# TYPE collab_notifier_refused_per_address_total counter\n"
+		"collab_notifier_refused_per_address_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_creates_limited_total counter\n"
+		"collab_notifier_creates_limited_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_fetch_requests_total counter\n"
+		"collab_notifier_fetch_requests_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_fetch_queries_total counter\n"
+		"collab_notifier_fetch_queries_total %" PRIu64 "\n",
 		pg_healthy(NULL) ? 1 : 0, conn_count(), doc_count(), pg_pending(),
 		metrics.connections_total, metrics.messages_in, metrics.messages_out,
 		metrics.bytes_out, metrics.submits, metrics.submit_errors,
@@ -90,7 +103,10 @@ metrics_render(char *buf, size_t size)
 		metrics.db_queries_timed_out, metrics.db_probes_unanswered,
 		auth_enabled() ? 1 : 0, auth_enabled() ? 0 : 1, metrics.auth_accepted,
 		metrics.auth_refused, metrics.auth_expired, metrics.requests_dropped,
-		metrics.too_many_pending, metrics.presence_coalesced);
+		metrics.too_many_pending, metrics.presence_coalesced,
+		metrics.byte_rate_limited, quota_addresses(),
+		metrics.refused_per_address, metrics.creates_limited,
+		metrics.fetch_requests, metrics.fetch_queries);
 
 	if (n < 0)
 		return 0;

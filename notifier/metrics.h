@@ -36,6 +36,11 @@ extern struct metrics {
 	uint64_t requests_dropped;	   /* queued for a client that had gone */
 	uint64_t too_many_pending;	   /* requests over --max-pending */
 	uint64_t presence_coalesced;   /* presence states replaced unsent */
+	uint64_t byte_rate_limited;	   /* messages dropped over the byte rate */
+	uint64_t refused_per_address;  /* upgrades refused: the address is full */
+	uint64_t creates_limited;	   /* creations refused over the quota */
+	uint64_t fetch_requests;	   /* fetch requests sent to the database */
+	uint64_t fetch_queries;		   /* ... and the queries run for them */
 } metrics;
 
 /* The Prometheus text exposition into BUF; returns its length. */

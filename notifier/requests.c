@@ -6,9 +6,11 @@
 
 #include "auth.h"
 #include "fanout.h"
+#include "fetch.h"
 #include "log.h"
 #include "metrics.h"
 #include "protocol.h"
+#include "quota.h"
 #include "stream.h"
 
 #include <inttypes.h>
@@ -25,6 +27,7 @@
 #define SQL_SNAPSHOT \
 	"SELECT h, collab.content($1, h)::text FROM collab.head($1) AS h"
 #define SQL_CREATE "SELECT collab.create_document($1, created_by => $2)"
+#define SQL_EXISTS "SELECT collab.head($1)"
 #define SQL_SUBMIT \
 	"SELECT rev, change::text FROM collab.submit($1, $2, $3, $4, $5, $6)"
 #define SQL_PRESENCE "SELECT collab.presence($1, $2, $3)"
@@ -295,6 +298,19 @@ rq_presence_clear(const char *doc, const char *client)
 
 /* --- subscribe ---------------------------------------------------------- */
 
+/*
+ * The creation quota's key for C: its user's, shared by all the user's
+ * connections, or (no keys configured) its address's.
+ */
+static void
+creator_of(const conn *c, char *out, size_t size)
+{
+	if (c->authed)
+		snprintf(out, size, "user %s", c->user);
+	else
+		snprintf(out, size, "address %s", c->addr);
+}
+
 static void
 create_done(void *ctx, const PGresult *res, const pg_error *err)
 {
@@ -302,6 +318,14 @@ create_done(void *ctx, const PGresult *res, const pg_error *err)
 	sub *s = sub_of(q->c, q->d, q->gen, true);
 
 	(void) res;
+	if (err && q->creates)
+	{
+		/* nothing was created (it existed, or failed): no creation used */
+		char who[JWT_SUB_MAX + QUOTA_ADDR_MAX + 16];
+
+		creator_of(q->c, who, sizeof(who));
+		quota_create_refund(who);
+	}
 	if (!s || s->state != SUB_STARTING)
 	{
 		rq_ctx_free(q);
@@ -315,11 +339,43 @@ create_done(void *ctx, const PGresult *res, const pg_error *err)
 	rq_ctx_free(q);
 }
 
+/*
+ * A create over the creation quota became a question: does the document
+ * exist?  Then it is a plain subscribe; if not, it is refused.
+ */
+static void
+create_refused_done(void *ctx, const PGresult *res, const pg_error *err)
+{
+	rq_ctx *q = ctx;
+	sub *s = sub_of(q->c, q->d, q->gen, true);
+	char text[96];
+
+	(void) res;
+	if (!s || s->state != SUB_STARTING)
+		;
+	else if (!err)
+		sub_start(s, q->since);
+	else if (rq_failure_of(err) != RQ_NOT_FOUND)
+		sub_failed(s, err);
+	else
+	{
+		metrics.creates_limited++;
+		snprintf(text, sizeof(text),
+				 "too many documents created: at most %d a minute",
+				 fanout_cfg->creates_per_minute);
+		conn_error(s->c, "rate_limited", text, q->d->id, -1, NULL);
+		sub_remove(s, true);
+	}
+	rq_ctx_free(q);
+}
+
 static void
 handle_subscribe(conn *c, const request *req)
 {
 	sub *s = sub_find(c, req->doc);
 	const char *params[2] = {req->doc, NULL};
+	char who[JWT_SUB_MAX + QUOTA_ADDR_MAX + 16];
+	bool queued;
 	rq_ctx *q;
 
 	if (!s && c->nsubs >= fanout_cfg->max_docs)
@@ -347,11 +403,22 @@ handle_subscribe(conn *c, const request *req)
 		return;
 	}
 	q->since = req->has_rev ? req->rev : -1;
+	/* a creation is counted when it creates: a document that existed, or
+	 * a failure, gives it back (clients subscribe with create every time) */
+	creator_of(c, who, sizeof(who));
+	q->creates = quota_create_take(who);
 	params[1] = c->authed ? c->user : NULL; /* the creator: the token's sub */
-	if (!pg_query_for(c, SQL_CREATE, 2, params, create_done, q))
+	if (q->creates)
+		queued = pg_query_for(c, SQL_CREATE, 2, params, create_done, q);
+	else
+		queued =
+			pg_query_for(c, SQL_EXISTS, 1, params, create_refused_done, q);
+	if (!queued)
 	{
 		pg_error err = {.unavailable = true};
 
+		if (q->creates)
+			quota_create_refund(who);
 		rq_ctx_free(q);
 		sub_failed(s, &err);
 	}
@@ -570,54 +637,47 @@ handle_presence(conn *c, const request *req)
 
 /* --- fetch -------------------------------------------------------------- */
 
-static void
-fetch_done(void *ctx, const PGresult *res, const pg_error *err)
+bool
+rq_fetch(const void *owner, const char *doc, bool has_rev, int64_t rev,
+		 pg_done_fn done, void *ctx)
 {
-	rq_ctx *q = ctx;
-	conn *c = q->c;
+	char rev_text[24];
+	const char *params[2] = {doc, NULL};
 
-	if (!c->wsi)
-		;
-	else if (err)
-		rq_error(c, RQ_FETCH, err, q->d->id, -1, q->id_json);
-	else
-		conn_send(c, proto_content(q->d->id,
-								   strtoll(PQgetvalue(res, 0, 0), NULL, 10),
-								   PQgetvalue(res, 0, 1),
-								   PQgetvalue(res, 0, 2), q->id_json));
-	rq_ctx_free(q);
+	if (has_rev)
+	{
+		snprintf(rev_text, sizeof(rev_text), "%" PRId64, rev);
+		params[1] = rev_text;
+	}
+	return pg_query_for(owner, SQL_FETCH, 2, params, done, ctx);
 }
 
-/* A revision's content and HTML; needs no subscription. */
+msg *
+rq_content_msg(const char *doc, const PGresult *res, const char *id_json)
+{
+	return proto_content(doc, strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+						 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+						 id_json);
+}
+
+/* A revision's content and HTML; needs no subscription.  Shared with the
+ * other fetches of the same revision (fetch.c). */
 static void
 handle_fetch(conn *c, const request *req)
 {
-	char rev[24];
-	const char *params[2] = {req->doc, NULL};
 	doc *d = doc_get(req->doc); /* referenced by the query alone, maybe */
-	rq_ctx *q = d ? rq_ctx_new(c, d, 0) : NULL;
+	char *id_json =
+		req->id ? json_dumps(req->id, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 
-	if (!q)
+	if (!d || (req->id && !id_json))
 	{
 		if (d && d->refs == 0)
 			doc_unref(doc_ref(d)); /* leaves the table */
 		rq_internal(c, req->doc, -1, NULL, "out of memory");
-		return;
 	}
-	if (req->id)
-		q->id_json = json_dumps(req->id, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (req->has_rev)
-	{
-		snprintf(rev, sizeof(rev), "%" PRId64, req->rev);
-		params[1] = rev;
-	}
-	if (!pg_query_for(c, SQL_FETCH, 2, params, fetch_done, q))
-	{
-		pg_error err = {.unavailable = true};
-
-		rq_error(c, RQ_FETCH, &err, req->doc, -1, q->id_json);
-		rq_ctx_free(q);
-	}
+	else
+		fetch_request(c, d, req->has_rev, req->rev, id_json);
+	free(id_json);
 }
 
 /* --- dispatch ----------------------------------------------------------- */
@@ -670,12 +730,20 @@ requests_message(conn *c, const char *text, size_t len)
 	if (!conn_live(c))
 		return;
 	metrics.messages_in++;
-	if (!conn_rate_ok(c))
+	switch (conn_rate_take(c, len))
 	{
-		metrics.rate_limited++;
-		conn_error(c, "rate_limited", "too many messages: slow down", NULL, -1,
-				   NULL);
-		return;
+		case CONN_RATE_OK:
+			break;
+		case CONN_RATE_MESSAGES:
+			metrics.rate_limited++;
+			conn_error(c, "rate_limited", "too many messages: slow down", NULL,
+					   -1, NULL);
+			return;
+		case CONN_RATE_BYTES:
+			metrics.byte_rate_limited++;
+			conn_error(c, "rate_limited", "too many bytes: slow down", NULL,
+					   -1, NULL);
+			return;
 	}
 	if (proto_parse(text, len, &req, errbuf, sizeof(errbuf)) != 0)
 	{

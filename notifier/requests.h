@@ -80,6 +80,7 @@ typedef struct rq_ctx {
 	int64_t since;
 	bool resume;   /* a resume fetch: fall back to a snapshot */
 	bool capped;   /* a catch-up fetch cut at a chunk */
+	bool creates;  /* a create that took from the creation quota */
 	char *id_json; /* a fetch's id, echoed */
 } rq_ctx;
 
@@ -104,6 +105,17 @@ bool rq_snapshot(const char *doc, pg_done_fn done, void *ctx);
 int64_t rq_snapshot_rev(const PGresult *res);
 /* The snapshot message for an rq_snapshot result, or NULL (no memory). */
 msg *rq_snapshot_msg(const char *doc, const PGresult *res);
+
+/*
+ * DOC's content and HTML at revision REV (HAS_REV false: at the head), for
+ * OWNER (pg_query_for).  False (DONE not called) when the query cannot be
+ * queued.
+ */
+bool rq_fetch(const void *owner, const char *doc, bool has_rev, int64_t rev,
+			  pg_done_fn done, void *ctx);
+/* The content message for an rq_fetch result, with ID_JSON (NULL: none);
+ * NULL when out of memory. */
+msg *rq_content_msg(const char *doc, const PGresult *res, const char *id_json);
 
 /* Announces that CLIENT has left DOC (presence {}); nobody waits. */
 void rq_presence_clear(const char *doc, const char *client);

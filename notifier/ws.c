@@ -11,7 +11,9 @@
 #include "fanout.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "pg.h"
+#include "quota.h"
 #include "requests.h"
 
 #include <stdlib.h>
@@ -56,7 +58,7 @@ origin_allowed(const char *origin)
 static int
 filter_connection(struct lws *wsi)
 {
-	char uri[64], origin[256];
+	char uri[64], origin[256], addr[QUOTA_ADDR_MAX];
 
 	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 ||
 		strcmp(uri, WS_PATH) != 0)
@@ -69,6 +71,14 @@ filter_connection(struct lws *wsi)
 		log_msg(LOG_WARN, "ws: refused a connection: %s",
 				fanout_accepting() ? "" : "shutting down or at --max-clients");
 		http_refuse(wsi, 503, "not accepting connections");
+		return -1;
+	}
+	quota_address(wsi, addr);
+	if (!quota_connect_ok(addr))
+	{
+		/* counted, not logged one by one: a flood would flood the log */
+		metrics.refused_per_address++;
+		http_refuse(wsi, 429, "too many connections from this address");
 		return -1;
 	}
 	if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) < 0)

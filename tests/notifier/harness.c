@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 static wsc_loop *loop;
-static char host_a[128], host_b[128], host_c[128];
-static int port_a, port_b, port_c;
+static char host_a[128], host_b[128], host_c[128], host_q[128];
+static int port_a, port_b, port_c, port_q;
 static const char *auth_secret, *auth_ec_key; /* instance c's keys */
 static const char *dsn;
 static PGconn *db;
@@ -72,13 +72,19 @@ client_name(const char *base)
 const char *
 instance_host(char which)
 {
-	return which == 'a' ? host_a : which == 'c' ? host_c : host_b;
+	return which == 'a'	  ? host_a
+		   : which == 'c' ? host_c
+		   : which == 'q' ? host_q
+						  : host_b;
 }
 
 int
 instance_port(char which)
 {
-	return which == 'a' ? port_a : which == 'c' ? port_c : port_b;
+	return which == 'a'	  ? port_a
+		   : which == 'c' ? port_c
+		   : which == 'q' ? port_q
+						  : port_b;
 }
 
 wsc *
@@ -445,6 +451,12 @@ harness_has_c(void)
 	return port_c != 0;
 }
 
+bool
+harness_has_q(void)
+{
+	return port_q != 0;
+}
+
 const char *
 harness_auth_secret(void)
 {
@@ -470,6 +482,8 @@ harness_main(int argc, char **argv, const harness_test *const *topics)
 			parse_hostport(argv[i + 1], host_b, &port_b);
 		else if (strcmp(argv[i], "--c") == 0)
 			parse_hostport(argv[i + 1], host_c, &port_c);
+		else if (strcmp(argv[i], "--q") == 0)
+			parse_hostport(argv[i + 1], host_q, &port_q);
 		else if (strcmp(argv[i], "--auth-secret") == 0)
 			auth_secret = argv[i + 1];
 		else if (strcmp(argv[i], "--auth-ec-key") == 0)
@@ -490,7 +504,8 @@ harness_main(int argc, char **argv, const harness_test *const *topics)
 		fprintf(stderr, "usage: protocol_test --a HOST:PORT --b HOST:PORT "
 						"--dsn CONNINFO [--a-pid PID] [--restart-cmd CMD] "
 						"[--c HOST:PORT --auth-secret FILE --auth-ec-key "
-						"FILE] [--a-log FILE] [--only NAME]\n");
+						"FILE] [--q HOST:PORT] [--a-log FILE] [--only "
+						"NAME]\n");
 		return 100;
 	}
 	snprintf(run_id, sizeof(run_id), "%lx", (unsigned long) wsc_now_us());

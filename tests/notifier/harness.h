@@ -55,7 +55,7 @@ const char *client_name(const char *base);
 /* --- the instances ----------------------------------------------------------
  */
 
-/* Host and port of instance WHICH ('a' or 'b'). */
+/* Host and port of instance WHICH ('a', 'b', 'c' or 'q'). */
 const char *instance_host(char which);
 int instance_port(char which);
 
@@ -166,6 +166,12 @@ bool a_log_has(const char *needle, int timeout_ms);
  * harness_auth_ec_key()'s (PEM), audience "collab".
  */
 bool harness_has_c(void);
+
+/*
+ * Instance q (--q), when given, runs with small quotas that its tests
+ * provoke (proto_quotas.c says which); its tests skip without it.
+ */
+bool harness_has_q(void);
 const char *harness_auth_secret(void);
 const char *harness_auth_ec_key(void);
 
@@ -180,6 +186,7 @@ extern const harness_test proto_errors[];
 extern const harness_test proto_limits[];
 extern const harness_test proto_trust[];
 extern const harness_test proto_auth[];
+extern const harness_test proto_quotas[];
 extern const harness_test proto_lifecycle[];
 
 #endif

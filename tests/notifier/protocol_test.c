@@ -8,7 +8,8 @@
  *
  * Instance A must run with --max-docs 5 --rate 100 --burst 200
  * --max-message-bytes 65536 --max-queue 256 (the limits tests provoke); B
- * with defaults (--max-inflight 16: provoked too).
+ * with defaults (--max-inflight 16: provoked too); Q (--q, optional) with
+ * the quotas of proto_quotas.c.
  *
  * The tests live by topic in tests/notifier/proto_<topic>.c, each file a
  * table of tests named for what they prove; harness.c holds what they
@@ -39,6 +40,8 @@ main(int argc, char **argv)
 		proto_errors,	 /* bad messages and fields, ids, subprotocol */
 		proto_limits,	 /* documents, rate, size, in flight, slow, burst */
 		proto_trust,	 /* forged notifications change nothing */
+		proto_quotas,	 /* byte rate, per address, creations, shared
+						  * fetches, a burst (instances q and b) */
 		proto_auth,		 /* tokens, rights, ids (instance c) */
 		proto_lifecycle, /* database restart, then SIGTERM: last */
 		NULL,

@@ -62,29 +62,25 @@ raw_free(raw *r)
 }
 
 /*
- * Connects to ws://HOST:PORT/ws with a receive buffer of RCVBUF bytes (0:
- * the system's), asking for subprotocol PROTOCOL (NULL: none), and
- * completes the handshake; NULL (reported) on failure.
+ * The handshake of raw_connect_with, from SOURCE (an IPv4 address to bind
+ * to first, NULL: any).  *STATUS: the answer's HTTP status, 0 when there
+ * was none (no connection, or it closed).  Reports nothing.
  */
-raw *
-raw_connect(char which, int rcvbuf, const char *protocol)
-{
-	return raw_connect_with(which, rcvbuf, protocol, NULL);
-}
-
-raw *
-raw_connect_with(char which, int rcvbuf, const char *protocol,
-				 const char *headers)
+static raw *
+raw_open(char which, const char *source, int rcvbuf, const char *protocol,
+		 const char *headers, int *status)
 {
 	const char *host = instance_host(which);
 	int port = instance_port(which);
 	struct sockaddr_in sa = {.sin_family = AF_INET,
 							 .sin_port = htons((uint16_t) port)};
+	struct sockaddr_in from = {.sin_family = AF_INET};
 	raw *r = calloc(1, sizeof(*r));
 	size_t size = 512 + (headers ? strlen(headers) : 0);
 	char *req = malloc(size);
 	int n;
 
+	*status = 0;
 	if (!r || !req)
 	{
 		free(r);
@@ -93,12 +89,15 @@ raw_connect_with(char which, int rcvbuf, const char *protocol,
 	}
 	r->fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (r->fd < 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1 ||
+		(source &&
+		 (inet_pton(AF_INET, source, &from.sin_addr) != 1 ||
+		  bind(r->fd, (struct sockaddr *) &from, sizeof(from)) != 0)) ||
 		(rcvbuf > 0 && setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 								  sizeof(rcvbuf)) != 0) ||
 		connect(r->fd, (struct sockaddr *) &sa, sizeof(sa)) != 0)
 	{
-		check(false, "raw connection to %s:%d: %s", host, port,
-			  strerror(errno));
+		printf("     raw connection to %s:%d from %s: %s\n", host, port,
+			   source ? source : "any address", strerror(errno));
 		raw_free(r);
 		free(req);
 		return NULL;
@@ -113,7 +112,7 @@ raw_connect_with(char which, int rcvbuf, const char *protocol,
 				 headers ? headers : "");
 	if (n < 0 || write(r->fd, req, (size_t) n) != n)
 	{
-		check(false, "raw handshake: %s", strerror(errno));
+		printf("     raw handshake: %s\n", strerror(errno));
 		raw_free(r);
 		free(req);
 		return NULL;
@@ -130,10 +129,12 @@ raw_connect_with(char which, int rcvbuf, const char *protocol,
 
 			snprintf(r->head, sizeof(r->head), "%.*s", (int) (end - r->in),
 					 (const char *) r->in);
-
-			if (r->len < 12 || memcmp(r->in + 9, "101", 3) != 0)
+			if (r->len >= 12)
+				*status = atoi((const char *) r->in + 9);
+			if (*status != 101)
 			{
-				check(false, "raw handshake answered %.40s", r->in);
+				printf("     raw handshake answered %.*s\n",
+					   (int) strcspn(r->head, "\r\n"), r->head);
 				raw_free(r);
 				return NULL;
 			}
@@ -143,11 +144,42 @@ raw_connect_with(char which, int rcvbuf, const char *protocol,
 		}
 		if (!raw_fill(r, WAIT_MS))
 		{
-			check(false, "raw handshake: no answer");
+			printf("     raw handshake: no answer\n");
 			raw_free(r);
 			return NULL;
 		}
 	}
+}
+
+/*
+ * Connects to ws://HOST:PORT/ws with a receive buffer of RCVBUF bytes (0:
+ * the system's), asking for subprotocol PROTOCOL (NULL: none), and
+ * completes the handshake; NULL (reported) on failure.
+ */
+raw *
+raw_connect(char which, int rcvbuf, const char *protocol)
+{
+	return raw_connect_with(which, rcvbuf, protocol, NULL);
+}
+
+raw *
+raw_connect_with(char which, int rcvbuf, const char *protocol,
+				 const char *headers)
+{
+	int status;
+	raw *r = raw_open(which, NULL, rcvbuf, protocol, headers, &status);
+
+	if (!r)
+		check(false, "raw connection to %c: %s", which,
+			  status > 0 ? "refused at the handshake"
+						 : "no connection or no answer");
+	return r;
+}
+
+raw *
+raw_connect_from(char which, const char *source, int *status)
+{
+	return raw_open(which, source, 0, NULL, NULL, status);
 }
 
 /* Appends TEXT to OUT as one masked text frame; false when out of memory. */

@@ -37,6 +37,15 @@ raw *raw_connect(char which, int rcvbuf, const char *protocol);
 raw *raw_connect_with(char which, int rcvbuf, const char *protocol,
 					  const char *headers);
 
+/*
+ * A connection to instance WHICH from the local address SOURCE (IPv4,
+ * bound before connecting; Linux routes all of 127/8 to loopback, so
+ * "127.0.0.2" is another client address), its handshake completed; NULL
+ * when refused, with the answer's HTTP status in *STATUS (0: none).  Not
+ * reported as a failure: a refusal may be what the test wants.
+ */
+raw *raw_connect_from(char which, const char *source, int *status);
+
 /* Closes R's socket and frees it; NULL is ignored. */
 void raw_free(raw *r);
 
