@@ -17,6 +17,8 @@ typedef enum opt_kind {
 	OPT_INT,
 	OPT_LONG,
 	OPT_ADDRESS,
+	OPT_FLAG, /* no value on the command line: present means 1; its
+			   * environment variable is 1 or 0 */
 } opt_kind;
 
 typedef struct option_def {
@@ -130,6 +132,11 @@ static const option_def options[] = {
 	{"auth-timeout-ms", "COLLAB_AUTH_TIMEOUT_MS", OPT_INT, "5000", 100, 600000,
 	 FIELD(auth_timeout_ms),
 	 "a connection without a token by then is closed (4001)"},
+	{"dev-login", "COLLAB_DEV_LOGIN", OPT_FLAG, "0", 0, 1, FIELD(dev_login),
+	 "development only: GET /dev-login?next=/PATH signs in a made-up guest "
+	 "(a cookie holding a token signed with --auth-secret-file) and POST "
+	 "/dev-login renews it; refused unless --listen is loopback and an "
+	 "HS256 secret is given (tools/run, docs/auth.md)"},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -230,6 +237,43 @@ check_origins(const config *cfg)
 	}
 }
 
+/*
+ * --dev-login hands a signed-in cookie to whoever asks: only to this
+ * machine (loopback), and only with a secret this notifier can sign with.
+ * The cookie's name goes into a Set-Cookie header: a token (RFC 6265).
+ */
+static int
+check_dev_login(const config *cfg)
+{
+	const char *name = cfg->auth_cookie;
+
+	if (!cfg->dev_login)
+		return 0;
+	if (!loopback_only(cfg))
+	{
+		fprintf(stderr, "collab-notifier: --dev-login signs anyone in: it "
+						"needs a loopback --listen (127.0.0.1, ::1)\n");
+		return -1;
+	}
+	if (!cfg->auth_secret_file)
+	{
+		fprintf(stderr, "collab-notifier: --dev-login needs "
+						"--auth-secret-file: it signs HS256 tokens\n");
+		return -1;
+	}
+	if (!*name ||
+		strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					 "0123456789!#$%&'*+-.^_`|~") != strlen(name))
+	{
+		fprintf(stderr,
+				"collab-notifier: --auth-cookie \"%s\" is not a cookie name "
+				"--dev-login can set\n",
+				name);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 usage(FILE *out)
 {
@@ -315,6 +359,16 @@ set_option(config *cfg, const option_def *o, const char *value,
 			cfg->listen_port = (int) port;
 			return 0;
 		}
+		case OPT_FLAG:
+			if (strcmp(value, "1") != 0 && strcmp(value, "0") != 0)
+			{
+				fprintf(stderr,
+						"collab-notifier: %s %s: \"%s\" is neither 1 nor 0\n",
+						source, o->flag, value);
+				return -1;
+			}
+			*(int *) field = value[0] == '1';
+			return 0;
 	}
 	return -1;
 }
@@ -371,7 +425,9 @@ config_load(config *cfg, int argc, char **argv)
 			usage(stderr);
 			return -1;
 		}
-		if (arg[name_len] == '=')
+		if (o->kind == OPT_FLAG)
+			value = arg[name_len] == '=' ? arg + name_len + 1 : "1";
+		else if (arg[name_len] == '=')
 			value = arg + name_len + 1;
 		else if (a + 1 < argc)
 			value = argv[++a];
@@ -391,6 +447,8 @@ config_load(config *cfg, int argc, char **argv)
 		return -1;
 	}
 	if (cfg->notify_key_file && read_key(cfg) != 0)
+		return -1;
+	if (check_dev_login(cfg) != 0)
 		return -1;
 	return check_origins(cfg);
 }

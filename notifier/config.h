@@ -52,6 +52,7 @@ typedef struct config {
 	int auth_max_token_s;			  /* longest a token may still run */
 	const char *auth_cookie;		  /* the cookie that carries a token */
 	int auth_timeout_ms;			  /* a connection's time to send one */
+	int dev_login;					  /* 1: serve /dev-login (devlogin.h) */
 } config;
 
 /* The least key length the database accepts for collab.notify_key. */

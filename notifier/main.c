@@ -66,6 +66,12 @@ main(int argc, char **argv)
 		log_msg(LOG_WARN, "no --auth-secret-file or --auth-public-key-file: "
 						  "anyone who reaches this port may read and write "
 						  "every document (development only, docs/auth.md)");
+	if (cfg.dev_login)
+		log_msg(LOG_WARN,
+				"--dev-login: GET http://%s:%d/dev-login signs anyone on this "
+				"machine in as a new guest with every right (development "
+				"only, docs/auth.md)",
+				cfg.listen_host, cfg.listen_port);
 	lws_set_log_level(LLL_ERR | LLL_WARN, log_lws_emit);
 	srand((unsigned) time(NULL) ^ (unsigned) getpid());
 	raise_fd_limit();

@@ -36,6 +36,8 @@ extern struct metrics {
 	uint64_t requests_dropped;	   /* queued for a client that had gone */
 	uint64_t too_many_pending;	   /* requests over --max-pending */
 	uint64_t presence_coalesced;   /* presence states replaced unsent */
+	uint64_t origins_refused;	   /* upgrades refused for their Origin */
+	uint64_t dev_logins;		   /* tokens --dev-login handed out */
 } metrics;
 
 /* The Prometheus text exposition into BUF; returns its length. */

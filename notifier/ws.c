@@ -8,9 +8,11 @@
 #include "ws.h"
 
 #include "conn.h"
+#include "devlogin.h"
 #include "fanout.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "pg.h"
 #include "requests.h"
 
@@ -75,6 +77,7 @@ filter_connection(struct lws *wsi)
 		origin[0] = '\0';
 	if (!origin_allowed(origin))
 	{
+		metrics.origins_refused++;
 		log_msg(LOG_WARN, "ws: refused Origin \"%s\"", origin);
 		http_refuse(wsi, 403, "Origin not allowed");
 		return -1;
@@ -187,6 +190,7 @@ ws_create_context(const config *cfg)
 	struct lws_context *context;
 
 	ws_cfg = cfg;
+	devlogin_init(cfg);
 	if (http_init(cfg) != 0)
 		return NULL;
 
