@@ -312,7 +312,7 @@ devlogin_serve(struct lws *wsi)
 		return answer(wsi, 403, NULL, NULL, "text/plain; charset=utf-8",
 					  "only from this origin\n", close);
 	}
-	if (post && cookie_guest(wsi, sub))
+	if (cookie_guest(wsi, sub))
 		renewed = true;
 	else if (!new_guest(sub, sizeof(sub)))
 	{

@@ -3,15 +3,19 @@
  * the demo on this machine to run the real authenticated path (a signed
  * token in an HttpOnly cookie) without an identity provider.
  *
- *   GET /dev-login?next=/PATH   signs in a new guest (sub "guest-" and 16
- *                               hex digits, rights {"create":["*"]}) and
- *                               answers 303 to PATH, or to / when PATH is
- *                               not a path on this origin;
- *   POST /dev-login             renews the cookie: the same guest when the
- *                               request's cookie holds a valid token of a
- *                               guest (signature and exp checked, as on a
- *                               connection), a new guest otherwise;
- *                               answers {"user":SUB,"exp":EXP,"renewed":B}.
+ *   GET /dev-login?next=/PATH   signs in a guest (sub "guest-" and 16 hex
+ *                               digits, rights {"create":["*"]}) and answers
+ *                               303 to PATH, or to / when PATH is not a path
+ *                               on this origin;
+ *   POST /dev-login             the same for a script (the demo's
+ *                               renewCookie): answers {"user":SUB,
+ *                               "exp":EXP,"renewed":BOOL}.
+ *
+ * Either renews the guest of the request's cookie when it holds a token
+ * that verifies now (signature and exp, as on a connection) and whose sub
+ * is a guest's, so that a second tab, or a renewal, stays the same user;
+ * otherwise (no cookie, an expired one, another user's token, whose rights
+ * are not ours to widen) it signs in a new guest.
  *
  * Both set the --auth-cookie cookie to an HS256 token (aud --auth-audience,
  * iss --auth-issuer when set, exp now + min(--auth-max-token-s, 3600)):
