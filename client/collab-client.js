@@ -40,6 +40,16 @@
 // ours (the throttled send, else the next refresh) and one for the others'
 // (at the oldest one's expiry), whatever their number.
 //
+// Tokens (docs/auth.md) come one of two ways. getToken: a token sent in
+// band after hello and again at tokenRefreshAt of its life, on the same
+// connection. Or the application's HttpOnly cookie, which rides on the
+// upgrade only: the script never sees it, so renewCookie asks the
+// application to renew it at tokenRefreshAt of its life (the
+// 'authenticated' message says exp), and the client then reconnects at
+// once, the new upgrade carrying it, and resumes from rev like after any
+// close. After a 4001 or 4003 close the cookie is renewed before the next
+// attempt (else the same stale cookie would be refused again and again).
+//
 // Dependencies are injected, so the module has no imports: Delta (the
 // quill-delta class: in a browser Quill.import('delta'), in Node
 // require('quill-delta')) and WebSocket (the browser's, or the ws package).
@@ -74,7 +84,8 @@ export class CollabClient {
     fetchTimeoutMs = 10000,
     historyKeep = 100, // revisions kept to move late presence positions
     getToken = null, // async () => a signed token, sent in band (docs/auth.md); null: the cookie, or none
-    tokenRefreshAt = 0.8, // a fresh token is sent at this fraction of the token's life
+    renewCookie = null, // async () => renews the token's cookie (then we reconnect), or returns a token to send in band
+    tokenRefreshAt = 0.8, // a fresh token is sent (or the cookie renewed) at this fraction of the token's life
     random = Math.random,
     now = () => Date.now(),
     timers = { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (t) => clearTimeout(t) },
@@ -95,6 +106,7 @@ export class CollabClient {
     this.fetchTimeoutMs = fetchTimeoutMs;
     this.historyKeep = historyKeep;
     this.getToken = getToken;
+    this.renewCookie = getToken ? null : renewCookie; // getToken wins: its token replaces any cookie
     this.tokenRefreshAt = tokenRefreshAt;
     this.random = random;
     this.now = now;
@@ -130,7 +142,11 @@ export class CollabClient {
     this.expiryTimer = null; // at the oldest remote presence's expiry
     this.user = null; // the authenticated user (docs/protocol.md, Authentication)
     this.selfId = this.clientId; // the id our changes carry: user/clientId once authenticated
-    this.refreshTimer = null; // sends a fresh token before the current one expires
+    this.refreshTimer = null; // sends a fresh token (or renews the cookie) before the current one expires
+    this.renewFirst = false; // renew the cookie before the next connection (it was refused: 4001, 4003)
+    this.renewing = null; // that renewal's promise, while it runs
+    this.renewedToken = null; // a token renewCookie returned for the next connection, sent in band at hello
+    this.replacing = null; // the socket we closed to reconnect with a renewed cookie
     this.fetches = new Map(); // id -> {resolve, reject, timer}
     this.nextFetchId = 1;
     this.listeners = new Map();
@@ -176,7 +192,28 @@ export class CollabClient {
   }
 
   connect() {
+    if (this.renewing) return; // its end connects
     this.setConnection('connecting');
+    if (this.renewFirst) {
+      // refused for its token: the cookie must be renewed before an upgrade
+      // can carry a valid one, or we would be refused again
+      this.renewFirst = false;
+      this.renewing = this.renewCookie().then(
+        (token) => {
+          this.renewing = null;
+          this.renewedToken = typeof token === 'string' ? token : null;
+          if (!this.stopped && !this.ws) this.connect();
+        },
+        (e) => {
+          this.renewing = null;
+          this.renewFirst = true;
+          this.emit('error', { code: 'unauthorized', message: `renewCookie failed: ${errorText(e)}` });
+          this.setConnection('closed');
+          if (!this.stopped) this.scheduleReconnect();
+        },
+      );
+      return;
+    }
     const ws = new this.WebSocketImpl(this.url);
     this.ws = ws;
     ws.onopen = () => {
@@ -194,9 +231,12 @@ export class CollabClient {
       }
       this.receive(msg);
     };
-    ws.onclose = () => {
+    ws.onclose = (event) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      const code = event && event.code;
+      const replaced = this.replacing === ws;
+      this.replacing = null;
       this.subscribed = false;
       this.meShown = false; // the notifier clears it, or has died with it
       // a connection that lasted was a success: start the backoff over
@@ -206,7 +246,9 @@ export class CollabClient {
       if (this.refreshTimer !== null) this.timers.clearTimeout(this.refreshTimer);
       this.refreshTimer = null;
       // 4001 (unauthenticated) and 4003 (token expired): like any close,
-      // reconnect and resume; getToken is asked again for the new connection
+      // reconnect and resume; getToken is asked again for the new
+      // connection, or the cookie renewed before it
+      if ((code === 4001 || code === 4003) && this.renewCookie) this.renewFirst = true;
       this.setConnection('closed');
       for (const { reject, timer } of this.fetches.values()) {
         this.timers.clearTimeout(timer);
@@ -218,7 +260,10 @@ export class CollabClient {
       for (const client of [...this.remote.keys()]) this.forget(client);
       if (this.expiryTimer !== null) this.timers.clearTimeout(this.expiryTimer);
       this.expiryTimer = null;
-      if (!this.stopped) this.scheduleReconnect();
+      if (this.stopped) return;
+      // closed by us to carry a renewed cookie: back at once, no backoff
+      if (replaced) this.connect();
+      else this.scheduleReconnect();
     };
     ws.onerror = () => {}; // a close follows
   }
@@ -278,6 +323,31 @@ export class CollabClient {
     this.send({ type: 'auth', token });
   }
 
+  // Ahead of a cookie token's expiry: asks renewCookie to renew the cookie,
+  // then closes this connection and opens another at once, whose upgrade
+  // carries the renewed cookie, and resumes from rev (in flight changes are
+  // sent again and deduplicated, as after any reconnect). A token it
+  // returns instead is sent in band on this connection. A renewCookie that
+  // fails is reported; the connection lives on until exp, and the reconnect
+  // after the 4003 close tries again.
+  async renewSession() {
+    const ws = this.ws;
+    let token;
+    try {
+      token = await this.renewCookie();
+    } catch (e) {
+      this.emit('error', { code: 'unauthorized', message: `renewCookie failed: ${errorText(e)}` });
+      return;
+    }
+    if (this.ws !== ws || !ws || this.connection !== 'open') return; // closed meanwhile: the next upgrade has the cookie
+    if (typeof token === 'string') {
+      this.send({ type: 'auth', token });
+      return;
+    }
+    this.replacing = ws;
+    ws.close(1000);
+  }
+
   // The server believes our token: our changes carry user/clientId from
   // now on. Subscribes if this connection has not yet, and plans the next
   // token ahead of this one's expiry (exp: seconds since the epoch).
@@ -286,11 +356,12 @@ export class CollabClient {
     this.selfId = `${msg.user}/${this.clientId}`;
     if (this.refreshTimer !== null) this.timers.clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
-    if (this.getToken && typeof msg.exp === 'number') {
+    if ((this.getToken || this.renewCookie) && typeof msg.exp === 'number') {
       const life = msg.exp * 1000 - this.now();
       this.refreshTimer = this.timers.setTimeout(() => {
         this.refreshTimer = null;
-        this.sendToken();
+        if (this.getToken) this.sendToken();
+        else this.renewSession();
       }, Math.max(1000, Math.floor(life * this.tokenRefreshAt)));
     }
     this.emit('authenticated', { user: msg.user, client: this.selfId, exp: msg.exp });
@@ -439,6 +510,12 @@ export class CollabClient {
     }
     switch (msg.type) {
       case 'hello':
+        if (this.renewedToken !== null) {
+          // renewCookie gave a token for this connection
+          this.send({ type: 'auth', token: this.renewedToken });
+          this.renewedToken = null;
+          return undefined;
+        }
         return this.getToken ? this.sendToken() : this.subscribe();
       case 'authenticated':
         return this.onAuthenticated(msg);
@@ -742,6 +819,10 @@ export function positionBefore(change, pos) {
 // browser takes a timeout past 2^31 - 1 ms for 0, and would spin).
 function isPeriod(ms) {
   return Number.isFinite(ms) && ms > 0 && ms < 2 ** 31;
+}
+
+function errorText(e) {
+  return e && e.message ? e.message : String(e);
 }
 
 function randomId(random) {

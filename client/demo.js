@@ -3,6 +3,17 @@
 // (the document at an earlier revision, read-only, through fetch) and an
 // HTML export (collab.to_html through fetch). Quill is the global of its
 // UMD build, loaded by index.html; other people's cursors are cursors.js.
+//
+// Signed in by its cookie: tools/run's notifier serves /dev-login
+// (docs/auth.md), which set it before this page loaded; renewCookie below
+// renews it ahead of the token's exp by POSTing there again.
+//
+// Formats: the editor takes exactly what the database takes by default
+// (collab.allowed_embeds "image, formula" and collab.allowed_attributes,
+// extension/formats.h): every document the database holds renders
+// whole, and nothing else gets in (a pasted <iframe>: Quill's video embed,
+// registered by its standard build, is not among them). The toolbar offers
+// a few of them.
 import { CollabClient } from './collab-client.js';
 import { Cursors } from './cursors.js';
 import { bindQuill } from './quill-binding.js';
@@ -17,13 +28,43 @@ const animals = ['Otter', 'Heron', 'Lynx', 'Marten', 'Wren', 'Ibex', 'Puffin', '
 const name = stored('collab-name', () => `${animals[Math.floor(Math.random() * animals.length)]} ${Math.floor(Math.random() * 90 + 10)}`);
 const color = stored('collab-color', () => `hsl(${Math.floor(Math.random() * 360)}, 70%, 45%)`);
 
+const FORMATS = [
+  // collab.allowed_attributes' default (alt, height and width are the image's own)
+  'align', 'background', 'blockquote', 'bold', 'code', 'code-block', 'color', 'direction', 'font', 'header',
+  'indent', 'italic', 'link', 'list', 'script', 'size', 'strike', 'underline',
+  // collab.allowed_embeds' default; no video
+  'image', 'formula',
+];
+const TOOLBAR = [[{ header: ['1', '2', '3', false] }], ['bold', 'italic', 'underline', 'link'], [{ list: 'ordered' }, { list: 'bullet' }], ['clean']];
+
+// Quill's formula embed renders with KaTeX, which the demo does not load, and
+// throws without it: show a formula's TeX as text instead, one character
+// long as any embed, so that documents holding one stay in step.
+const Embed = Quill.import('blots/embed');
+class TexFormula extends Embed {
+  static blotName = 'formula';
+  static className = 'ql-formula';
+  static tagName = 'SPAN';
+  static create(value) {
+    const node = super.create(value);
+    node.setAttribute('data-value', String(value));
+    node.textContent = String(value);
+    return node;
+  }
+  static value(node) {
+    return node.getAttribute('data-value');
+  }
+}
+if (!window.katex) Quill.register('formats/formula', TexFormula, true);
+
 Quill.register('modules/cursors', Cursors);
 const quill = new Quill('#editor', {
   theme: 'snow',
-  modules: { cursors: {}, history: { userOnly: true } }, // the client moves cursors
+  formats: FORMATS,
+  modules: { toolbar: TOOLBAR, cursors: {}, history: { userOnly: true } }, // the client moves cursors
   placeholder: 'Type here…',
 });
-const past = new Quill('#past', { readOnly: true, modules: { toolbar: false } });
+const past = new Quill('#past', { readOnly: true, formats: FORMATS, modules: { toolbar: false } });
 
 const client = new CollabClient({
   url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
@@ -33,7 +74,18 @@ const client = new CollabClient({
   // no clientId: a fresh one per page load. A tab that kept its id across
   // reloads would count its seq from 1 again, and the server would take
   // those new changes for resubmits of the old ones and drop them.
+  renewCookie,
 });
+
+// The cookie's token is renewed by the development login for the same
+// guest (a new guest when it has already expired); the client then
+// reconnects with it. A real application renews its own session cookie.
+async function renewCookie() {
+  const r = await fetch('/dev-login', { method: 'POST', credentials: 'same-origin', cache: 'no-store' });
+  if (!r.ok) throw new Error(`POST /dev-login: ${r.status}`);
+  const { user, renewed } = await r.json();
+  if (!renewed) console.warn(`collab: signed in again as a new guest, ${user}`);
+}
 const binding = bindQuill(quill, client, { cursors: quill.getModule('cursors'), name, color });
 
 $('doc-name').textContent = docId;
@@ -60,6 +112,7 @@ client.on('rev', (rev) => {
   showStatus();
 });
 client.on('error', (e) => console.warn('collab:', e.code, e.message));
+client.on('authenticated', ({ user }) => ($('user').textContent = user));
 client.on('snapshot', (_doc, { replaced, dropped }) => {
   if (replaced && dropped) console.warn('collab: the server could not take these edits; the document was reloaded:', JSON.stringify(dropped.ops));
 });

@@ -166,10 +166,10 @@ apply(conn *c, const char *token, size_t len, const char *where)
 	conn_send(c, proto_authenticated(c->user, c->client, c->exp));
 }
 
-/* The value of cookie NAME in the upgrade's Cookie header, malloc'd. */
-static char *
-cookie(struct lws *wsi, const char *name, size_t *len)
+char *
+auth_cookie(struct lws *wsi, size_t *len)
 {
+	const char *name = auth.cfg->auth_cookie;
 	int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
 	size_t n = strlen(name);
 	char *all, *p, *value = NULL;
@@ -212,7 +212,7 @@ auth_open(conn *c)
 
 	if (!auth.keys)
 		return;
-	token = cookie(c->wsi, auth.cfg->auth_cookie, &len);
+	token = auth_cookie(c->wsi, &len);
 	if (token)
 	{
 		apply(c, token, len, "the cookie");
@@ -232,6 +232,32 @@ auth_token(conn *c, const char *token, size_t len)
 		return;
 	}
 	apply(c, token, len, "a message");
+}
+
+bool
+auth_verify(const char *token, size_t len, jwt_claims *out, jwt_error *err)
+{
+	if (!auth.keys)
+	{
+		memset(out, 0, sizeof(*out));
+		snprintf(err->message, sizeof(err->message), "no key is configured");
+		err->code = JWT_KEY;
+		return false;
+	}
+	return jwt_verify(auth.keys, token, len, &auth.expect, now_us() / 1000000,
+					  out, err);
+}
+
+char *
+auth_sign(const char *payload_json, jwt_error *err)
+{
+	if (!auth.keys)
+	{
+		snprintf(err->message, sizeof(err->message), "no key is configured");
+		err->code = JWT_KEY;
+		return NULL;
+	}
+	return jwt_sign_hs256(auth.keys, payload_json, err);
 }
 
 jwt_right

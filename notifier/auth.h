@@ -61,6 +61,28 @@ jwt_right auth_right(const conn *c, const char *doc);
 bool auth_client_id(const conn *c, const char *stated, char *out,
 					size_t outlen, const char **why);
 
+/*
+ * The value of the --auth-cookie cookie in WSI's request (an upgrade or a
+ * plain HTTP request), malloc'd, with its length in *LEN; NULL when there
+ * is none.
+ */
+char *auth_cookie(struct lws *wsi, size_t *len);
+
+/*
+ * Verifies TOKEN[0..LEN) as a connection's token would be, now: true with
+ * OUT filled (release it with jwt_claims_clear), or false with ERR (also
+ * without a key).
+ */
+bool auth_verify(const char *token, size_t len, jwt_claims *out,
+				 jwt_error *err);
+
+/*
+ * A token over PAYLOAD_JSON signed with the HS256 secret (jwt_sign_hs256),
+ * malloc'd; NULL with ERR without a secret or on failure.  For the
+ * development login (devlogin.h) only.
+ */
+char *auth_sign(const char *payload_json, jwt_error *err);
+
 /* C is closed: its rights and timer go. */
 void auth_closed(conn *c);
 

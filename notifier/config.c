@@ -155,6 +155,11 @@ static const option_def options[] = {
 	{"auth-timeout-ms", "COLLAB_AUTH_TIMEOUT_MS", OPT_INT, "5000", 100, 600000,
 	 FIELD(auth_timeout_ms),
 	 "a connection without a token by then is closed (4001)"},
+	{"dev-login", "COLLAB_DEV_LOGIN", OPT_BOOL, NULL, 0, 0, FIELD(dev_login),
+	 "development only: GET /dev-login?next=/PATH signs in a made-up guest "
+	 "(a cookie holding a token signed with --auth-secret-file) and POST "
+	 "/dev-login renews it; refused unless --listen is loopback and an "
+	 "HS256 secret is given (tools/run, docs/auth.md)"},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -309,6 +314,43 @@ check_auth(const config *cfg)
 				"reaches the port could read and write every document; "
 				"give a key (docs/auth.md)\n",
 				cfg->listen_host, cfg->listen_port);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * --dev-login hands a signed-in cookie to whoever asks: only to this
+ * machine (loopback), and only with a secret this notifier can sign with.
+ * The cookie's name goes into a Set-Cookie header: a token (RFC 6265).
+ */
+static int
+check_dev_login(const config *cfg)
+{
+	const char *name = cfg->auth_cookie;
+
+	if (!cfg->dev_login)
+		return 0;
+	if (!loopback_only(cfg))
+	{
+		fprintf(stderr, "collab-notifier: --dev-login signs anyone in: it "
+						"needs a loopback --listen (127.0.0.1, ::1)\n");
+		return -1;
+	}
+	if (!cfg->auth_secret_file)
+	{
+		fprintf(stderr, "collab-notifier: --dev-login needs "
+						"--auth-secret-file: it signs HS256 tokens\n");
+		return -1;
+	}
+	if (!*name ||
+		strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					 "0123456789!#$%&'*+-.^_`|~") != strlen(name))
+	{
+		fprintf(stderr,
+				"collab-notifier: --auth-cookie \"%s\" is not a cookie name "
+				"--dev-login can set\n",
+				name);
 		return -1;
 	}
 	return 0;
@@ -505,6 +547,8 @@ config_load(config *cfg, int argc, char **argv)
 	if (check_byte_burst(cfg) != 0)
 		return -1;
 	if (cfg->notify_key_file && read_key(cfg) != 0)
+		return -1;
+	if (check_dev_login(cfg) != 0)
 		return -1;
 	if (check_origins(cfg) != 0)
 		return -1;

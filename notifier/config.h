@@ -58,6 +58,7 @@ typedef struct config {
 	int auth_max_token_s;			  /* longest a token may still run */
 	const char *auth_cookie;		  /* the cookie that carries a token */
 	int auth_timeout_ms;			  /* a connection's time to send one */
+	bool dev_login;					  /* serve /dev-login (devlogin.h) */
 } config;
 
 /* The least key length the database accepts for collab.notify_key. */

@@ -4,6 +4,7 @@
  */
 #include "http.h"
 
+#include "devlogin.h"
 #include "log.h"
 #include "metrics.h"
 #include "pg.h"
@@ -214,6 +215,8 @@ serve_static(struct lws *wsi, const char *uri)
 int
 http_serve(struct lws *wsi, const char *uri)
 {
+	if (devlogin_wanted(uri))
+		return devlogin_serve(wsi);
 	if (!lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) && !is_head(wsi))
 	{
 		/* a body may follow that nobody will read: close after the answer */

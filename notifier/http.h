@@ -1,7 +1,8 @@
 /*
  * http.h — the notifier's plain HTTP: GET (and HEAD) /healthz and /metrics,
  * the --static directory at /, 404 for anything else, and the answers that
- * refuse a WebSocket upgrade.
+ * refuse a WebSocket upgrade; /dev-login goes to devlogin.c when
+ * --dev-login is on.
  *
  * Every response carries the headers http_headers() lists: a strict
  * Content-Security-Policy (only this origin's scripts, styles, images and

@@ -89,6 +89,12 @@ main(int argc, char **argv)
 		return 2;
 	if (!auth_enabled())
 		insecure_warning();
+	if (cfg.dev_login)
+		log_msg(LOG_WARN,
+				"--dev-login: GET http://%s:%d/dev-login signs anyone on this "
+				"machine in as a new guest with every right (development "
+				"only, docs/auth.md)",
+				cfg.listen_host, cfg.listen_port);
 	lws_set_log_level(LLL_ERR | LLL_WARN, log_lws_emit);
 	srand((unsigned) time(NULL) ^ (unsigned) getpid());
 	raise_fd_limit();

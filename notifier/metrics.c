@@ -108,7 +108,20 @@ metrics_render(char *buf, size_t size)
 		metrics.refused_per_address, metrics.creates_limited,
 		metrics.fetch_requests, metrics.fetch_queries);
 
+	int m;
+
 	if (n < 0)
 		return 0;
+	if ((size_t) n >= size)
+		return size - 1;
+	m = snprintf(buf + n, size - (size_t) n,
+				 "# TYPE collab_notifier_origins_refused_total counter\n"
+				 "collab_notifier_origins_refused_total %" PRIu64 "\n"
+				 "# TYPE collab_notifier_dev_logins_total counter\n"
+				 "collab_notifier_dev_logins_total %" PRIu64 "\n",
+				 metrics.origins_refused, metrics.dev_logins);
+	if (m < 0)
+		return (size_t) n;
+	n += m;
 	return (size_t) n < size ? (size_t) n : size - 1;
 }

@@ -41,6 +41,8 @@ extern struct metrics {
 	uint64_t creates_limited;	   /* creations refused over the quota */
 	uint64_t fetch_requests;	   /* fetch requests sent to the database */
 	uint64_t fetch_queries;		   /* ... and the queries run for them */
+	uint64_t origins_refused;	   /* upgrades refused for their Origin */
+	uint64_t dev_logins;		   /* tokens --dev-login handed out */
 } metrics;
 
 /* The Prometheus text exposition into BUF; returns its length. */

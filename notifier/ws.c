@@ -8,6 +8,7 @@
 #include "ws.h"
 
 #include "conn.h"
+#include "devlogin.h"
 #include "fanout.h"
 #include "http.h"
 #include "log.h"
@@ -85,6 +86,7 @@ filter_connection(struct lws *wsi)
 		origin[0] = '\0';
 	if (!origin_allowed(origin))
 	{
+		metrics.origins_refused++;
 		log_msg(LOG_WARN, "ws: refused Origin \"%s\"", origin);
 		http_refuse(wsi, 403, "Origin not allowed");
 		return -1;
@@ -197,6 +199,7 @@ ws_create_context(const config *cfg)
 	struct lws_context *context;
 
 	ws_cfg = cfg;
+	devlogin_init(cfg);
 	if (http_init(cfg) != 0)
 		return NULL;
 

@@ -762,3 +762,124 @@ test('getToken failing closes the connection and reports it; the reconnect asks 
   assert.deepEqual(FakeSocket.all[1].sent, [{ type: 'auth', token: 'ok' }]);
   client.stop();
 });
+
+// --- the cookie's token: renewCookie (docs/auth.md) ----------------------
+
+// A client authenticated by its cookie (no getToken) with a renewCookie
+// hook whose answers come from RESULTS in turn (a function: thrown).
+function setupCookie(results) {
+  FakeSocket.all = [];
+  const timers = fakeTimers();
+  const server = new FakeServer();
+  const renewals = [];
+  const renewCookie = async () => {
+    const r = results[renewals.length];
+    renewals.push(r);
+    if (typeof r === 'function') throw r();
+    return r;
+  };
+  const client = new CollabClient({ url: 'ws://x/ws', doc: 'd', Delta, WebSocket: FakeSocket, clientId: 'me', timers, now: timers.now, random: () => 0.5, renewCookie });
+  const errors = [];
+  client.on('error', (e) => errors.push(e));
+  client.start();
+  const ws = FakeSocket.all[0];
+  ws.open();
+  ws.take('subscribe'); // the cookie authenticates the upgrade: no token to send
+  ws.deliver({ type: 'authenticated', user: 'guest-1', client: 'guest-1/server-chosen', exp: 100 });
+  ws.deliver(server.snapshot());
+  return { client, server, ws, timers, renewals, errors };
+}
+
+const settle = () => new Promise((r) => setImmediate(r));
+
+test('renewCookie: called at 80% of the life, then a new connection at once resumes; an edit in flight lands once', async () => {
+  const { client, server, ws, timers, renewals } = setupCookie([undefined]);
+  client.submit(new Delta().insert('typed'));
+  const s1 = ws.take('submit');
+  server.submit({ ...s1, client: 'guest-1/me' }); // committed; the ack is lost with the connection
+  timers.advance(79000);
+  await settle();
+  assert.equal(renewals.length, 0, 'not before 80% of the life');
+  timers.advance(1000);
+  await settle();
+  assert.equal(renewals.length, 1, 'renewed at 80% of the life');
+  assert.equal(ws.closed, true, 'the connection that carried the old cookie is closed');
+  assert.equal(FakeSocket.all.length, 2, 'and another opened at once, no backoff');
+  const ws2 = FakeSocket.all[1];
+  ws2.open();
+  const sub = ws2.take('subscribe');
+  assert.equal(sub.rev, 0, 'resumes from its revision');
+  const again = ws2.take('submit');
+  assert.deepEqual([again.seq, again.rev], [s1.seq, s1.rev], 'the change in flight is sent again as it was');
+  const r = server.submit({ ...again, client: 'guest-1/me' });
+  assert.equal(r.duplicate, true, 'the server knows it');
+  ws2.deliver({ type: 'authenticated', user: 'guest-1', client: 'guest-1/server-chosen', exp: 200 });
+  ws2.deliver(server.changeMsg(1)); // the resumed stream: our own change, our ack
+  converged(client, server);
+  // the next renewal is planned from the new exp
+  timers.advance(0.8 * (200000 - timers.now()) - 1);
+  await settle();
+  assert.equal(renewals.length, 1);
+  timers.advance(1);
+  await settle();
+  assert.equal(renewals.length, 2, 'renewed again at 80% of the new life');
+  client.stop();
+});
+
+test('renewCookie returning a token: sent in band, the connection stays', async () => {
+  const { client, ws, timers, renewals } = setupCookie(['fresh']);
+  ws.sent.length = 0;
+  timers.advance(80000);
+  await settle();
+  assert.equal(renewals.length, 1);
+  assert.deepEqual(ws.sent, [{ type: 'auth', token: 'fresh' }]);
+  assert.equal(ws.closed, false);
+  assert.equal(FakeSocket.all.length, 1);
+  client.stop();
+});
+
+test('renewCookie: after a 4003 close the cookie is renewed before the next attempt; a failed renewal waits and tries again', async () => {
+  const { client, ws, timers, renewals, errors } = setupCookie([() => new Error('offline'), () => new Error('offline'), undefined]);
+  // the refresh ahead of exp fails: reported, the connection lives until exp
+  timers.advance(80000);
+  await settle();
+  assert.equal(renewals.length, 1);
+  assert.equal(errors.at(-1).code, 'unauthorized');
+  assert.equal(ws.closed, false, 'a failed renewal does not close the connection');
+  // exp: the server closes 4003
+  ws.closed = true;
+  ws.onclose({ code: 4003 });
+  timers.runAll();
+  await settle();
+  assert.equal(renewals.length, 2, 'renewed before reconnecting');
+  assert.equal(FakeSocket.all.length, 1, 'no upgrade with the stale cookie');
+  timers.runAll(); // the backoff after the failed renewal
+  await settle();
+  assert.equal(renewals.length, 3);
+  assert.equal(FakeSocket.all.length, 2, 'the renewed cookie goes on the next upgrade');
+  const ws2 = FakeSocket.all[1];
+  ws2.open();
+  assert.equal(ws2.take('subscribe').rev, 0, 'and the client resumes');
+  client.stop();
+});
+
+test('a cookie client without renewCookie reconnects after 4003 as before; getToken wins over renewCookie', async () => {
+  FakeSocket.all = [];
+  const timers = fakeTimers();
+  let renewed = 0;
+  const client = new CollabClient({
+    url: 'ws://x/ws', doc: 'd', Delta, WebSocket: FakeSocket, clientId: 'me', timers, now: timers.now, random: () => 0.5,
+    getToken: async () => 'tok', renewCookie: async () => renewed++,
+  });
+  client.start();
+  FakeSocket.all[0].open();
+  await settle();
+  FakeSocket.all[0].deliver({ type: 'authenticated', user: 'u', client: 'u/x', exp: 100 });
+  FakeSocket.all[0].closed = true;
+  FakeSocket.all[0].onclose({ code: 4003 });
+  timers.runAll();
+  await settle();
+  assert.equal(renewed, 0, 'getToken is the way: no cookie renewal');
+  assert.equal(FakeSocket.all.length, 2);
+  client.stop();
+});

@@ -10,7 +10,7 @@
 // - the folder holds the page and what it loads, nothing else of client/.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, RUN, ready, theBrowser } from './pages.js';
+import { BASE, RUN, openPage, ready, theBrowser } from './pages.js';
 import { pause } from './wait.js';
 
 const POLICY = "default-src 'self'; connect-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
@@ -85,4 +85,35 @@ test('only the demo is served: not client/ around it', async () => {
     const r = await fetch(`${BASE}${path}`);
     assert.equal(r.status, 404, `${path} is not served`);
   }
+});
+
+test("the editor takes the database's formats: no video embed, a formula without KaTeX stays in step", async () => {
+  const { context, page } = await openPage(`formats-${RUN}`);
+  const got = await page.evaluate(() => {
+    const { quill, client } = window.collab;
+    const before = JSON.stringify(quill.getContents().ops);
+    let refused = false;
+    try {
+      quill.insertEmbed(0, 'video', 'https://video.example/embed', 'user');
+    } catch {
+      refused = true; // no video blot in this editor's registry
+    }
+    quill.clipboard.dangerouslyPasteHTML(0, '<iframe class="ql-video" src="https://video.example/x"></iframe>', 'user');
+    const afterVideo = JSON.stringify(quill.getContents().ops);
+    quill.insertEmbed(0, 'formula', 'e=mc^2', 'user');
+    return {
+      refused,
+      unchanged: before === afterVideo,
+      videoButton: document.querySelector('.ql-toolbar .ql-video') !== null,
+      formulaText: document.querySelector('.ql-editor .ql-formula')?.textContent ?? null,
+      inStep: JSON.stringify(quill.getContents().ops) === JSON.stringify(client.document.ops),
+    };
+  });
+  assert.equal(got.refused, true, 'the editor cannot make a video embed');
+  assert.equal(got.unchanged, true, 'a video embed, inserted or pasted, does not get in');
+  assert.equal(got.videoButton, false, 'the toolbar offers no video');
+  assert.match(got.formulaText ?? '', /e=mc\^2/, 'a formula shows its TeX');
+  assert.equal(got.inStep, true, "the editor's document is the client's");
+  await page.waitForFunction(() => window.collab.client.synced, null, { timeout: 10000 });
+  await context.close();
 });
