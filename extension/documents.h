@@ -43,6 +43,9 @@ extern int collab_snapshot_interval;
  */
 text *doc_id_arg(FunctionCallInfo fcinfo, int argno, const char *what);
 
+/* id, checked as doc_id_arg checks an argument (22023). */
+text *doc_id_check(text *id, const char *what);
+
 /* Argument argno, raising 22004 when it is null. */
 Datum doc_required_arg(FunctionCallInfo fcinfo, int argno, const char *what);
 
