@@ -24,6 +24,7 @@
 #include "documents.h"
 
 int collab_snapshot_interval = COLLAB_SNAPSHOT_INTERVAL_DEFAULT;
+int collab_batch_lock_timeout = COLLAB_BATCH_LOCK_TIMEOUT_DEFAULT;
 
 Datum
 doc_required_arg(FunctionCallInfo fcinfo, int argno, const char *what)

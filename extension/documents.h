@@ -23,6 +23,11 @@
 /* collab.snapshot_interval: a snapshot every this many revisions */
 extern int collab_snapshot_interval;
 
+/* collab.batch_lock_timeout: how long a submit of a batch waits for its
+ * document's lock (ms; 0: as lock_timeout says) */
+extern int collab_batch_lock_timeout;
+#define COLLAB_BATCH_LOCK_TIMEOUT_DEFAULT 100
+
 #define COLLAB_SNAPSHOT_INTERVAL_DEFAULT 100
 #define COLLAB_SNAPSHOT_INTERVAL_MIN 1
 #define COLLAB_SNAPSHOT_INTERVAL_MAX 1000000

@@ -23,6 +23,7 @@
 #include "common/sha2.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -502,6 +503,22 @@ batch_run(batch_column *cols, int i, MemoryContext result_cxt,
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
+	/*
+	 * A document held by another transaction (an application's, for
+	 * seconds) must not hold the whole batch: its submit waits at most
+	 * collab.batch_lock_timeout, for this subtransaction only (a setting
+	 * saved here is restored at its end, committed or not).
+	 */
+	if (collab_batch_lock_timeout > 0 &&
+		(LockTimeout == 0 || LockTimeout > collab_batch_lock_timeout))
+	{
+		char ms[16];
+
+		snprintf(ms, sizeof(ms), "%d", collab_batch_lock_timeout);
+		(void) set_config_option("lock_timeout", ms, PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+								 false);
+	}
 	PG_TRY();
 	{
 		batch_submit_one(cols, i, result_cxt, &out->result);
@@ -521,6 +538,12 @@ batch_run(batch_column *cols, int i, MemoryContext result_cxt,
 		CurrentResourceOwner = owner;
 		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED)
 			ReThrowError(error);
+		if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE &&
+			!cols[0].nulls[i])
+			error->message = psprintf(
+				"document \"%s\" is held by another transaction: submit "
+				"again",
+				TextDatumGetCString(cols[0].values[i]));
 		out->error = error;
 	}
 	PG_END_TRY();

@@ -99,5 +99,24 @@ DROP ROLE collab_batch_nobody;
 SELECT has_function_privilege('collab_gateway',
   'collab.submit_batch(text[], bigint[], jsonb[], text[], bigint[], text[])', 'EXECUTE') AS gateway_may;
 
+-- a document another transaction holds fails its submits alone, after
+-- collab.batch_lock_timeout, and the rest of the batch lands
+CREATE EXTENSION IF NOT EXISTS dblink;
+SELECT dblink_connect('holder',
+  format('dbname=%s host=%s port=%s', current_database(),
+         split_part(current_setting('unix_socket_directories'), ',', 1),
+         current_setting('port')));
+SELECT dblink_exec('holder', 'BEGIN');
+SELECT * FROM dblink('holder', $$SELECT rev FROM collab.submit('b1', 67, '[{"insert":"h"}]')$$) AS t(rev bigint);
+SET collab.batch_lock_timeout = '50ms';
+SELECT ord, rev, sqlstate, message FROM collab.submit_batch('{b2,b1,b2}', '{5,67,5}',
+  '{"[{\"insert\":\"s\"}]","[{\"insert\":\"t\"}]","[{\"insert\":\"u\"}]"}');
+SELECT dblink_exec('holder', 'COMMIT');
+SELECT dblink_disconnect('holder');
+RESET collab.batch_lock_timeout;
+SHOW lock_timeout;
+SELECT head FROM collab.documents WHERE doc_id IN ('b1', 'b2') ORDER BY doc_id;
+
 SET client_min_messages = warning;
+DROP EXTENSION dblink;
 DROP EXTENSION collab CASCADE;
