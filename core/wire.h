@@ -51,6 +51,14 @@
 #define WIRE_SQLSTATE_DUPLICATE_SEQ "CL409"
 
 /*
+ * The most submits collab.submit_batch takes in one call: each runs in a
+ * subtransaction, and up to 64 of them stay in the backend's cache of
+ * subtransaction ids (PGPROC_MAX_CACHED_SUBXIDS), so other sessions'
+ * visibility checks need not look them up while the batch runs.
+ */
+#define WIRE_SUBMIT_BATCH_MAX 64
+
+/*
  * A payload may be sealed: the hex digits of HMAC-SHA256(key, message),
  * one space, then the message.  A database with collab.notify_key seals
  * every payload; a notifier given the same key believes only payloads

@@ -54,6 +54,14 @@ _PG_init(void)
 							COLLAB_SNAPSHOT_INTERVAL_MAX, PGC_SUSET, 0, NULL,
 							NULL, NULL);
 	DefineCustomIntVariable(
+		"collab.batch_lock_timeout",
+		"Longest a submit of collab.submit_batch waits for its document.",
+		"A document another transaction holds longer than this (or than "
+		"lock_timeout, if shorter) fails that submit alone, with 55P03, "
+		"and the rest of the batch goes on. 0: as lock_timeout says.",
+		&collab_batch_lock_timeout, COLLAB_BATCH_LOCK_TIMEOUT_DEFAULT, 0,
+		INT_MAX, PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable(
 		"collab.max_change_bytes", "Largest change a submit takes.",
 		"The size of the change's JSON, normalised and without spaces, as "
 		"it was submitted.",

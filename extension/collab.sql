@@ -194,6 +194,19 @@ LANGUAGE C VOLATILE SECURITY DEFINER ROWS 1;
 COMMENT ON FUNCTION submit(text, bigint, jsonb, text, bigint, text) IS
 'applies change, made against revision base_rev, as the next revision: transformed against every change committed since; a repeated (client_id, client_seq) with the same base_rev and change returns the first result, with another is an error (CL409); author is taken from a member of collab_gateway, anyone else is recorded as session_user';
 
+-- (0.4.0) many submits in one call: what the notifier sends under load
+CREATE FUNCTION submit_batch(doc_ids text[], base_revs bigint[],
+							 changes jsonb[], client_ids text[] DEFAULT NULL,
+							 client_seqs bigint[] DEFAULT NULL,
+							 authors text[] DEFAULT NULL)
+RETURNS TABLE (ord integer, rev bigint, change jsonb, sqlstate text,
+			   message text)
+AS 'MODULE_PATHNAME', 'collab_submit_batch'
+LANGUAGE C VOLATILE SECURITY DEFINER;
+
+COMMENT ON FUNCTION submit_batch(text[], bigint[], jsonb[], text[], bigint[], text[]) IS
+'many submits in one statement and one transaction (at most 64; element i of each array is submit i): each is collab.submit''s work in a subtransaction of its own, so one that fails (sqlstate and message in its row) leaves the others; one row per submit, ord from 1 in the order given';
+
 CREATE FUNCTION delete_document(doc_id text)
 RETURNS void
 AS 'MODULE_PATHNAME', 'collab_delete_document'
@@ -253,6 +266,7 @@ COMMENT ON FUNCTION changes(text, bigint, bigint) IS
 
 REVOKE ALL ON FUNCTION create_document(text, jsonb, text),
 	submit(text, bigint, jsonb, text, bigint, text),
+	submit_batch(text[], bigint[], jsonb[], text[], bigint[], text[]),
 	delete_document(text),
 	take_snapshot(text, bigint),
 	presence(text, text, jsonb),
@@ -297,6 +311,7 @@ END $$;
 
 GRANT EXECUTE ON FUNCTION create_document(text, jsonb, text),
 	submit(text, bigint, jsonb, text, bigint, text),
+	submit_batch(text[], bigint[], jsonb[], text[], bigint[], text[]),
 	presence(text, text, jsonb),
 	head(text),
 	content(text, bigint),

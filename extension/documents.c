@@ -24,6 +24,7 @@
 #include "documents.h"
 
 int collab_snapshot_interval = COLLAB_SNAPSHOT_INTERVAL_DEFAULT;
+int collab_batch_lock_timeout = COLLAB_BATCH_LOCK_TIMEOUT_DEFAULT;
 
 Datum
 doc_required_arg(FunctionCallInfo fcinfo, int argno, const char *what)
@@ -37,7 +38,13 @@ doc_required_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 text *
 doc_id_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 {
-	text *id = DatumGetTextPP(doc_required_arg(fcinfo, argno, what));
+	return doc_id_check(DatumGetTextPP(doc_required_arg(fcinfo, argno, what)),
+						what);
+}
+
+text *
+doc_id_check(text *id, const char *what)
+{
 	int len = VARSIZE_ANY_EXHDR(id);
 
 	if (len == 0 || len > WIRE_ID_BYTES_MAX)

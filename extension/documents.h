@@ -23,6 +23,11 @@
 /* collab.snapshot_interval: a snapshot every this many revisions */
 extern int collab_snapshot_interval;
 
+/* collab.batch_lock_timeout: how long a submit of a batch waits for its
+ * document's lock (ms; 0: as lock_timeout says) */
+extern int collab_batch_lock_timeout;
+#define COLLAB_BATCH_LOCK_TIMEOUT_DEFAULT 100
+
 #define COLLAB_SNAPSHOT_INTERVAL_DEFAULT 100
 #define COLLAB_SNAPSHOT_INTERVAL_MIN 1
 #define COLLAB_SNAPSHOT_INTERVAL_MAX 1000000
@@ -42,6 +47,9 @@ extern int collab_snapshot_interval;
  * not null, 1 to WIRE_ID_BYTES_MAX bytes.  Raises 22004 or 22023.
  */
 text *doc_id_arg(FunctionCallInfo fcinfo, int argno, const char *what);
+
+/* id, checked as doc_id_arg checks an argument (22023). */
+text *doc_id_check(text *id, const char *what);
 
 /* Argument argno, raising 22004 when it is null. */
 Datum doc_required_arg(FunctionCallInfo fcinfo, int argno, const char *what);

@@ -312,14 +312,19 @@ serialization_failure(const char *what)
 /* field4 of collab's advisory lock tags (user advisory locks use 1, 2) */
 #define COLLAB_LOCK_CLASS 0xC011
 
+uint64
+store_lock_key(text *doc_id)
+{
+	return hash_bytes_extended((const unsigned char *) VARDATA_ANY(doc_id),
+							   VARSIZE_ANY_EXHDR(doc_id), 0);
+}
+
 /* The id lock; false if dont_wait and another transaction holds it. */
 static bool
 lock_id(text *doc_id, bool dont_wait)
 {
 	LOCKTAG tag;
-	uint64 hash =
-		hash_bytes_extended((const unsigned char *) VARDATA_ANY(doc_id),
-							VARSIZE_ANY_EXHDR(doc_id), 0);
+	uint64 hash = store_lock_key(doc_id);
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (hash >> 32),
 						 (uint32) hash, COLLAB_LOCK_CLASS);

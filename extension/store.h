@@ -58,6 +58,9 @@ void store_close(doc_store *st);
  * document take first, so they go one at a time, in the order they came.
  */
 void store_lock_id(text *doc_id);
+/* What the id lock of doc_id is keyed by: writers that take several
+ * documents' locks take them in the order of this key (submit_batch). */
+uint64 store_lock_key(text *doc_id);
 
 /*
  * Takes the id lock, then reads doc_id's row into *row: with the lock held,

@@ -17,14 +17,18 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/resowner.h"
 
 #include "documents.h"
 #include "formats.h"
@@ -33,6 +37,7 @@
 #include "quota.h"
 #include "snapshotter.h"
 #include "store.h"
+#include "wire.h"
 
 static Datum
 astral_array(const delta_shape *shape)
@@ -200,24 +205,33 @@ check_resubmit(const store_entry *first, text *doc_id, int64 base_rev,
 					"new change takes a new seq."));
 }
 
+/* One submit: what collab.submit takes, or one row of submit_batch. */
+typedef struct submit_args {
+	text *doc_id;
+	int64 base_rev;
+	Jsonb *change;
+	text *client_id; /* NULL: none (then has_seq is false too) */
+	bool has_seq;
+	int64 client_seq;
+	char *author; /* NULL: none named */
+} submit_args;
+
+/* What a submit gave: its revision and its change, as stored. */
+typedef struct submit_result {
+	int64 rev;
+	Jsonb *change;
+} submit_result;
+
 /*
- * collab.submit(doc_id text, base_rev bigint, change jsonb,
- *               client_id text, client_seq bigint, author text)
- * returns table (rev bigint, change jsonb)
+ * Applies one submit (or returns its first submission's result) and puts
+ * the result, allocated in result_cxt, in *out.  Raises every error of
+ * collab.submit; writes nothing before the last of them can be raised.
  */
-PG_FUNCTION_INFO_V1(collab_submit);
-Datum
-collab_submit(PG_FUNCTION_ARGS)
+static void
+submit_one(const submit_args *a, MemoryContext result_cxt, submit_result *out)
 {
-	text *doc_id = doc_id_arg(fcinfo, 0, "doc_id");
-	int64 base_rev = DatumGetInt64(doc_required_arg(fcinfo, 1, "base_rev"));
-	Jsonb *change_arg = DatumGetJsonbP(doc_required_arg(fcinfo, 2, "change"));
-	text *client_id =
-		PG_ARGISNULL(3) ? NULL : doc_id_arg(fcinfo, 3, "client_id");
-	int64 client_seq = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT64(4);
-	char *author =
-		PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5));
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	text *doc_id = a->doc_id;
+	int64 base_rev = a->base_rev;
 	glue_session s;
 	doc_store st;
 	delta *change;
@@ -227,10 +241,9 @@ collab_submit(PG_FUNCTION_ARGS)
 	delta_error err;
 	store_entry entry = {0};
 	store_entry first;
-	Datum result[2];
-	bool result_nulls[2] = {false, false};
+	MemoryContext caller = MemoryContextSwitchTo(result_cxt);
 
-	if ((client_id == NULL) != PG_ARGISNULL(4))
+	if ((a->client_id == NULL) != !a->has_seq)
 		ereport(ERROR, errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				errmsg("client_id and client_seq must be given together"));
 	if (base_rev < 0)
@@ -240,34 +253,24 @@ collab_submit(PG_FUNCTION_ARGS)
 	/* the executor would check these for SQL; store.c writes without it */
 	PreventCommandIfReadOnly("collab.submit()");
 	PreventCommandDuringRecovery("collab.submit()");
-	/* InitMaterializedSRF raises this error too; saying it here tells the
-	 * reader (and clang-tidy) that rsinfo is set below */
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo))
-		ereport(ERROR, errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				errmsg("set-valued function called in context that cannot "
-					   "accept a set"));
-	/* the executor's description of our row, if it has one: cheaper than
-	 * building it again from pg_proc */
-	InitMaterializedSRF(fcinfo, rsinfo->expectedDesc != NULL
-									? MAT_SRF_USE_EXPECTED_DESC
-									: 0);
 
+	/* the session's results (glue_to_jsonb) land in result_cxt */
 	glue_begin(&s);
-	entry.author = identity_author(author, "author");
-	change = glue_parse(&s, change_arg, "change");
+	entry.author = identity_author(a->author, "author");
+	change = glue_parse(&s, a->change, "change");
 	formats_check(change, "change");
 	quota_check_change(change);
-	if (client_id != NULL)
+	if (a->client_id != NULL)
 	{
-		entry.client_id = client_id;
-		entry.client_seq = client_seq;
+		entry.client_id = a->client_id;
+		entry.client_seq = a->client_seq;
 		entry.client_base_rev = base_rev;
 		entry.client_change_hash = change_hash(&s, change);
 	}
 	store_open(&st);
 	store_lock_document(&st, &s, doc_id, &row);
-	if (client_id != NULL &&
-		store_find_resubmit(&st, doc_id, client_id, client_seq, &first))
+	if (a->client_id != NULL &&
+		store_find_resubmit(&st, doc_id, a->client_id, a->client_seq, &first))
 	{
 		check_resubmit(&first, doc_id, base_rev, entry.client_change_hash);
 		entry.rev = first.rev;
@@ -309,16 +312,330 @@ collab_submit(PG_FUNCTION_ARGS)
 		SPI_finish();
 		AtEOXact_GUC(true, guc_level);
 	}
-	notify_change(&s, doc_id, entry.rev, client_id, client_seq, change);
+	notify_change(&s, doc_id, entry.rev, a->client_id, a->client_seq, change);
 
 done:
 	store_close(&st);
-	/* the tuplestore copies the row: do it while the session's memory lives */
-	result[0] = Int64GetDatum(entry.rev);
-	result[1] = JsonbPGetDatum(entry.change);
+	/* a first submission's change is read into the session's memory: kept
+	 * while the session lives, so copied out */
+	out->rev = entry.rev;
+	out->change = MemoryContextAlloc(result_cxt, VARSIZE(entry.change));
+	memcpy(out->change, entry.change, VARSIZE(entry.change));
+	glue_end(&s);
+	MemoryContextSwitchTo(caller);
+}
+
+/* The set-returning function's tuplestore, made for our caller's row. */
+static ReturnSetInfo *
+materialize(FunctionCallInfo fcinfo)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	/* InitMaterializedSRF raises this error too; saying it here tells the
+	 * reader (and clang-tidy) that rsinfo is set below */
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo))
+		ereport(ERROR, errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				errmsg("set-valued function called in context that cannot "
+					   "accept a set"));
+	/* the executor's description of our row, if it has one: cheaper than
+	 * building it again from pg_proc */
+	InitMaterializedSRF(fcinfo, rsinfo->expectedDesc != NULL
+									? MAT_SRF_USE_EXPECTED_DESC
+									: 0);
+	return rsinfo;
+}
+
+/*
+ * collab.submit(doc_id text, base_rev bigint, change jsonb,
+ *               client_id text, client_seq bigint, author text)
+ * returns table (rev bigint, change jsonb)
+ */
+PG_FUNCTION_INFO_V1(collab_submit);
+Datum
+collab_submit(PG_FUNCTION_ARGS)
+{
+	submit_args a = {
+		.doc_id = doc_id_arg(fcinfo, 0, "doc_id"),
+		.base_rev = DatumGetInt64(doc_required_arg(fcinfo, 1, "base_rev")),
+		.change = DatumGetJsonbP(doc_required_arg(fcinfo, 2, "change")),
+		.client_id =
+			PG_ARGISNULL(3) ? NULL : doc_id_arg(fcinfo, 3, "client_id"),
+		.has_seq = !PG_ARGISNULL(4),
+		.client_seq = PG_ARGISNULL(4) ? 0 : PG_GETARG_INT64(4),
+		.author =
+			PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5)),
+	};
+	ReturnSetInfo *rsinfo;
+	submit_result r;
+	Datum result[2];
+	bool result_nulls[2] = {false, false};
+
+	rsinfo = materialize(fcinfo);
+	submit_one(&a, CurrentMemoryContext, &r);
+	result[0] = Int64GetDatum(r.rev);
+	result[1] = JsonbPGetDatum(r.change);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, result,
 						 result_nulls);
-	glue_end(&s);
+	return (Datum) 0;
+}
+
+/*
+ * submit_batch's arrays, one element per submit; the optional ones (client
+ * ids, seqs, authors) may be null as a whole, which is a null per submit.
+ */
+typedef struct batch_column {
+	Datum *values;
+	bool *nulls;
+	int n; /* -1: the array is null */
+} batch_column;
+
+static batch_column
+batch_column_arg(FunctionCallInfo fcinfo, int argno, const char *what,
+				 bool required)
+{
+	batch_column c = {NULL, NULL, -1};
+	ArrayType *array;
+	Oid type;
+	int16 len;
+	bool byval;
+	char align;
+
+	if (PG_ARGISNULL(argno))
+	{
+		if (required)
+			ereport(ERROR, errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					errmsg("%s must not be null", what));
+		return c;
+	}
+	array = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR, errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				errmsg("%s must be a one-dimensional array", what));
+	type = ARR_ELEMTYPE(array);
+	get_typlenbyvalalign(type, &len, &byval, &align);
+	deconstruct_array(array, type, len, byval, align, &c.values, &c.nulls,
+					  &c.n);
+	return c;
+}
+
+/* The batch's order: by id lock, then id, then as given (doc_ids). */
+static batch_column *sort_ids;
+static uint64 *sort_keys;
+
+static int
+batch_order(const void *pa, const void *pb)
+{
+	int a = *(const int *) pa;
+	int b = *(const int *) pb;
+	bool a_null = sort_ids->nulls[a];
+	bool b_null = sort_ids->nulls[b];
+
+	if (a_null || b_null)
+		return a_null != b_null ? (a_null ? -1 : 1) : (a > b) - (a < b);
+	if (sort_keys[a] != sort_keys[b])
+		return sort_keys[a] < sort_keys[b] ? -1 : 1;
+	{
+		text *ta = DatumGetTextPP(sort_ids->values[a]);
+		text *tb = DatumGetTextPP(sort_ids->values[b]);
+		int la = VARSIZE_ANY_EXHDR(ta);
+		int lb = VARSIZE_ANY_EXHDR(tb);
+		int c = memcmp(VARDATA_ANY(ta), VARDATA_ANY(tb), Min(la, lb));
+
+		if (c != 0)
+			return c;
+		if (la != lb)
+			return la < lb ? -1 : 1;
+	}
+	return (a > b) - (a < b);
+}
+
+/* What one submit of a batch gave: a result or an error. */
+typedef struct batch_outcome {
+	submit_result result;
+	ErrorData *error; /* NULL: it landed */
+} batch_outcome;
+
+/* Submit i of the batch, its arguments from the arrays (each null element
+ * raising the error collab.submit raises for that null argument). */
+static void
+batch_submit_one(batch_column *cols, int i, MemoryContext result_cxt,
+				 submit_result *out)
+{
+	submit_args a = {0};
+
+	if (cols[0].nulls[i])
+		ereport(ERROR, errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("doc_id must not be null"));
+	a.doc_id = doc_id_check(DatumGetTextPP(cols[0].values[i]), "doc_id");
+	if (cols[1].nulls[i])
+		ereport(ERROR, errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("base_rev must not be null"));
+	a.base_rev = DatumGetInt64(cols[1].values[i]);
+	if (cols[2].nulls[i])
+		ereport(ERROR, errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				errmsg("change must not be null"));
+	a.change = DatumGetJsonbP(cols[2].values[i]);
+	if (cols[3].n >= 0 && !cols[3].nulls[i])
+		a.client_id =
+			doc_id_check(DatumGetTextPP(cols[3].values[i]), "client_id");
+	if (cols[4].n >= 0 && !cols[4].nulls[i])
+	{
+		a.has_seq = true;
+		a.client_seq = DatumGetInt64(cols[4].values[i]);
+	}
+	if (cols[5].n >= 0 && !cols[5].nulls[i])
+		a.author = TextDatumGetCString(cols[5].values[i]);
+	submit_one(&a, result_cxt, out);
+}
+
+/*
+ * Runs submit i of the batch in a subtransaction of its own: an error rolls
+ * back that submit alone and becomes its outcome; the others go on.  A
+ * cancel (statement_timeout, pg_cancel_backend) is not a submit's error:
+ * it ends the whole statement, as it would any other.
+ */
+static void
+batch_run(batch_column *cols, int i, MemoryContext result_cxt,
+		  batch_outcome *out)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	/*
+	 * A document held by another transaction (an application's, for
+	 * seconds) must not hold the whole batch: its submit waits at most
+	 * collab.batch_lock_timeout, for this subtransaction only (a setting
+	 * saved here is restored at its end, committed or not).
+	 */
+	if (collab_batch_lock_timeout > 0 &&
+		(LockTimeout == 0 || LockTimeout > collab_batch_lock_timeout))
+	{
+		char ms[16];
+
+		snprintf(ms, sizeof(ms), "%d", collab_batch_lock_timeout);
+		(void) set_config_option("lock_timeout", ms, PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+								 false);
+	}
+	PG_TRY();
+	{
+		batch_submit_one(cols, i, result_cxt, &out->result);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData *error;
+
+		MemoryContextSwitchTo(result_cxt);
+		error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(error);
+		if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE &&
+			!cols[0].nulls[i])
+			error->message = psprintf(
+				"document \"%s\" is held by another transaction: submit "
+				"again",
+				TextDatumGetCString(cols[0].values[i]));
+		out->error = error;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * collab.submit_batch(doc_ids text[], base_revs bigint[], changes jsonb[],
+ *                     client_ids text[], client_seqs bigint[],
+ *                     authors text[])
+ * returns table (ord int, rev bigint, change jsonb, sqlstate text,
+ *                message text)
+ *
+ * Many submits in one statement and one transaction: what the notifier
+ * sends when submits queue up (docs/speed.md).  Each is collab.submit's
+ * work with collab.submit's errors, in a subtransaction of its own, so one
+ * that fails (its row: sqlstate and message) leaves the others.  They run
+ * in the order of their documents' id locks, so two batches never wait
+ * for each other in a cycle; submits to one document keep their order and
+ * take consecutive revisions.  The rows come in the order given (ord, from
+ * 1).
+ */
+PG_FUNCTION_INFO_V1(collab_submit_batch);
+Datum
+collab_submit_batch(PG_FUNCTION_ARGS)
+{
+	static const char *const names[] = {"doc_ids",	   "base_revs",
+										"changes",	   "client_ids",
+										"client_seqs", "authors"};
+	batch_column cols[6];
+	ReturnSetInfo *rsinfo;
+	MemoryContext result_cxt = CurrentMemoryContext;
+	batch_outcome *outcomes;
+	uint64 *keys;
+	int *order;
+	int n;
+
+	for (int c = 0; c < 6; c++)
+		cols[c] = batch_column_arg(fcinfo, c, names[c], c < 3);
+	n = cols[0].n;
+	for (int c = 1; c < 6; c++)
+		if (cols[c].n >= 0 && cols[c].n != n)
+			ereport(ERROR, errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					errmsg("%s has %d elements, doc_ids %d", names[c],
+						   cols[c].n, n),
+					errhint("Every array has one element per submit."));
+	if (n > WIRE_SUBMIT_BATCH_MAX)
+		ereport(ERROR, errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				errmsg("a batch takes at most %d submits, not %d",
+					   WIRE_SUBMIT_BATCH_MAX, n));
+	rsinfo = materialize(fcinfo);
+
+	outcomes = palloc0(Max(n, 1) * sizeof(batch_outcome));
+	keys = palloc(Max(n, 1) * sizeof(uint64));
+	order = palloc(Max(n, 1) * sizeof(int));
+	for (int i = 0; i < n; i++)
+	{
+		order[i] = i;
+		keys[i] = cols[0].nulls[i]
+					  ? 0
+					  : store_lock_key(DatumGetTextPP(cols[0].values[i]));
+	}
+	sort_ids = &cols[0];
+	sort_keys = keys;
+	qsort(order, n, sizeof(int), batch_order);
+	sort_ids = NULL;
+	sort_keys = NULL;
+
+	for (int k = 0; k < n; k++)
+		batch_run(cols, order[k], result_cxt, &outcomes[order[k]]);
+
+	for (int i = 0; i < n; i++)
+	{
+		Datum row[5];
+		bool nulls[5] = {false, false, false, false, false};
+		ErrorData *error = outcomes[i].error;
+
+		row[0] = Int32GetDatum(i + 1);
+		if (error == NULL)
+		{
+			row[1] = Int64GetDatum(outcomes[i].result.rev);
+			row[2] = JsonbPGetDatum(outcomes[i].result.change);
+			nulls[3] = nulls[4] = true;
+		}
+		else
+		{
+			nulls[1] = nulls[2] = true;
+			row[3] = CStringGetTextDatum(unpack_sql_state(error->sqlerrcode));
+			row[4] = CStringGetTextDatum(error->message ? error->message
+														: "submit failed");
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
+	}
 	return (Datum) 0;
 }
 

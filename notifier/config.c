@@ -43,6 +43,8 @@ static const option_def options[] = {
 	 "directory whose files are served at / (the demo editor)"},
 	{"pool-size", "COLLAB_POOL_SIZE", OPT_INT, "4", 1, 64, FIELD(pool_size),
 	 "database connections for submits and reads (plus one for LISTEN)"},
+	{"batch-max", "COLLAB_BATCH_MAX", OPT_INT, "32", 1, 64, FIELD(batch_max),
+	 "most submits sent to the database in one statement (1: one each)"},
 	{"connect-timeout-ms", "COLLAB_CONNECT_TIMEOUT_MS", OPT_INT, "10000", 0,
 	 3600000, FIELD(connect_timeout_ms),
 	 "longest a connection attempt to the database may take (0: no limit); "

@@ -131,6 +131,7 @@ main(int argc, char **argv)
 						  .statement_timeout_ms = cfg.statement_timeout_ms,
 						  .lock_timeout_ms = cfg.lock_timeout_ms,
 						  .query_timeout_ms = cfg.query_timeout_ms,
+						  .batch_max = cfg.batch_max,
 						  .heartbeat_ms = cfg.heartbeat_ms};
 
 		pg_start(context, vhost, &db, &events);

@@ -65,6 +65,10 @@ metrics_render(char *buf, size_t size)
 		"collab_notifier_db_queries_timed_out_total %" PRIu64 "\n"
 		"# TYPE collab_notifier_db_heartbeats_unanswered_total counter\n"
 		"collab_notifier_db_heartbeats_unanswered_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_db_batches_total counter\n"
+		"collab_notifier_db_batches_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_db_batched_submits_total counter\n"
+		"collab_notifier_db_batched_submits_total %" PRIu64 "\n"
 		"# TYPE collab_notifier_auth_enabled gauge\n"
 		"collab_notifier_auth_enabled %d\n"
 		"# TYPE collab_notifier_auth_disabled gauge\n"
@@ -101,8 +105,9 @@ metrics_render(char *buf, size_t size)
 		metrics.snapshots, h.listening ? 1 : 0, h.pool_connected,
 		h.pool_answering, metrics.db_connections_lost,
 		metrics.db_queries_timed_out, metrics.db_probes_unanswered,
-		auth_enabled() ? 1 : 0, auth_enabled() ? 0 : 1, metrics.auth_accepted,
-		metrics.auth_refused, metrics.auth_expired, metrics.requests_dropped,
+		metrics.db_batches, metrics.db_batched_submits, auth_enabled() ? 1 : 0,
+		auth_enabled() ? 0 : 1, metrics.auth_accepted, metrics.auth_refused,
+		metrics.auth_expired, metrics.requests_dropped,
 		metrics.too_many_pending, metrics.presence_coalesced,
 		metrics.byte_rate_limited, quota_addresses(),
 		metrics.refused_per_address, metrics.creates_limited,

@@ -29,6 +29,8 @@ extern struct metrics {
 	uint64_t db_connections_lost;  /* database connections lost, or
 									* attempts that failed */
 	uint64_t db_queries_timed_out; /* requests failed by the query timeout */
+	uint64_t db_batches;		   /* collab.submit_batch calls */
+	uint64_t db_batched_submits;   /* the submits they carried */
 	uint64_t db_probes_unanswered; /* heartbeats that lost their connection */
 	uint64_t auth_accepted;		   /* connections authenticated */
 	uint64_t auth_refused;		   /* closed: no token, a bad one, expired */

@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "wire.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -23,6 +24,16 @@
 #define PG_BACKOFF_MAX_MS 10000
 #define PG_CHANNEL "collab"
 
+/* One submit, and many (docs/speed.md): the columns each answer has. */
+#define SQL_SUBMIT \
+	"SELECT rev, change::text FROM collab.submit($1, $2, $3, $4, $5, $6)"
+#define SQL_SUBMIT_BATCH \
+	"SELECT ord, rev, change::text, sqlstate, message FROM " \
+	"collab.submit_batch($1, $2, $3, $4, $5, $6)"
+/* A batch stops growing past this many bytes of parameters (a few large
+ * changes are a statement of their own size already). */
+#define PG_BATCH_BYTES_MAX (4 * 1024 * 1024)
+
 typedef struct pg_req {
 	struct pg_req *next;
 	char *sql;
@@ -30,8 +41,13 @@ typedef struct pg_req {
 	char **values;
 	pg_done_fn done;
 	void *ctx;
-	lws_usec_t deadline_us; /* answered by then, or failed (0: never) */
-	const void *owner;		/* on whose behalf (pg_drop_owned), or NULL */
+	lws_usec_t deadline_us;	 /* answered by then, or failed (0: never) */
+	const void *owner;		 /* on whose behalf (pg_drop_owned), or NULL */
+	pg_submit_fn submitted;	 /* a submit's callback (then done is NULL) */
+	struct pg_req **members; /* a batch: the submits it carries */
+	int nmembers;
+	bool alone;	  /* a submit that goes in a statement of its own */
+	bool dropped; /* its owner went while it ran in a batch */
 } pg_req;
 
 typedef enum pgc_state {
@@ -92,12 +108,15 @@ static struct {
 	lws_sorted_usec_list_t dispatch; /* runs pgc_dispatch from the loop */
 	lws_sorted_usec_list_t queue_deadline; /* the queue's head's deadline */
 	host_lists hosts;
+	bool no_batches; /* the database has no collab.submit_batch */
 } pg;
 
 static void pgc_connect(pgconn *c);
 static void pgc_dispatch(void);
 static void pgc_idle(pgconn *c);
 static void queue_deadline_cb(lws_sorted_usec_list_t *sul);
+static void dispatch_cb(lws_sorted_usec_list_t *sul);
+static void queue_arm(void);
 static void probe_done(void *ctx, const PGresult *res, const pg_error *err);
 
 static void
@@ -107,14 +126,130 @@ req_free(pg_req *r)
 		free(r->values[i]);
 	free(r->values);
 	free(r->sql);
+	free(r->members); /* each finished and freed already */
 	free(r);
+}
+
+static void req_finish(pg_req *r, const PGresult *res, const pg_error *err);
+
+/* A submit's answer, from its own statement's RES (rev, change). */
+static void
+submit_finish(pg_req *r, const PGresult *res, const pg_error *err)
+{
+	pg_error none = {.sqlstate = "XX000",
+					 .message = "collab.submit returned no row"};
+
+	if (!err && PQntuples(res) != 1)
+		err = &none;
+	if (err)
+		r->submitted(r->ctx, 0, NULL, err);
+	else
+		r->submitted(r->ctx, strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+					 PQgetvalue(res, 0, 1), NULL);
+}
+
+/* Puts R first in the queue again (its deadline is the earliest). */
+static void
+queue_push_front(pg_req *r)
+{
+	r->next = pg.head;
+	pg.head = r;
+	if (!pg.tail)
+		pg.tail = r;
+	pg.queued++;
+}
+
+/*
+ * A batch's answer: a row per submit (ord from 1), each a result or an
+ * error of its own.  A submit whose document another transaction held (an
+ * application's, possibly for seconds: 55P03 after collab.batch_lock_timeout)
+ * goes again, alone, first in the queue, so that it waits as long as a
+ * single submit may without holding a batch back; unless its owner went
+ * meanwhile.  An error of the whole statement is every submit's: none
+ * of them committed, or (unavailable) none is known to have; the clients'
+ * resubmits are deduplicated either way.  A database without
+ * collab.submit_batch (an extension older than 0.4.0) gets its submits one
+ * by one from now on, these first.
+ */
+static void
+batch_finish(pg_req *b, const PGresult *res, const pg_error *err)
+{
+	pg_error missing = {.sqlstate = "XX000",
+						.message = "collab.submit_batch left a submit out"};
+
+	if (err && !err->unavailable && err->sqlstate &&
+		strcmp(err->sqlstate, "42883") == 0)
+	{
+		log_msg(LOG_WARN, "pg: the database has no collab.submit_batch "
+						  "(collab older than 0.4.0): submits go one by one");
+		pg.no_batches = true;
+		for (int i = b->nmembers - 1; i >= 0; i--)
+			queue_push_front(b->members[i]);
+		b->nmembers = 0;
+		queue_arm();
+		lws_sul_schedule(pg.context, 0, &pg.dispatch, dispatch_cb, 0);
+		return;
+	}
+	if (!err)
+	{
+		pg_req *again[WIRE_SUBMIT_BATCH_MAX]; /* to send again, alone */
+		int nagain = 0;
+
+		for (int row = 0; row < PQntuples(res); row++)
+		{
+			long ord = strtol(PQgetvalue(res, row, 0), NULL, 10);
+			pg_req *m;
+
+			if (ord < 1 || ord > b->nmembers || !b->members[ord - 1])
+				continue;
+			m = b->members[ord - 1];
+			b->members[ord - 1] = NULL;
+			if (PQgetisnull(res, row, 3))
+				m->submitted(m->ctx,
+							 strtoll(PQgetvalue(res, row, 1), NULL, 10),
+							 PQgetvalue(res, row, 2), NULL);
+			else if (strcmp(PQgetvalue(res, row, 3), "55P03") == 0 &&
+					 !m->dropped && !pg.stopping)
+			{
+				m->alone = true;
+				again[nagain++] = m;
+				continue;
+			}
+			else
+			{
+				pg_error e = {.sqlstate = PQgetvalue(res, row, 3),
+							  .message = PQgetvalue(res, row, 4)};
+
+				m->submitted(m->ctx, 0, NULL, &e);
+			}
+			req_free(m);
+		}
+		err = &missing; /* for any the rows left out */
+		if (nagain)
+		{
+			for (int i = nagain - 1; i >= 0; i--)
+				queue_push_front(again[i]);
+			queue_arm();
+			lws_sul_schedule(pg.context, 0, &pg.dispatch, dispatch_cb, 0);
+		}
+	}
+	for (int i = 0; i < b->nmembers; i++)
+	{
+		if (b->members[i])
+			req_finish(b->members[i], NULL, err);
+		b->members[i] = NULL;
+	}
 }
 
 /* Runs R's callback with RES or ERR, then frees R. */
 static void
 req_finish(pg_req *r, const PGresult *res, const pg_error *err)
 {
-	if (r->done)
+	if (r->members)
+		batch_finish(r, res, err);
+	else if (r->submitted)
+		submit_finish(r, res, err);
+	else if (r->done)
 		r->done(r->ctx, res, err);
 	req_free(r);
 }
@@ -810,6 +945,133 @@ pg_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	}
 }
 
+/*
+ * One submit-batch parameter: the array literal of parameter PARAM of
+ * submits RS[0..N) ("{"a","b\"c",NULL}"), or NULL when out of memory.
+ */
+static char *
+array_literal(pg_req *const *rs, int n, int param)
+{
+	size_t len = 3;
+	char *out, *p;
+
+	for (int i = 0; i < n; i++)
+	{
+		const char *v = rs[i]->values[param];
+
+		len += 1 + (v ? 2 + strlen(v) * 2 : 4);
+	}
+	out = p = malloc(len);
+	if (!out)
+		return NULL;
+	*p++ = '{';
+	for (int i = 0; i < n; i++)
+	{
+		const char *v = rs[i]->values[param];
+
+		if (i)
+			*p++ = ',';
+		if (!v)
+		{
+			memcpy(p, "NULL", 4);
+			p += 4;
+			continue;
+		}
+		*p++ = '"';
+		for (; *v; v++)
+		{
+			if (*v == '"' || *v == '\\')
+				*p++ = '\\';
+			*p++ = *v;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return out;
+}
+
+/* The bytes of a submit's parameters. */
+static size_t
+submit_bytes(const pg_req *r)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < r->nparams; i++)
+		n += r->values[i] ? strlen(r->values[i]) : 0;
+	return n;
+}
+
+/*
+ * FIRST, a submit just taken from the queue, with the other submits waiting
+ * (up to batch_max, and PG_BATCH_BYTES_MAX of parameters): one request that
+ * carries them all, or FIRST alone when it waited alone (or the batch could
+ * not be made).  Whatever else waits keeps its place.
+ */
+static pg_req *
+batch_gather(pg_req *first)
+{
+	pg_req **members, *b, **link = &pg.head, *prev = NULL;
+	size_t bytes = submit_bytes(first);
+	int n = 1;
+
+	if (pg.settings.batch_max < 2 || pg.no_batches || !pg.head)
+		return first;
+	members = calloc((size_t) pg.settings.batch_max, sizeof(*members));
+	b = calloc(1, sizeof(*b));
+	if (!members || !b)
+	{
+		free(members);
+		free(b);
+		return first;
+	}
+	members[0] = first;
+	while (*link && n < pg.settings.batch_max && bytes < PG_BATCH_BYTES_MAX)
+	{
+		pg_req *r = *link;
+
+		if (!r->submitted || r->alone)
+		{
+			prev = r;
+			link = &r->next;
+			continue;
+		}
+		*link = r->next;
+		if (pg.tail == r)
+			pg.tail = prev;
+		pg.queued--;
+		r->next = NULL;
+		members[n++] = r;
+		bytes += submit_bytes(r);
+	}
+	if (n == 1)
+	{
+		free(members);
+		free(b);
+		return first;
+	}
+	queue_arm();
+	b->members = members;
+	b->nmembers = n;
+	b->sql = strdup(SQL_SUBMIT_BATCH);
+	b->nparams = 6;
+	b->values = calloc(6, sizeof(char *));
+	for (int i = 0; b->values && i < 6; i++)
+		b->values[i] = array_literal(members, n, i);
+	b->deadline_us = first->deadline_us; /* the earliest: queued first */
+	if (!b->sql || !b->values || !b->values[0] || !b->values[1] ||
+		!b->values[2] || !b->values[3] || !b->values[4] || !b->values[5])
+	{
+		pg_error err = {.unavailable = true, .message = "out of memory"};
+
+		req_finish(b, NULL, &err);
+		return NULL;
+	}
+	metrics.db_batches++;
+	metrics.db_batched_submits += (uint64_t) n;
+	return b;
+}
+
 /* Gives queued queries to idle pool connections. */
 static void
 pgc_dispatch(void)
@@ -827,7 +1089,12 @@ pgc_dispatch(void)
 			pg.tail = NULL;
 		pg.queued--;
 		r->next = NULL;
-		pgc_send(c, r);
+		if (r->submitted && !r->alone)
+			r = batch_gather(r);
+		if (r)
+			pgc_send(c, r);
+		else
+			i--; /* failed: this connection is still free */
 	}
 }
 
@@ -938,6 +1205,20 @@ pg_drop_owned(const void *owner, const char *why)
 		n++;
 	}
 	queue_arm();
+	/* those running in a batch finish; a 55P03 does not send them again */
+	for (int i = 1; i < pg.nconns; i++)
+	{
+		pg_req *b = pg.conns[i].req;
+
+		for (int m = 0; b && m < b->nmembers; m++)
+		{
+			if (b->members[m] && b->members[m]->owner == owner)
+			{
+				b->members[m]->dropped = true;
+				b->members[m]->owner = NULL;
+			}
+		}
+	}
 	while (dropped)
 	{
 		pg_req *r = dropped;
@@ -948,22 +1229,22 @@ pg_drop_owned(const void *owner, const char *why)
 	return n;
 }
 
-bool
-pg_query_for(const void *owner, const char *sql, int nparams,
-			 const char *const *values, pg_done_fn done, void *ctx)
+/* A request for SQL with VALUES (copied), not queued yet; NULL when the
+ * queue cannot take it. */
+static pg_req *
+req_new(const void *owner, const char *sql, int nparams,
+		const char *const *values)
 {
 	pg_req *r;
 
 	if (pg.stopping || !pool_alive() || pg.queued >= PG_QUEUE_MAX)
-		return false;
+		return NULL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
-		return false;
+		return NULL;
 	r->sql = strdup(sql);
 	r->nparams = nparams;
 	r->values = nparams ? calloc((size_t) nparams, sizeof(char *)) : NULL;
-	r->done = done;
-	r->ctx = ctx;
 	r->owner = owner;
 	if (pg.settings.query_timeout_ms > 0)
 		r->deadline_us =
@@ -972,16 +1253,53 @@ pg_query_for(const void *owner, const char *sql, int nparams,
 	if (!r->sql || (nparams && !r->values))
 	{
 		req_free(r);
-		return false;
+		return NULL;
 	}
 	for (int i = 0; i < nparams; i++)
 	{
 		if (values[i] && !(r->values[i] = strdup(values[i])))
 		{
 			req_free(r);
-			return false;
+			return NULL;
 		}
 	}
+	return r;
+}
+
+static void req_enqueue(pg_req *r);
+
+bool
+pg_query_for(const void *owner, const char *sql, int nparams,
+			 const char *const *values, pg_done_fn done, void *ctx)
+{
+	pg_req *r = req_new(owner, sql, nparams, values);
+
+	if (!r)
+		return false;
+	r->done = done;
+	r->ctx = ctx;
+	req_enqueue(r);
+	return true;
+}
+
+bool
+pg_submit_for(const void *owner, const char *const values[6],
+			  pg_submit_fn done, void *ctx)
+{
+	pg_req *r = req_new(owner, SQL_SUBMIT, 6, values);
+
+	if (!r)
+		return false;
+	r->submitted = done;
+	r->ctx = ctx;
+	req_enqueue(r);
+	return true;
+}
+
+/* Queues R, last, and has the loop dispatch. */
+static void
+req_enqueue(pg_req *r)
+{
 	if (pg.tail)
 		pg.tail->next = r;
 	else
@@ -992,7 +1310,6 @@ pg_query_for(const void *owner, const char *sql, int nparams,
 		queue_arm();
 	/* from the loop, not here: a send that fails runs callbacks */
 	lws_sul_schedule(pg.context, 0, &pg.dispatch, dispatch_cb, 0);
-	return true;
 }
 
 pg_health

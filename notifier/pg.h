@@ -19,6 +19,7 @@
 #include <libpq-fe.h>
 #include <libwebsockets.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Why a query failed: the server's SQLSTATE, or unavailable (no database). */
 typedef struct pg_error {
@@ -32,6 +33,11 @@ typedef struct pg_error {
 /* RES is the statement's result when ERR is NULL (freed after the call). */
 typedef void (*pg_done_fn)(void *ctx, const PGresult *res,
 						   const pg_error *err);
+
+/* A submit's outcome: its revision and its change as stored (JSON text,
+ * valid during the call) when ERR is NULL. */
+typedef void (*pg_submit_fn)(void *ctx, int64_t rev, const char *change,
+							 const pg_error *err);
 
 typedef struct pg_events {
 	/* a NOTIFY payload on channel collab */
@@ -51,6 +57,8 @@ typedef struct pg_settings {
 	int heartbeat_ms;		  /* idle connections probed this often, and a
 							   * probe unanswered this long loses its
 							   * connection (0: no probes) */
+	int batch_max;			  /* most submits in one statement (1: one
+							   * submit per statement) */
 } pg_settings;
 
 /* What the connections can do now (for /healthz and /metrics). */
@@ -86,6 +94,17 @@ bool pg_query(const char *sql, int nparams, const char *const *values,
 bool pg_query_for(const void *owner, const char *sql, int nparams,
 				  const char *const *values, pg_done_fn done, void *ctx);
 
+/*
+ * collab.submit(doc_id, base_rev, change, client_id, client_seq, author)
+ * with VALUES (copied; NULL is SQL NULL) on behalf of OWNER, as
+ * pg_query_for.  Submits that wait for a connection go together: a
+ * connection that comes free takes every submit waiting (up to batch_max)
+ * in one collab.submit_batch call, one round trip and one transaction,
+ * each with its own outcome (docs/speed.md).  One waiting alone goes as
+ * collab.submit.  DONE runs once per submit.
+ */
+bool pg_submit_for(const void *owner, const char *const values[6],
+				   pg_submit_fn done, void *ctx);
 /*
  * Fails, as unavailable with WHY, every query of OWNER still waiting for a
  * connection (a client that has gone: its requests must not hold everyone

@@ -28,8 +28,6 @@
 	"SELECT h, collab.content($1, h)::text FROM collab.head($1) AS h"
 #define SQL_CREATE "SELECT collab.create_document($1, created_by => $2)"
 #define SQL_EXISTS "SELECT collab.head($1)"
-#define SQL_SUBMIT \
-	"SELECT rev, change::text FROM collab.submit($1, $2, $3, $4, $5, $6)"
 #define SQL_PRESENCE "SELECT collab.presence($1, $2, $3)"
 #define SQL_FETCH \
 	"SELECT r, c::text, collab.to_html(c) " \
@@ -427,7 +425,7 @@ handle_subscribe(conn *c, const request *req)
 /* --- submit ------------------------------------------------------------- */
 
 static void
-submit_done(void *ctx, const PGresult *res, const pg_error *err)
+submit_done(void *ctx, int64_t rev, const char *change, const pg_error *err)
 {
 	rq_ctx *q = ctx;
 	sub *s = sub_of(q->c, q->d, q->gen, false);
@@ -447,7 +445,7 @@ submit_done(void *ctx, const PGresult *res, const pg_error *err)
 		rq_ctx_free(q);
 		return;
 	}
-	e.rev = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	e.rev = rev;
 	if (s->state == SUB_LIVE && e.rev <= s->rev)
 	{
 		/*
@@ -464,8 +462,7 @@ submit_done(void *ctx, const PGresult *res, const pg_error *err)
 	}
 	e.seq = q->seq;
 	e.client = xstrdup(s->c->client);
-	e.m = proto_change(d->id, e.rev, PQgetvalue(res, 0, 1), s->c->client,
-					   q->seq);
+	e.m = proto_change(d->id, e.rev, change, s->c->client, q->seq);
 	if (!e.m || !e.client)
 		entry_clear(&e); /* the notification or a fetch brings it */
 	else
@@ -515,7 +512,7 @@ handle_submit(conn *c, const request *req)
 	params[3] = c->client;
 	params[4] = seq;
 	params[5] = c->authed ? c->user : NULL; /* the author: the token's sub */
-	if (!pg_query_for(c, SQL_SUBMIT, 6, params, submit_done, q))
+	if (!pg_submit_for(c, params, submit_done, q))
 	{
 		pg_error err = {.unavailable = true};
 

@@ -665,8 +665,10 @@ test_queued_requests_of_a_gone_client_dropped(void)
 						 1, NULL, p, NULL, NULL, 0));
 	if (r)
 	{
-		/* eight submits: four take the pool's connections and wait for the
-		 * lock, four wait for a connection */
+		/* eight submits: they go in one batch, which gives the held
+		 * document up after collab.batch_lock_timeout (100 ms) and sends
+		 * them again one by one: four take the pool's connections and wait
+		 * for the lock, four wait for a connection */
 		for (int s = 1; s <= 8; s++)
 		{
 			snprintf(msg, sizeof(msg),
@@ -678,7 +680,7 @@ test_queued_requests_of_a_gone_client_dropped(void)
 		}
 		raw_write(r, frames, len);
 		free(frames);
-		usleep(100000);
+		usleep(400000);
 		raw_free(r); /* gone, its submits still waiting */
 	}
 	for (int i = 0; i < 50; i++)

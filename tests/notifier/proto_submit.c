@@ -5,6 +5,7 @@
  * big for a NOTIFY payload, and gap-free streams under two writers.
  */
 #include "harness.h"
+#include "raw.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -577,6 +578,101 @@ test_two_writers_streams_gap_free(void)
 	wsc_free(watch);
 }
 
+/*
+ * Submits that wait together go to the database together (docs/speed.md):
+ * sixteen in one write, to two documents, reach instance b before any
+ * connection is free to take them, and go in collab.submit_batch calls.
+ * Each keeps its own outcome: the bad one is its own error, the others are
+ * acknowledged with their documents' consecutive revisions, in the order
+ * they were sent.
+ */
+static void
+test_queued_submits_batched(void)
+{
+	const char *docs[2] = {doc_name("batch-x"), doc_name("batch-y")};
+	long long batches = metric('b', "collab_notifier_db_batches_total");
+	long long carried =
+		metric('b', "collab_notifier_db_batched_submits_total");
+	int64_t last_rev[2] = {0, 0};
+	int acks = 0, errors = 0, in_order = 1, bad_seq = 0;
+	char *frames = NULL, msg[256];
+	size_t len = 0;
+	raw *r;
+
+	for (int d = 0; d < 2; d++)
+		PQclear(sql("SELECT collab.create_document($1)", 1, &docs[d]));
+	r = raw_connect('b', 0, NULL);
+	if (!r)
+		return;
+	json_decref(raw_next_json(r, WAIT_MS)); /* hello */
+	for (int d = 0; d < 2; d++)
+	{
+		json_t *m;
+
+		raw_sendf(r, "{\"type\":\"subscribe\",\"doc\":\"%s\"}", docs[d]);
+		m = raw_next_json(r, WAIT_MS);
+		check(m && strcmp(type_of(m), "snapshot") == 0, "subscribed to %s",
+			  docs[d]);
+		json_decref(m);
+	}
+	for (int seq = 1; seq <= 16; seq++)
+	{
+		/* seq 7 retains past the end: it cannot apply */
+		snprintf(msg, sizeof(msg),
+				 "{\"type\":\"submit\",\"doc\":\"%s\",\"rev\":0,"
+				 "\"change\":[%s{\"insert\":\"%c\"}],\"seq\":%d}",
+				 docs[seq % 2], seq == 7 ? "{\"retain\":99}," : "",
+				 'a' + seq - 1, seq);
+		if (!raw_frame(&frames, &len, msg))
+			break;
+	}
+	raw_write(r, frames, len);
+	free(frames);
+	while (acks + errors < 16)
+	{
+		json_t *m = raw_next_json(r, WAIT_MS);
+		const char *type = m ? type_of(m) : "";
+
+		if (!m)
+			break;
+		if (strcmp(type, "ack") == 0)
+		{
+			int d = strcmp(str_of(m, "doc"), docs[1]) == 0;
+
+			acks++;
+			if (int_of(m, "rev") != last_rev[d] + 1)
+				in_order = 0;
+			last_rev[d] = int_of(m, "rev");
+		}
+		else if (strcmp(type, "error") == 0)
+		{
+			errors++;
+			if (strcmp(str_of(m, "code"), "invalid_change") == 0)
+				bad_seq = (int) int_of(m, "seq");
+		}
+		json_decref(m);
+	}
+	check(acks == 15 && errors == 1,
+		  "sixteen submits at once: 15 acknowledged, 1 error (got %d, %d)",
+		  acks, errors);
+	check(bad_seq == 7,
+		  "the error is the bad submit's own: invalid_change "
+		  "for seq 7 (got seq %d)",
+		  bad_seq);
+	check(in_order && last_rev[0] == 7 && last_rev[1] == 8,
+		  "each document's acks are its consecutive revisions, in the order "
+		  "sent (heads %lld and %lld)",
+		  (long long) last_rev[0], (long long) last_rev[1]);
+	check(metric('b', "collab_notifier_db_batches_total") > batches &&
+			  metric('b', "collab_notifier_db_batched_submits_total") >=
+				  carried + 2,
+		  "they went to the database in batches (%lld batches, %lld "
+		  "submits)",
+		  metric('b', "collab_notifier_db_batches_total") - batches,
+		  metric('b', "collab_notifier_db_batched_submits_total") - carried);
+	raw_free(r);
+}
+
 const harness_test proto_submit[] = {
 	{"submit_ack_and_fanout", test_submit_ack_and_fanout},
 	{"resubmit_after_reconnect_applied_once",
@@ -587,5 +683,6 @@ const harness_test proto_submit[] = {
 	{"submits_near_the_message_limit_all_acked",
 	 test_submits_near_the_message_limit_all_acked},
 	{"two_writers_streams_gap_free", test_two_writers_streams_gap_free},
+	{"queued_submits_batched", test_queued_submits_batched},
 	{NULL, NULL},
 };
