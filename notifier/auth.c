@@ -248,6 +248,19 @@ auth_verify(const char *token, size_t len, jwt_claims *out, jwt_error *err)
 					  out, err);
 }
 
+bool
+auth_verify_lapsed(const char *token, size_t len, int64_t lapsed_s,
+				   jwt_claims *out, jwt_error *err)
+{
+	jwt_expect expect = auth.expect;
+
+	if (!auth.keys)
+		return auth_verify(token, len, out, err);
+	expect.lapsed_s = lapsed_s;
+	return jwt_verify(auth.keys, token, len, &expect, now_us() / 1000000, out,
+					  err);
+}
+
 char *
 auth_sign(const char *payload_json, jwt_error *err)
 {

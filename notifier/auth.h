@@ -77,6 +77,14 @@ bool auth_verify(const char *token, size_t len, jwt_claims *out,
 				 jwt_error *err);
 
 /*
+ * auth_verify, but a token that expired less than LAPSED_S ago verifies
+ * too: for the development login to renew a guest whose cookie outlived its
+ * token (devlogin.h), never to grant rights.
+ */
+bool auth_verify_lapsed(const char *token, size_t len, int64_t lapsed_s,
+						jwt_claims *out, jwt_error *err);
+
+/*
  * A token over PAYLOAD_JSON signed with the HS256 secret (jwt_sign_hs256),
  * malloc'd; NULL with ERR without a secret or on failure.  For the
  * development login (devlogin.h) only.

@@ -124,9 +124,12 @@ new_guest(char *out, size_t size)
 
 /*
  * The guest of the request's cookie into SUB (JWT_SUB_MAX + 1 bytes) when
- * it holds a token that verifies now, of a sub this login made; false
- * otherwise (no cookie, expired, another user's token: that one's rights
- * are not ours to widen).
+ * it holds a token of ours for a sub this login made, valid now or expired
+ * less than DEVLOGIN_LAPSED_S ago; false otherwise (no cookie, a forged or
+ * long expired token, another user's token: that one's rights are not ours
+ * to widen).  The same guest after the token lapsed, not a new one: a
+ * client with an edit in flight resends it under its user's id, and only
+ * the same id lets the database see a resend of an edit that landed.
  */
 static bool
 cookie_guest(struct lws *wsi, char *sub)
@@ -139,7 +142,7 @@ cookie_guest(struct lws *wsi, char *sub)
 
 	if (!token)
 		return false;
-	ok = auth_verify(token, len, &claims, &err);
+	ok = auth_verify_lapsed(token, len, DEVLOGIN_LAPSED_S, &claims, &err);
 	free(token);
 	if (!ok)
 		return false;
@@ -327,7 +330,7 @@ devlogin_serve(struct lws *wsi)
 	snprintf(cookie, sizeof(cookie),
 			 "%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
 			 dl_cfg->auth_cookie, token,
-			 (long long) (exp - (int64_t) time(NULL)),
+			 (long long) (exp - (int64_t) time(NULL) + DEVLOGIN_LAPSED_S),
 			 lws_is_ssl(wsi) ? "; Secure" : "");
 	free(token);
 	metrics.dev_logins++;

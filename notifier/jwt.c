@@ -564,7 +564,7 @@ check_times(const json_t *claims, const jwt_expect *want, int64_t now,
 		return false;
 	if (!has_exp)
 		return fail(err, JWT_MALFORMED, "the token has no exp claim");
-	if (now >= *exp)
+	if (now >= *exp && now - *exp >= want->lapsed_s)
 		return fail(err, JWT_EXPIRED, "the token has expired");
 	if (has_nbf && nbf > now + want->leeway_s)
 		return fail(err, JWT_NOT_YET_VALID,

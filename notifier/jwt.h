@@ -145,6 +145,9 @@ typedef struct jwt_expect {
 							 * 0 to JWT_TIME_MAX */
 	int64_t max_lifetime_s; /* seconds exp may lie ahead of now; 0: no
 							 * limit; at most JWT_TIME_MAX */
+	int64_t lapsed_s;		/* a token that expired less than this long
+							 * ago still verifies (0: none; only for
+							 * renewing a login, never for rights) */
 } jwt_expect;
 
 typedef struct jwt_keys jwt_keys;

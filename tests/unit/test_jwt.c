@@ -655,6 +655,17 @@ test_time(void)
 	EXPECT(claims_at(CLAIMS(""), &want, NOW + 601), JWT_EXPIRED);
 	EXPECT(claims_at(CLAIMS(""), &want, NOW + 100000), JWT_EXPIRED);
 	EXPECT(claims_at(CLAIMS(""), &want, NOW + 599), JWT_OK);
+	/* lapsed_s: a token expired less than that long ago verifies (the
+	 * development login's renewal), one expired that long does not */
+	{
+		jwt_expect lapsed = want;
+
+		lapsed.lapsed_s = 60;
+		EXPECT(claims_at(CLAIMS(""), &lapsed, NOW + 600), JWT_OK);
+		EXPECT(claims_at(CLAIMS(""), &lapsed, NOW + 659), JWT_OK);
+		EXPECT(claims_at(CLAIMS(""), &lapsed, NOW + 660), JWT_EXPIRED);
+		EXPECT(claims_at(CLAIMS(""), &lapsed, NOW + 100000), JWT_EXPIRED);
+	}
 	EXPECT(claims_at("{\"sub\":\"u1\",\"aud\":\"collab\",\"exp\":-5}", &want,
 					 NOW),
 		   JWT_EXPIRED);
