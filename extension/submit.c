@@ -449,6 +449,21 @@ batch_order(const void *pa, const void *pb)
 	return (a > b) - (a < b);
 }
 
+/* Whether submits A and B of the batch name one document (ids). */
+static bool
+same_document(const batch_column *ids, int a, int b)
+{
+	text *ta, *tb;
+
+	if (ids->nulls[a] || ids->nulls[b])
+		return false;
+	ta = DatumGetTextPP(ids->values[a]);
+	tb = DatumGetTextPP(ids->values[b]);
+	return VARSIZE_ANY_EXHDR(ta) == VARSIZE_ANY_EXHDR(tb) &&
+		   memcmp(VARDATA_ANY(ta), VARDATA_ANY(tb), VARSIZE_ANY_EXHDR(ta)) ==
+			   0;
+}
+
 /* What one submit of a batch gave: a result or an error. */
 typedef struct batch_outcome {
 	submit_result result;
@@ -612,7 +627,21 @@ collab_submit_batch(PG_FUNCTION_ARGS)
 	sort_keys = NULL;
 
 	for (int k = 0; k < n; k++)
-		batch_run(cols, order[k], result_cxt, &outcomes[order[k]]);
+	{
+		int i = order[k], before = k > 0 ? order[k - 1] : -1;
+		ErrorData *held = before >= 0 ? outcomes[before].error : NULL;
+
+		/* a document that stayed held for one submit is held for the next
+		 * of the same document (they are neighbours in this order): fail it
+		 * at once rather than wait again */
+		if (held && held->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE &&
+			same_document(&cols[0], before, i))
+		{
+			outcomes[i].error = held;
+			continue;
+		}
+		batch_run(cols, i, result_cxt, &outcomes[i]);
+	}
 
 	for (int i = 0; i < n; i++)
 	{

@@ -109,8 +109,10 @@ SELECT dblink_connect('holder',
 SELECT dblink_exec('holder', 'BEGIN');
 SELECT * FROM dblink('holder', $$SELECT rev FROM collab.submit('b1', 67, '[{"insert":"h"}]')$$) AS t(rev bigint);
 SET collab.batch_lock_timeout = '50ms';
-SELECT ord, rev, sqlstate, message FROM collab.submit_batch('{b2,b1,b2}', '{5,67,5}',
-  '{"[{\"insert\":\"s\"}]","[{\"insert\":\"t\"}]","[{\"insert\":\"u\"}]"}');
+-- (a second submit to the held document fails at once, without waiting
+-- again)
+SELECT ord, rev, sqlstate, message FROM collab.submit_batch('{b2,b1,b2,b1}', '{5,67,5,67}',
+  '{"[{\"insert\":\"s\"}]","[{\"insert\":\"t\"}]","[{\"insert\":\"u\"}]","[{\"insert\":\"v\"}]"}');
 SELECT dblink_exec('holder', 'COMMIT');
 SELECT dblink_disconnect('holder');
 RESET collab.batch_lock_timeout;

@@ -659,7 +659,7 @@ test_queued_submits_batched(void)
 		  "the error is the bad submit's own: invalid_change "
 		  "for seq 7 (got seq %d)",
 		  bad_seq);
-	check(in_order && last_rev[0] == 7 && last_rev[1] == 8,
+	check(in_order && last_rev[0] == 8 && last_rev[1] == 7,
 		  "each document's acks are its consecutive revisions, in the order "
 		  "sent (heads %lld and %lld)",
 		  (long long) last_rev[0], (long long) last_rev[1]);
