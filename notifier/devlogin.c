@@ -293,6 +293,7 @@ devlogin_serve(struct lws *wsi)
 	char location[3 * DEVLOGIN_NEXT_MAX + 1], cookie[JWT_TOKEN_MAX + 256];
 	char body[JWT_SUB_MAX + 128];
 	int64_t exp;
+	long long max_age; /* the cookie's: the token's life and a week */
 	const char *value;
 	char *token;
 
@@ -327,10 +328,10 @@ devlogin_serve(struct lws *wsi)
 	if (!token)
 		return answer(wsi, 500, NULL, NULL, "text/plain; charset=utf-8",
 					  "internal error\n", true);
+	max_age = exp - (int64_t) time(NULL) + DEVLOGIN_LAPSED_S;
 	snprintf(cookie, sizeof(cookie),
 			 "%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
-			 dl_cfg->auth_cookie, token,
-			 (long long) (exp - (int64_t) time(NULL) + DEVLOGIN_LAPSED_S),
+			 dl_cfg->auth_cookie, token, max_age,
 			 lws_is_ssl(wsi) ? "; Secure" : "");
 	free(token);
 	metrics.dev_logins++;

@@ -42,7 +42,7 @@
 #define DEVLOGIN_TOKEN_S 3600 /* longest life of a guest's token, seconds */
 /* how long the cookie outlives its token: a guest who comes back within it
  * (a laptop woken up) is renewed as the same guest */
-#define DEVLOGIN_LAPSED_S (7 * 24 * 3600)
+#define DEVLOGIN_LAPSED_S ((int64_t) 7 * 24 * 3600)
 #define DEVLOGIN_NEXT_MAX 1024 /* bytes of a next path */
 
 /* Remembers CFG (kept for the life of the process). */
