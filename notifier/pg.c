@@ -117,6 +117,7 @@ static void pgc_idle(pgconn *c);
 static void queue_deadline_cb(lws_sorted_usec_list_t *sul);
 static void dispatch_cb(lws_sorted_usec_list_t *sul);
 static void queue_arm(void);
+static bool doc_running(const char *doc);
 static void probe_done(void *ctx, const PGresult *res, const pg_error *err);
 
 static void
@@ -1030,7 +1031,7 @@ batch_gather(pg_req *first)
 	{
 		pg_req *r = *link;
 
-		if (!r->submitted || r->alone)
+		if (!r->submitted || r->alone || doc_running(r->values[0]))
 		{
 			prev = r;
 			link = &r->next;
@@ -1072,6 +1073,57 @@ batch_gather(pg_req *first)
 	return b;
 }
 
+/* Whether a submit to DOC is running on a pool connection. */
+static bool
+doc_running(const char *doc)
+{
+	for (int i = 1; i < pg.nconns; i++)
+	{
+		const pg_req *r = pg.conns[i].req;
+
+		if (r && r->submitted && strcmp(r->values[0], doc) == 0)
+			return true;
+		for (int m = 0; r && m < r->nmembers; m++)
+		{
+			if (r->members[m] && strcmp(r->members[m]->values[0], doc) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Takes the first request that may go now out of the queue, or NULL: a
+ * submit to a document with a submit running waits for it, so that the
+ * submits to a hot document gather into the next batch instead of each
+ * connection's batch waiting for the one before it to commit.
+ */
+static pg_req *
+queue_take(void)
+{
+	pg_req **link = &pg.head, *prev = NULL;
+
+	while (*link)
+	{
+		pg_req *r = *link;
+
+		if (r->submitted && doc_running(r->values[0]))
+		{
+			prev = r;
+			link = &r->next;
+			continue;
+		}
+		*link = r->next;
+		if (pg.tail == r)
+			pg.tail = prev;
+		pg.queued--;
+		r->next = NULL;
+		queue_arm();
+		return r;
+	}
+	return NULL;
+}
+
 /* Gives queued queries to idle pool connections. */
 static void
 pgc_dispatch(void)
@@ -1083,12 +1135,8 @@ pgc_dispatch(void)
 
 		if (c->state != PGC_READY)
 			continue;
-		r = pg.head;
-		pg.head = r->next;
-		if (!pg.head)
-			pg.tail = NULL;
-		pg.queued--;
-		r->next = NULL;
+		if (!(r = queue_take()))
+			return; /* what waits, waits for a document */
 		if (r->submitted && !r->alone)
 			r = batch_gather(r);
 		if (r)
