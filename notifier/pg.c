@@ -1017,7 +1017,7 @@ batch_gather(pg_req *first)
 
 	if (pg.settings.batch_max < 2 || pg.no_batches || !pg.head)
 		return first;
-	members = calloc((size_t) pg.settings.batch_max, sizeof(*members));
+	members = calloc((size_t) pg.settings.batch_max, sizeof(pg_req *));
 	b = calloc(1, sizeof(*b));
 	if (!members || !b)
 	{
