@@ -75,14 +75,20 @@ void doc_read(glue_session *s, text *doc_id, doc_row *row);
 void doc_row_shape(glue_session *s, text *doc_id, int64 length, Datum astral,
 				   doc_row *row);
 
+/* What building a revision took: for a reader to see a snapshot missing. */
+typedef struct doc_build_cost {
+	int64 from;			/* the revision of the snapshot it started from */
+	int64 change_bytes; /* the JSON size of the changes after it, bytes */
+} doc_build_cost;
+
 /*
  * The document at revision rev (0 <= rev <= head, checked by the caller):
- * the newest snapshot at or below rev, then the changes after it; *from
- * (when not NULL) is the snapshot's revision.  A writer passes read_only
- * false, so that it sees what it just wrote.
+ * the newest snapshot at or below rev, then the changes after it, composed
+ * as a balanced tree; *cost (when not NULL) says what that took.  A writer
+ * passes read_only false, so that it sees what it just wrote.
  */
 delta *doc_build(glue_session *s, text *doc_id, int64 rev, bool read_only,
-				 int64 *from);
+				 doc_build_cost *cost);
 
 /* Stores content as the snapshot of doc_id at rev (if there is none yet). */
 void doc_store_snapshot(text *doc_id, int64 rev, Jsonb *content);

@@ -51,7 +51,8 @@ collab_content(PG_FUNCTION_ARGS)
 	glue_session s;
 	doc_row row;
 	int64 rev;
-	int64 from;
+	doc_build_cost cost;
+	delta *doc;
 	Jsonb *result;
 
 	glue_begin(&s);
@@ -60,9 +61,10 @@ collab_content(PG_FUNCTION_ARGS)
 	doc_read(&s, doc_id, &row);
 	rev = PG_ARGISNULL(1) ? row.head : PG_GETARG_INT64(1);
 	check_revision(rev, row.head, doc_id, "at_rev");
-	result = glue_to_jsonb(&s, doc_build(&s, doc_id, rev, true, &from));
+	doc = doc_build(&s, doc_id, rev, true, &cost);
+	result = glue_to_jsonb(&s, doc);
 	/* a snapshot that was never taken (a request lost): ask again */
-	if (rev - from > collab_snapshot_interval)
+	if (rev - cost.from > collab_snapshot_interval)
 		snapshotter_hint(text_to_cstring(doc_id), rev);
 	SPI_finish();
 	glue_end(&s);
