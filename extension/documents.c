@@ -3,8 +3,8 @@
  * checks, kept SPI plans, the document row, and rebuilding content from a
  * snapshot and the change log.
  *
- * Reading a revision costs one snapshot plus at most snapshot_interval
- * changes.  The changes are
+ * Reading a revision costs one snapshot plus the changes since it (at most
+ * what the snapshot rule lets pile up: snapshotter.h).  The changes are
  * composed with each other first, then applied to the snapshot once, so
  * the document is walked once however many changes there are.  They are
  * composed as a balanced tree, not one after another: a composite of many
@@ -28,6 +28,7 @@
 #include "documents.h"
 
 int collab_snapshot_interval = COLLAB_SNAPSHOT_INTERVAL_DEFAULT;
+double collab_snapshot_ratio = COLLAB_SNAPSHOT_RATIO_DEFAULT;
 int collab_batch_lock_timeout = COLLAB_BATCH_LOCK_TIMEOUT_DEFAULT;
 
 Datum
@@ -298,6 +299,34 @@ doc_build(glue_session *s, text *doc_id, int64 rev, bool read_only,
 	glue_check(delta_apply(s->arena, doc, changes, &out, &err), &err,
 			   "cannot rebuild document");
 	return out;
+}
+
+bool
+doc_snapshot_due(int64 revs, int64 bytes, int64 doc_length)
+{
+	if (revs >= collab_snapshot_interval)
+		return true;
+	if (collab_snapshot_ratio <= 0 || bytes < COLLAB_SNAPSHOT_BYTES_MIN)
+		return false;
+	return (double) bytes >= collab_snapshot_ratio * (double) doc_length;
+}
+
+bool
+doc_snapshot_next(const doc_since *before, int64 rev, int64 change_bytes,
+				  int64 doc_length, doc_since *after)
+{
+	bool due;
+
+	*after = *before;
+	if (!before->counted)
+		return rev % collab_snapshot_interval == 0;
+	due = before->snapshot_rev < 0 || before->bytes < 0 ||
+		  doc_snapshot_due(rev - before->snapshot_rev,
+						   before->bytes + change_bytes, doc_length);
+	Assert(before->snapshot_rev < rev);
+	after->snapshot_rev = due ? rev : before->snapshot_rev;
+	after->bytes = due ? 0 : before->bytes + change_bytes;
+	return due;
 }
 
 void

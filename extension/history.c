@@ -63,8 +63,14 @@ collab_content(PG_FUNCTION_ARGS)
 	check_revision(rev, row.head, doc_id, "at_rev");
 	doc = doc_build(&s, doc_id, rev, true, &cost);
 	result = glue_to_jsonb(&s, doc);
-	/* a snapshot that was never taken (a request lost): ask again */
-	if (rev - cost.from > collab_snapshot_interval)
+	/*
+	 * A snapshot that was never taken (a request lost to a full queue or a
+	 * crash, or a database not yet updated to 0.4.0, whose submits count
+	 * revisions only): ask again.  At twice the submits' bounds, so that
+	 * one asked for and not yet stored is not asked for again.
+	 */
+	if (doc_snapshot_due((rev - cost.from) / 2, cost.change_bytes / 2,
+						 delta_length(doc)))
 		snapshotter_hint(text_to_cstring(doc_id), rev);
 	SPI_finish();
 	glue_end(&s);

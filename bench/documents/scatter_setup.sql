@@ -2,6 +2,7 @@
 -- its only snapshot (revision 0): the worst case for reading, every change
 -- touching another part of the document
 SET collab.snapshot_interval = 1000000;
+SET collab.snapshot_ratio = 0;
 SELECT collab.delete_document('scatter') FROM collab.documents WHERE doc_id = 'scatter';
 SELECT collab.create_document('scatter', jsonb_build_object('ops', (
   SELECT jsonb_agg(op ORDER BY i)
