@@ -320,10 +320,11 @@ doc_snapshot_next(const doc_since *before, int64 rev, int64 change_bytes,
 	*after = *before;
 	if (!before->counted)
 		return rev % collab_snapshot_interval == 0;
-	due = before->snapshot_rev < 0 || before->bytes < 0 ||
+	/* not known, or not believable (a row edited by hand): start again */
+	due = before->snapshot_rev < 0 || before->snapshot_rev >= rev ||
+		  before->bytes < 0 ||
 		  doc_snapshot_due(rev - before->snapshot_rev,
 						   before->bytes + change_bytes, doc_length);
-	Assert(before->snapshot_rev < rev);
 	after->snapshot_rev = due ? rev : before->snapshot_rev;
 	after->bytes = due ? 0 : before->bytes + change_bytes;
 	return due;
