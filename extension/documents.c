@@ -4,7 +4,7 @@
  * snapshot and the change log.
  *
  * Reading a revision costs one snapshot plus the changes since it (at most
- * what the snapshot rule lets pile up: snapshotter.h).  The changes are
+ * what the snapshot rule lets pile up: documents.h).  The changes are
  * composed with each other first, then applied to the snapshot once, so
  * the document is walked once however many changes there are.  They are
  * composed as a balanced tree, not one after another: a composite of many
