@@ -1,8 +1,11 @@
 /* extension/collab--0.3.0--0.4.0.sql — from 0.3.0 to 0.4.0: submit_batch,
- * many submits in one statement and one transaction (docs/speed.md).
+ * many submits in one statement and one transaction, and size-aware
+ * snapshots (docs/speed.md).
  *
  * Exactly the change extension/collab.sql made for 0.4.0; released upgrade
- * scripts are never edited.  No table changes.
+ * scripts are never edited.  The tables are not rewritten: the new columns
+ * start null (not known), and each document counts from the snapshot its
+ * next submit takes.
  */
 
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
@@ -27,3 +30,7 @@ FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
 	submit_batch(text[], bigint[], jsonb[], text[], bigint[], text[])
 TO collab_gateway;
+
+ALTER TABLE documents
+	ADD COLUMN snapshot_rev bigint,
+	ADD COLUMN bytes_since_snapshot bigint;

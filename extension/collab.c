@@ -44,15 +44,26 @@ void _PG_init(void);
 void
 _PG_init(void)
 {
-	DefineCustomIntVariable("collab.snapshot_interval",
-							"Revisions between two snapshots of a document.",
-							"Reading any revision costs one snapshot plus at "
-							"most this many changes.",
-							&collab_snapshot_interval,
-							COLLAB_SNAPSHOT_INTERVAL_DEFAULT,
-							COLLAB_SNAPSHOT_INTERVAL_MIN,
-							COLLAB_SNAPSHOT_INTERVAL_MAX, PGC_SUSET, 0, NULL,
-							NULL, NULL);
+	DefineCustomIntVariable(
+		"collab.snapshot_interval",
+		"Most revisions between two snapshots of a document.",
+		"A snapshot is taken after this many revisions even if they changed "
+		"less than collab.snapshot_ratio of the document.",
+		&collab_snapshot_interval, COLLAB_SNAPSHOT_INTERVAL_DEFAULT,
+		COLLAB_SNAPSHOT_INTERVAL_MIN, COLLAB_SNAPSHOT_INTERVAL_MAX, PGC_SUSET,
+		0, NULL, NULL, NULL);
+	DefineCustomRealVariable(
+		"collab.snapshot_ratio",
+		"Changes, as a fraction of a document's size, that make it due a "
+		"snapshot.",
+		"A snapshot is taken when the JSON bytes of the changes since the "
+		"last one reach this fraction of the document's length (and at "
+		"least 16 kB), so reading any revision costs at most the snapshot "
+		"and this fraction of it in changes. 0: by "
+		"collab.snapshot_interval alone.",
+		&collab_snapshot_ratio, COLLAB_SNAPSHOT_RATIO_DEFAULT,
+		COLLAB_SNAPSHOT_RATIO_MIN, COLLAB_SNAPSHOT_RATIO_MAX, PGC_SUSET, 0,
+		NULL, NULL, NULL);
 	DefineCustomIntVariable(
 		"collab.batch_lock_timeout",
 		"Longest a submit of collab.submit_batch waits for its document.",

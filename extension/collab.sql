@@ -113,7 +113,13 @@ CREATE TABLE documents (
 	-- its largest attributes object, for collab.max_document_bytes
 	-- (extension/quota.c); null: not known yet
 	json_bytes bigint,
-	attributes_bytes bigint
+	attributes_bytes bigint,
+	-- (0.4.0) the revision of the last snapshot asked for, and the JSON
+	-- bytes of the changes after it: a snapshot is due when they reach
+	-- collab.snapshot_ratio of length (extension/documents.c); null: not
+	-- known yet
+	snapshot_rev bigint,
+	bytes_since_snapshot bigint
 );
 
 CREATE TABLE change_log (

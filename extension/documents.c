@@ -3,10 +3,14 @@
  * checks, kept SPI plans, the document row, and rebuilding content from a
  * snapshot and the change log.
  *
- * Reading a revision costs one snapshot plus at most snapshot_interval
- * changes: the changes are composed with each other first (small), then
- * applied to the snapshot once, so the document is walked once however
- * many changes there are.
+ * Reading a revision costs one snapshot plus the changes since it (at most
+ * what the snapshot rule lets pile up: documents.h).  The changes are
+ * composed with each other first, then applied to the snapshot once, so
+ * the document is walked once however many changes there are.  They are
+ * composed as a balanced tree, not one after another: a composite of many
+ * scattered changes has about as many ops as all of them together, and
+ * composing each change into it in turn would walk it once per change
+ * (quadratic in the number of changes).
  */
 #include "postgres.h"
 
@@ -24,6 +28,7 @@
 #include "documents.h"
 
 int collab_snapshot_interval = COLLAB_SNAPSHOT_INTERVAL_DEFAULT;
+double collab_snapshot_ratio = COLLAB_SNAPSHOT_RATIO_DEFAULT;
 int collab_batch_lock_timeout = COLLAB_BATCH_LOCK_TIMEOUT_DEFAULT;
 
 Datum
@@ -146,9 +151,90 @@ doc_read(glue_session *s, text *doc_id, doc_row *row)
 	doc_row_shape(s, doc_id, get_int8(0, 2), astral, row);
 }
 
+/*
+ * Changes composed as a balanced tree, in order, like a binary counter:
+ * parts[i] is the composite of counts[i] consecutive changes, the counts
+ * strictly decreasing from the bottom, so there are at most log2(n) + 1
+ * parts.  A new change is a part of 1; two neighbouring parts of equal
+ * counts merge into one.  Each change is composed about log2(n) times,
+ * each time into a composite of its own size class, so n changes cost
+ * O(total ops x log n), not O(n x ops of the composite).  Compose is
+ * associative (tests/unit/test_delta.c checks it), so the result is the
+ * one composing them one after another gives.
+ */
+typedef struct compose_tree {
+	delta **parts;
+	uint64 *counts;
+	int nparts;
+} compose_tree;
+
+static compose_tree
+tree_new(uint64 n)
+{
+	compose_tree t;
+	int depth = 1;
+
+	while (n > 0)
+	{
+		depth++;
+		n >>= 1;
+	}
+	t.parts = palloc(depth * sizeof(delta *));
+	t.counts = palloc(depth * sizeof(uint64));
+	t.nparts = 0;
+	return t;
+}
+
+static void
+tree_push(glue_session *s, compose_tree *t, delta *change)
+{
+	delta_error err;
+
+	t->parts[t->nparts] = change;
+	t->counts[t->nparts] = 1;
+	t->nparts++;
+	while (t->nparts >= 2 &&
+		   t->counts[t->nparts - 2] == t->counts[t->nparts - 1])
+	{
+		delta *merged;
+
+		glue_check(delta_compose(s->arena, t->parts[t->nparts - 2],
+								 t->parts[t->nparts - 1], &merged, &err),
+				   &err, "cannot rebuild document");
+		t->parts[t->nparts - 2] = merged;
+		t->counts[t->nparts - 2] *= 2;
+		t->nparts--;
+	}
+	Assert(t->nparts == 1 ||
+		   t->counts[t->nparts - 2] > t->counts[t->nparts - 1]);
+}
+
+/* The composite of every change pushed (an empty delta for none). */
+static delta *
+tree_fold(glue_session *s, compose_tree *t)
+{
+	delta *all;
+	delta_error err;
+	int i;
+
+	if (t->nparts == 0)
+	{
+		all = delta_new(s->arena, &err);
+		if (all == NULL)
+			glue_check(DELTA_ENOMEM, &err, "out of memory");
+		return all;
+	}
+	/* from the top, the smallest parts first */
+	all = t->parts[t->nparts - 1];
+	for (i = t->nparts - 2; i >= 0; i--)
+		glue_check(delta_compose(s->arena, t->parts[i], all, &all, &err), &err,
+				   "cannot rebuild document");
+	return all;
+}
+
 delta *
 doc_build(glue_session *s, text *doc_id, int64 rev, bool read_only,
-		  int64 *from_out)
+		  doc_build_cost *cost)
 {
 	static SPIPlanPtr snapshot_plan;
 	static SPIPlanPtr changes_plan;
@@ -158,6 +244,7 @@ doc_build(glue_session *s, text *doc_id, int64 rev, bool read_only,
 	delta *changes;
 	delta *out = NULL;
 	delta_error err;
+	compose_tree tree;
 	int64 from;
 	bool isnull;
 	uint64 i;
@@ -172,8 +259,11 @@ doc_build(glue_session *s, text *doc_id, int64 rev, bool read_only,
 			 "revision " INT64_FORMAT,
 			 text_to_cstring(doc_id), rev);
 	from = get_int8(0, 1);
-	if (from_out != NULL)
-		*from_out = from;
+	if (cost != NULL)
+	{
+		cost->from = from;
+		cost->change_bytes = 0;
+	}
 	doc = glue_parse(s,
 					 DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0],
 												  SPI_tuptable->tupdesc, 2,
@@ -193,24 +283,51 @@ doc_build(glue_session *s, text *doc_id, int64 rev, bool read_only,
 			 "change log of document \"%s\" has " UINT64_FORMAT
 			 " changes between revisions " INT64_FORMAT " and " INT64_FORMAT,
 			 text_to_cstring(doc_id), (uint64) SPI_processed, from, rev);
-	changes = delta_new(s->arena, &err);
-	if (changes == NULL)
-		glue_check(DELTA_ENOMEM, &err, "out of memory");
+	tree = tree_new(SPI_processed);
 	for (i = 0; i < SPI_processed; i++)
 	{
-		delta *c =
-			glue_parse(s,
-					   DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[i],
-													SPI_tuptable->tupdesc, 2,
-													&isnull)),
-					   "change");
+		Jsonb *change =
+			DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[i],
+										 SPI_tuptable->tupdesc, 2, &isnull));
+		delta *c = glue_parse(s, change, "change");
 
-		glue_check(delta_compose(s->arena, changes, c, &changes, &err), &err,
-				   "cannot rebuild document");
+		if (cost != NULL)
+			cost->change_bytes += (int64) delta_write_size(c);
+		tree_push(s, &tree, c);
 	}
+	changes = tree_fold(s, &tree);
 	glue_check(delta_apply(s->arena, doc, changes, &out, &err), &err,
 			   "cannot rebuild document");
 	return out;
+}
+
+bool
+doc_snapshot_due(int64 revs, int64 bytes, int64 doc_length)
+{
+	if (revs >= collab_snapshot_interval)
+		return true;
+	if (collab_snapshot_ratio <= 0 || bytes < COLLAB_SNAPSHOT_BYTES_MIN)
+		return false;
+	return (double) bytes >= collab_snapshot_ratio * (double) doc_length;
+}
+
+bool
+doc_snapshot_next(const doc_since *before, int64 rev, int64 change_bytes,
+				  int64 doc_length, doc_since *after)
+{
+	bool due;
+
+	*after = *before;
+	if (!before->counted)
+		return rev % collab_snapshot_interval == 0;
+	/* not known, or not believable (a row edited by hand): start again */
+	due = before->snapshot_rev < 0 || before->snapshot_rev >= rev ||
+		  before->bytes < 0 ||
+		  doc_snapshot_due(rev - before->snapshot_rev,
+						   before->bytes + change_bytes, doc_length);
+	after->snapshot_rev = due ? rev : before->snapshot_rev;
+	after->bytes = due ? 0 : before->bytes + change_bytes;
+	return due;
 }
 
 void

@@ -20,17 +20,35 @@
 #include "delta_glue.h"
 #include "wire.h"
 
-/* collab.snapshot_interval: a snapshot every this many revisions */
+/*
+ * When a document is due a snapshot (docs/documents.md, "Snapshots"): when
+ * the changes since its last one (their JSON bytes, at least
+ * COLLAB_SNAPSHOT_BYTES_MIN) amount to collab.snapshot_ratio of its size,
+ * or number collab.snapshot_interval.  So reading any revision costs the
+ * snapshot plus at most that fraction of the document in changes, and a
+ * document pays for its snapshots in proportion to what changed, not to
+ * its size.  The size is the document's length (UTF-16 units): exact on
+ * every row, and at most its JSON bytes (every unit takes at least a byte),
+ * where json_bytes, a bound that drifts upwards with every format, would
+ * put snapshots off further and further on a document edited in formats.
+ */
 extern int collab_snapshot_interval;
+extern double collab_snapshot_ratio;
 
 /* collab.batch_lock_timeout: how long a submit of a batch waits for its
  * document's lock (ms; 0: as lock_timeout says) */
 extern int collab_batch_lock_timeout;
 #define COLLAB_BATCH_LOCK_TIMEOUT_DEFAULT 100
 
-#define COLLAB_SNAPSHOT_INTERVAL_DEFAULT 100
+#define COLLAB_SNAPSHOT_INTERVAL_DEFAULT 10000
 #define COLLAB_SNAPSHOT_INTERVAL_MIN 1
 #define COLLAB_SNAPSHOT_INTERVAL_MAX 1000000
+#define COLLAB_SNAPSHOT_RATIO_DEFAULT 0.5
+#define COLLAB_SNAPSHOT_RATIO_MIN 0.0 /* off: by count alone */
+#define COLLAB_SNAPSHOT_RATIO_MAX 1000.0
+/* Below this many bytes of changes, a read costs its fixed overheads (the
+ * statements, the snapshot's row), not composing: no snapshot for less. */
+#define COLLAB_SNAPSHOT_BYTES_MIN 16384
 
 /* Document and client ids: 1 to WIRE_ID_BYTES_MAX bytes (wire.h). */
 
@@ -57,12 +75,45 @@ Datum doc_required_arg(FunctionCallInfo fcinfo, int argno, const char *what);
 /* Raises P0002: there is no document doc_id. */
 pg_attribute_noreturn() void doc_not_found(text *doc_id);
 
+/*
+ * Where a document stands since its last snapshot (columns snapshot_rev and
+ * bytes_since_snapshot, 0.4.0): the revision of the last snapshot asked
+ * for (taken, or requested from the snapshotter), and the JSON size of the
+ * changes after it, up to the head.  -1 both: not known (a row from before
+ * 0.4.0).
+ */
+typedef struct doc_since {
+	bool counted; /* the table has the columns (0.4.0) */
+	int64 snapshot_rev;
+	int64 bytes;
+} doc_since;
+
 /* The row of collab.documents. */
 typedef struct doc_row {
 	int64 head;
 	delta_shape shape; /* length and pairs of the head document, and its
 						* size bounds (unknown, -1, but from store.h) */
+	doc_since since;   /* (store.h only) */
 } doc_row;
+
+/*
+ * Whether a document of doc_length (UTF-16 units) with revs revisions and
+ * bytes of changes (JSON) since its last snapshot is due another.
+ */
+bool doc_snapshot_due(int64 revs, int64 bytes, int64 doc_length);
+
+/*
+ * A submit's decision: revision rev, a change of change_bytes, making a
+ * document of doc_length, after *before.  Returns whether rev is due a
+ * snapshot, and sets *after to what the row holds from rev on.  A row that
+ * does not know (-1) is due at once: from that snapshot on it counts.  A
+ * table without the columns (a database not yet updated to 0.4.0) has
+ * nowhere to count: every collab.snapshot_interval revisions, as before
+ * (readers' hints are size-aware, so a document with large changes is
+ * snapshotted when it is read).
+ */
+bool doc_snapshot_next(const doc_since *before, int64 rev, int64 change_bytes,
+					   int64 doc_length, doc_since *after);
 
 /*
  * Reads the document's row into *row, taking no lock (a writer takes the
@@ -75,14 +126,20 @@ void doc_read(glue_session *s, text *doc_id, doc_row *row);
 void doc_row_shape(glue_session *s, text *doc_id, int64 length, Datum astral,
 				   doc_row *row);
 
+/* What building a revision took: for a reader to see a snapshot missing. */
+typedef struct doc_build_cost {
+	int64 from;			/* the revision of the snapshot it started from */
+	int64 change_bytes; /* the JSON size of the changes after it, bytes */
+} doc_build_cost;
+
 /*
  * The document at revision rev (0 <= rev <= head, checked by the caller):
- * the newest snapshot at or below rev, then the changes after it; *from
- * (when not NULL) is the snapshot's revision.  A writer passes read_only
- * false, so that it sees what it just wrote.
+ * the newest snapshot at or below rev, then the changes after it, composed
+ * as a balanced tree; *cost (when not NULL) says what that took.  A writer
+ * passes read_only false, so that it sees what it just wrote.
  */
 delta *doc_build(glue_session *s, text *doc_id, int64 rev, bool read_only,
-				 int64 *from);
+				 doc_build_cost *cost);
 
 /* Stores content as the snapshot of doc_id at rev (if there is none yet). */
 void doc_store_snapshot(text *doc_id, int64 rev, Jsonb *content);

@@ -51,7 +51,8 @@ collab_content(PG_FUNCTION_ARGS)
 	glue_session s;
 	doc_row row;
 	int64 rev;
-	int64 from;
+	doc_build_cost cost;
+	delta *doc;
 	Jsonb *result;
 
 	glue_begin(&s);
@@ -60,9 +61,16 @@ collab_content(PG_FUNCTION_ARGS)
 	doc_read(&s, doc_id, &row);
 	rev = PG_ARGISNULL(1) ? row.head : PG_GETARG_INT64(1);
 	check_revision(rev, row.head, doc_id, "at_rev");
-	result = glue_to_jsonb(&s, doc_build(&s, doc_id, rev, true, &from));
-	/* a snapshot that was never taken (a request lost): ask again */
-	if (rev - from > collab_snapshot_interval)
+	doc = doc_build(&s, doc_id, rev, true, &cost);
+	result = glue_to_jsonb(&s, doc);
+	/*
+	 * A snapshot that was never taken (a request lost to a full queue or a
+	 * crash, or a database not yet updated to 0.4.0, whose submits count
+	 * revisions only): ask again.  At twice the submits' bounds, so that
+	 * one asked for and not yet stored is not asked for again.
+	 */
+	if (doc_snapshot_due((rev - cost.from) / 2, cost.change_bytes / 2,
+						 delta_length(doc)))
 		snapshotter_hint(text_to_cstring(doc_id), rev);
 	SPI_finish();
 	glue_end(&s);

@@ -10,7 +10,8 @@
  *   SELECT ... FROM change_log WHERE doc_id, client_id, client_seq
  *   SELECT change FROM change_log WHERE doc_id = $1 AND rev > $2 ORDER BY rev
  *       index scans of change_log_client and change_log_pkey;
- *   INSERT INTO change_log ...; UPDATE documents SET head, length, astral
+ *   INSERT INTO change_log ...; UPDATE documents SET head, length, astral,
+ *       the size bounds and the count since the last snapshot
  *       ExecSimpleRelationInsert and ExecSimpleRelationUpdate, which keep
  *       every index (and HOT) as the executor does.
  *
@@ -64,11 +65,12 @@
 
 /*
  * Column numbers, as extension/collab--*.sql creates the tables.  The
- * columns 0.3.0 added come last; a database not yet updated from 0.1.0 or
- * 0.2.0 (ALTER EXTENSION collab UPDATE) has the tables without them and
- * still takes submits, as they did: with no document size bound
- * (measured on every submit) and no check that a repeated (client, seq)
- * repeats its change.
+ * columns each version added come after the ones before; a database not
+ * yet updated (ALTER EXTENSION collab UPDATE) has the tables without them
+ * and still takes submits, as they did: from 0.1.0 or 0.2.0, with no
+ * document size bound (measured on every submit) and no check that a
+ * repeated (client, seq) repeats its change; before 0.4.0, with a snapshot
+ * every collab.snapshot_interval revisions whatever their size.
  */
 enum {
 	DOC_ID = 1,
@@ -80,7 +82,10 @@ enum {
 	DOC_NATTS_0_1 = DOC_CREATED_BY,
 	DOC_JSON_BYTES, /* 0.3.0 */
 	DOC_ATTRIBUTES_BYTES,
-	DOC_NATTS = DOC_ATTRIBUTES_BYTES
+	DOC_NATTS_0_3 = DOC_ATTRIBUTES_BYTES,
+	DOC_SNAPSHOT_REV, /* 0.4.0 */
+	DOC_BYTES_SINCE_SNAPSHOT,
+	DOC_NATTS = DOC_BYTES_SINCE_SNAPSHOT
 };
 enum {
 	LOG_DOC_ID = 1,
@@ -97,8 +102,15 @@ enum {
 };
 
 static const char *const documents_columns[DOC_NATTS] =
-	{"doc_id",	   "head",		 "length",	   "astral",
-	 "created_at", "created_by", "json_bytes", "attributes_bytes"};
+	{"doc_id",		 "head",
+	 "length",		 "astral",
+	 "created_at",	 "created_by",
+	 "json_bytes",	 "attributes_bytes",
+	 "snapshot_rev", "bytes_since_snapshot"};
+/* how many of documents_columns a table of each version has */
+static const int documents_widths[] = {DOC_NATTS_0_1, DOC_NATTS_0_3,
+									   DOC_NATTS};
+static const int change_log_widths[] = {LOG_NATTS_0_1, LOG_NATTS};
 static const char *const change_log_columns[LOG_NATTS] =
 	{"doc_id",
 	 "rev",
@@ -129,27 +141,32 @@ has_column(TupleDesc desc, int i, const char *name)
 }
 
 /*
- * Checks that rel's first columns are names[0 .. required), and returns
- * whether it also has the ones after them, up to all (a table of the
- * current version) or none of those (one of an older version).
+ * Checks that rel's columns are names[0 .. widths[k]) for one of the
+ * versions k (widths increasing, the last the current version's), and
+ * returns that width: the table of an older version has exactly its
+ * columns, the current one at least them.
  */
-static bool
-check_columns(Relation rel, const char *const *names, int required, int all)
+static int
+check_columns(Relation rel, const char *const *names, const int *widths,
+			  int nwidths)
 {
 	TupleDesc desc = RelationGetDescr(rel);
+	int all = widths[nwidths - 1];
 	int i;
+	int k;
 
 	for (i = 0; i < all; i++)
 		if (!has_column(desc, i, names[i]))
 		{
-			if (i == required && desc->natts == required)
-				return false;
+			for (k = 0; k < nwidths - 1; k++)
+				if (i == widths[k] && desc->natts == widths[k])
+					return i;
 			ereport(ERROR, errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					errmsg("table collab.%s does not have the columns this "
 						   "version of collab expects",
 						   RelationGetRelationName(rel)));
 		}
-	return true;
+	return all;
 }
 
 static RangeTblEntry *
@@ -232,6 +249,8 @@ opened_index(ResultRelInfo *info, int rel)
 void
 store_open(doc_store *st)
 {
+	int width;
+
 	memset(st, 0, sizeof(*st));
 	if (!rel_oids_known)
 		find_rel_oids();
@@ -240,10 +259,13 @@ store_open(doc_store *st)
 	/* taking the locks may have brought news of a change */
 	if (!rel_oids_known)
 		find_rel_oids();
-	st->has_bounds = check_columns(st->documents, documents_columns,
-								   DOC_NATTS_0_1, DOC_NATTS);
-	st->has_client_check = check_columns(st->change_log, change_log_columns,
-										 LOG_NATTS_0_1, LOG_NATTS);
+	width = check_columns(st->documents, documents_columns, documents_widths,
+						  lengthof(documents_widths));
+	st->has_bounds = width >= DOC_NATTS_0_3;
+	st->has_snapshot_count = width >= DOC_NATTS;
+	st->has_client_check =
+		check_columns(st->change_log, change_log_columns, change_log_widths,
+					  lengthof(change_log_widths)) >= LOG_NATTS;
 
 	st->estate = CreateExecutorState();
 	ExecInitRangeTable(st->estate, list_make2(result_rte(st->documents),
@@ -419,6 +441,19 @@ store_lock_document(doc_store *st, glue_session *s, text *doc_id, doc_row *row)
 		row->shape.attributes_bytes =
 			DatumGetInt64(st->document->tts_values[DOC_ATTRIBUTES_BYTES - 1]);
 	}
+	/* since the last snapshot: null when not known (older than 0.4.0) */
+	row->since.counted = st->has_snapshot_count;
+	row->since.snapshot_rev = -1;
+	row->since.bytes = -1;
+	if (st->has_snapshot_count &&
+		!st->document->tts_isnull[DOC_SNAPSHOT_REV - 1] &&
+		!st->document->tts_isnull[DOC_BYTES_SINCE_SNAPSHOT - 1])
+	{
+		row->since.snapshot_rev =
+			DatumGetInt64(st->document->tts_values[DOC_SNAPSHOT_REV - 1]);
+		row->since.bytes = DatumGetInt64(
+			st->document->tts_values[DOC_BYTES_SINCE_SNAPSHOT - 1]);
+	}
 }
 
 bool
@@ -508,7 +543,7 @@ store_transform_to_head(doc_store *st, glue_session *s, text *doc_id,
 
 void
 store_append(doc_store *st, text *doc_id, const store_entry *entry,
-			 const delta_shape *after, Datum astral)
+			 const delta_shape *after, Datum astral, const doc_since *since)
 {
 	TupleTableSlot *row =
 		MakeSingleTupleTableSlot(RelationGetDescr(st->change_log),
@@ -569,6 +604,17 @@ store_append(doc_store *st, text *doc_id, const store_entry *entry,
 			Int64GetDatum(after->attributes_bytes);
 		moved->tts_isnull[DOC_JSON_BYTES - 1] = !known;
 		moved->tts_isnull[DOC_ATTRIBUTES_BYTES - 1] = !known;
+	}
+	if (st->has_snapshot_count)
+	{
+		bool known = since->snapshot_rev >= 0 && since->bytes >= 0;
+
+		moved->tts_values[DOC_SNAPSHOT_REV - 1] =
+			Int64GetDatum(since->snapshot_rev);
+		moved->tts_values[DOC_BYTES_SINCE_SNAPSHOT - 1] =
+			Int64GetDatum(since->bytes);
+		moved->tts_isnull[DOC_SNAPSHOT_REV - 1] = !known;
+		moved->tts_isnull[DOC_BYTES_SINCE_SNAPSHOT - 1] = !known;
 	}
 	ExecStoreVirtualTuple(moved);
 	ExecSimpleRelationUpdate(st->documents_info, st->estate, NULL,

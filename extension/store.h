@@ -32,6 +32,8 @@ typedef struct doc_store {
 	Snapshot snapshot;		  /* registered; what the reads see */
 	bool has_bounds;		  /* documents has json_bytes, attributes_bytes */
 	bool has_client_check;	  /* change_log has client_base_rev and _hash */
+	bool has_snapshot_count;  /* documents has snapshot_rev and
+							   * bytes_since_snapshot (0.4.0) */
 } doc_store;
 
 /* A row of the change log. */
@@ -91,9 +93,11 @@ delta *store_transform_to_head(doc_store *st, glue_session *s, text *doc_id,
 /*
  * Appends entry as the next revision of the locked document and moves its
  * row to it: head, the length and size bounds of after (bounds unknown when
- * negative), and astral, after's pairs as an int8[].
+ * negative), astral, after's pairs as an int8[], and since, where it stands
+ * from its last snapshot (doc_snapshot_next; unknown when negative).
  */
 void store_append(doc_store *st, text *doc_id, const store_entry *entry,
-				  const delta_shape *after, Datum astral);
+				  const delta_shape *after, Datum astral,
+				  const doc_since *since);
 
 #endif

@@ -75,6 +75,8 @@ Datum
 collab_create_document(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan;
+	static SPIPlanPtr plan_0_3; /* tables without the count since the last
+								 * snapshot */
 	static SPIPlanPtr plan_0_1; /* tables without the size bounds */
 	static const Oid types[] = {TEXTOID, INT8OID, INT8ARRAYOID,
 								TEXTOID, INT8OID, INT8OID};
@@ -116,8 +118,17 @@ collab_create_document(PG_FUNCTION_ARGS)
 	values[3] = CStringGetTextDatum(created_by);
 	values[4] = Int64GetDatum(shape.bytes);
 	values[5] = Int64GetDatum(shape.attributes_bytes);
-	if (doc_has_column("documents", "json_bytes"))
+	/* its snapshot is revision 0's, stored below */
+	if (doc_has_column("documents", "bytes_since_snapshot"))
 		doc_exec(&plan,
+				 "INSERT INTO collab.documents (doc_id, head, length, astral, "
+				 "created_by, json_bytes, attributes_bytes, snapshot_rev, "
+				 "bytes_since_snapshot)"
+				 " VALUES ($1, 0, $2, $3, $4, $5, $6, 0, 0)"
+				 " ON CONFLICT (doc_id) DO NOTHING",
+				 6, types, values, NULL, false, 0);
+	else if (doc_has_column("documents", "json_bytes"))
+		doc_exec(&plan_0_3,
 				 "INSERT INTO collab.documents (doc_id, head, length, astral, "
 				 "created_by, json_bytes, attributes_bytes)"
 				 " VALUES ($1, 0, $2, $3, $4, $5, $6)"
@@ -241,6 +252,8 @@ submit_one(const submit_args *a, MemoryContext result_cxt, submit_result *out)
 	delta_error err;
 	store_entry entry = {0};
 	store_entry first;
+	doc_since since;
+	bool due;
 	MemoryContext caller = MemoryContextSwitchTo(result_cxt);
 
 	if ((a->client_id == NULL) != !a->has_seq)
@@ -296,10 +309,12 @@ submit_one(const submit_args *a, MemoryContext result_cxt, submit_result *out)
 
 	entry.rev = row.head + 1;
 	entry.change = glue_to_jsonb(&s, change);
-	store_append(&st, doc_id, &entry, &after, astral_array(&after));
+	due = doc_snapshot_next(&row.since, entry.rev,
+							(int64) delta_write_size(change), after.length,
+							&since);
+	store_append(&st, doc_id, &entry, &after, astral_array(&after), &since);
 	/* snapshots are taken after commit when the snapshotter can run */
-	if (entry.rev % collab_snapshot_interval == 0 &&
-		!snapshotter_request(text_to_cstring(doc_id), entry.rev))
+	if (due && !snapshotter_request(text_to_cstring(doc_id), entry.rev))
 	{
 		/* SQL: with a search_path of our own (submit has no SET clause) */
 		int guc_level = doc_safe_search_path();

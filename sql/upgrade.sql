@@ -185,6 +185,10 @@ SELECT count(*) AS documents, count(json_bytes) AS json_bytes,
 SELECT count(*) AS changes, count(client_base_rev) AS client_base_rev,
        count(client_change_hash) AS client_change_hash
   FROM collab.change_log;
+-- (0.4.0) and so is the count since the last snapshot
+SELECT count(*) AS documents, count(snapshot_rev) AS snapshot_rev,
+       count(bytes_since_snapshot) AS bytes_since_snapshot
+  FROM collab.documents;
 -- a repeat of a (client, seq) stored before is taken on its word, as
 -- before, whatever its base and change; a new one is checked
 SELECT rev, change FROM collab.submit('up-b', 0, '[{"insert":"not the first"}]', 'client-2', 1);
@@ -195,6 +199,14 @@ SELECT collab.head('up-b');
 SELECT json_bytes IS NOT NULL AS measured FROM collab.documents WHERE doc_id = 'up-b';
 SELECT rev FROM collab.submit('up-c', 0, '[{"insert":"and 0.3.0: "}]');
 SELECT json_bytes, attributes_bytes FROM collab.documents WHERE doc_id = 'up-c';
+-- (0.4.0) a document's next submit takes a snapshot, and counts from it
+SELECT rev FROM collab.submit('up-a', 9, '[{"insert":"a10 "}]', 'client-1', 10);
+SELECT rev FROM collab.submit('up-a', 10, '[{"insert":"a11 "}]', 'client-1', 11);
+SELECT snapshot_rev, bytes_since_snapshot
+  FROM collab.documents WHERE doc_id = 'up-a';
+SELECT array(SELECT rev FROM collab.snapshots WHERE doc_id = 'up-a' ORDER BY rev);
+SELECT collab.content('up-a', 10) = (SELECT content FROM collab.snapshots
+                                      WHERE doc_id = 'up-a' AND rev = 10);
 -- create_document takes created_by (from a superuser, a member of every
 -- role); a call without it still works
 SELECT collab.create_document('up-d', '[]', 'dora');

@@ -1,2 +1,2 @@
--- a fresh 1 MB document for the read test, snapshot every 100 revisions
+-- a fresh 1 MB document for the read test
 SELECT collab.create_document('read', collab.content('big', 0));

@@ -150,6 +150,9 @@ connect_db(const config *cfg, const char *app, bool direct, char *errbuf,
 			 " set_config('collab.allowed_attributes',"
 			 " current_setting('collab.allowed_attributes') || ', %s', false);"
 			 " SET collab.snapshot_interval = %d;"
+			 /* by count alone: history.c wants one at every multiple of
+			  * the interval (sql/snapshot_size.sql tests the sizes) */
+			 " SET collab.snapshot_ratio = 0;"
 			 " SET collab.notify_worker = %s; SET collab.snapshot_worker = %s",
 			 EDITS_EXTRA_EMBEDS, EDITS_EXTRA_ATTRIBUTES,
 			 cfg->snapshot_interval, direct ? "off" : "on",

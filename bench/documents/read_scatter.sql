@@ -1,0 +1,1 @@
+SELECT collab.length(collab.content('scatter'));
