@@ -149,6 +149,21 @@ submit_finish(pg_req *r, const PGresult *res, const pg_error *err)
 					 PQgetvalue(res, 0, 1), NULL);
 }
 
+/* Takes *LINK's request out of the queue (PREV: the one before it, or
+ * NULL) and returns it. */
+static pg_req *
+queue_unlink(pg_req **link, pg_req *prev)
+{
+	pg_req *r = *link;
+
+	*link = r->next;
+	if (pg.tail == r)
+		pg.tail = prev;
+	pg.queued--;
+	r->next = NULL;
+	return r;
+}
+
 /* Puts R first in the queue again (its deadline is the earliest). */
 static void
 queue_push_front(pg_req *r)
@@ -1037,12 +1052,7 @@ batch_gather(pg_req *first)
 			link = &r->next;
 			continue;
 		}
-		*link = r->next;
-		if (pg.tail == r)
-			pg.tail = prev;
-		pg.queued--;
-		r->next = NULL;
-		members[n++] = r;
+		members[n++] = queue_unlink(link, prev);
 		bytes += submit_bytes(r);
 	}
 	if (n == 1)
@@ -1113,11 +1123,7 @@ queue_take(void)
 			link = &r->next;
 			continue;
 		}
-		*link = r->next;
-		if (pg.tail == r)
-			pg.tail = prev;
-		pg.queued--;
-		r->next = NULL;
+		r = queue_unlink(link, prev);
 		queue_arm();
 		return r;
 	}
@@ -1244,10 +1250,7 @@ pg_drop_owned(const void *owner, const char *why)
 			link = &r->next;
 			continue;
 		}
-		*link = r->next;
-		if (pg.tail == r)
-			pg.tail = prev;
-		pg.queued--;
+		r = queue_unlink(link, prev);
 		r->next = dropped; /* failed below, once the queue is whole again */
 		dropped = r;
 		n++;
