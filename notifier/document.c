@@ -4,6 +4,8 @@
  */
 #include "document.h"
 
+#include "hash.h"
+
 #include "fanout.h"
 #include "log.h"
 #include "metrics.h"
@@ -20,16 +22,6 @@ static struct {
 	doc **buckets;
 	size_t size, count;
 } table;
-
-static uint64_t
-hash_id(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char) *s) * 1099511628211ULL;
-	return h;
-}
 
 doc *
 doc_find(const char *id)

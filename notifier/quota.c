@@ -10,6 +10,7 @@
 #include "quota.h"
 
 #include "fanout.h"
+#include "hash.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -38,20 +39,10 @@ typedef struct table {
 static table addresses, creators;
 static lws_usec_t swept; /* the creators' last sweep */
 
-static uint64_t
-hash_key(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char) *s) * 1099511628211ULL;
-	return h;
-}
-
 static entry **
 slot(table *t, const char *key)
 {
-	entry **p = &t->buckets[hash_key(key) & (t->size - 1)];
+	entry **p = &t->buckets[hash_id(key) & (t->size - 1)];
 
 	while (*p && strcmp((*p)->key, key) != 0)
 		p = &(*p)->next;
@@ -79,7 +70,7 @@ grow(table *t)
 		while (e)
 		{
 			entry *next = e->next;
-			size_t b = hash_key(e->key) & (size - 1);
+			size_t b = hash_id(e->key) & (size - 1);
 
 			e->next = buckets[b];
 			buckets[b] = e;
@@ -108,7 +99,7 @@ get(table *t, const char *key)
 	if (!e)
 		return NULL;
 	memcpy(e->key, key, n + 1);
-	p = &t->buckets[hash_key(key) & (t->size - 1)];
+	p = &t->buckets[hash_id(key) & (t->size - 1)];
 	e->next = *p;
 	*p = e;
 	t->count++;
