@@ -1,7 +1,7 @@
 /*
  * ws.c — the lws protocol callback: WebSocket clients at /ws (their frames
  * assembled into messages and handed to requests.c; conn.c writes only
- * when writable, one message per callback), and the context.  Plain HTTP
+ * when writable, its queue's messages batched), and the context.  Plain HTTP
  * requests (/healthz, /metrics, the --static files) go to http.c, and so
  * do refused upgrades' answers.
  */
