@@ -218,7 +218,7 @@ conn_rate_take(conn *c, size_t len)
  * the callback after that.
  */
 #define WRITE_BATCH_BYTES (64 * 1024) /* at most in one write */
-#define WRITE_CALLBACK_BYTES                                                 \
+#define WRITE_CALLBACK_BYTES \
 	(4 * WRITE_BATCH_BYTES) /* at most per callback: the others' turn */
 #define FRAME_HEADER_MAX 10 /* bytes: 0x81, 127, a 64-bit length */
 
