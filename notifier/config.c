@@ -126,9 +126,9 @@ static const option_def options[] = {
 	{"event-loop", "COLLAB_EVENT_LOOP", OPT_STRING, "poll", 0, 0,
 	 FIELD(event_loop),
 	 "poll: libwebsockets' own loop, poll() over every connection at each "
-	 "wakeup; uv or ev: libuv's or libev's (epoll), whose wakeups cost "
-	 "nothing per idle connection but each change of a socket's events a "
-	 "system call (docs/notifier.md)"},
+	 "wakeup; ev: libev's (epoll), whose wakeups cost nothing per idle "
+	 "connection but each delivery two more system calls; ev for many "
+	 "idle connections (docs/notifier.md)"},
 	{"notify-key-file", "COLLAB_NOTIFY_KEY_FILE", OPT_STRING, NULL, 0, 0,
 	 FIELD(notify_key_file),
 	 "file holding the database's collab.notify_key: only notifications "
@@ -254,16 +254,14 @@ loopback_only(const config *cfg)
  * and an empty entry (which would admit clients that send no Origin) is a
  * mistake wherever it is.
  */
-/* --event-loop is poll, uv or ev. */
+/* --event-loop is poll or ev (libuv: see loop.c). */
 static int
 check_event_loop(const config *cfg)
 {
 	if (strcmp(cfg->event_loop, "poll") == 0 ||
-		strcmp(cfg->event_loop, "uv") == 0 ||
 		strcmp(cfg->event_loop, "ev") == 0)
 		return 0;
-	fprintf(stderr,
-			"collab-notifier: --event-loop \"%s\" is not poll, uv or ev\n",
+	fprintf(stderr, "collab-notifier: --event-loop \"%s\" is not poll or ev\n",
 			cfg->event_loop);
 	return -1;
 }

@@ -1,7 +1,7 @@
 /*
  * main.c — collab-notifier: reads its settings (config.c), starts the
  * HTTP/WebSocket server (ws.c) and the database connections (pg.c), and runs
- * the one event loop (loop.c: lws's poll(), libuv or libev) until SIGTERM
+ * the one event loop (loop.c: lws's poll() or libev's epoll) until SIGTERM
  * or SIGINT, then shuts down gracefully: no new connections, submits in
  * flight finished, clients closed with 1001.
  */
@@ -124,6 +124,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	fanout_init(context, &cfg);
+	loop_start(context);
 	if (!auth_enabled())
 		lws_sul_schedule(context, 0, &insecure_sul, insecure_warning_cb,
 						 INSECURE_WARNING_US);

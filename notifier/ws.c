@@ -219,7 +219,7 @@ ws_create_context(const config *cfg)
 	/* ping clients idle for 30 s; hang up on those silent for 70 s */
 	info.retry_and_idle_policy = &idle_policy;
 	info.timeout_secs = 20;
-	loop_lend(&info); /* --event-loop: lws's own, or libuv's or libev's */
+	loop_lend(&info); /* --event-loop: lws's own, or libev's */
 	context = lws_create_context(&info);
 	if (!context)
 		log_msg(LOG_ERROR, "ws: cannot listen on %s:%d", cfg->listen_host,
