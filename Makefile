@@ -237,7 +237,7 @@ TESTLIB_SRCS = tests/lib/edits.c tests/lib/otclient.c
 TESTLIB_HEADERS = tests/lib/edits.h tests/lib/otclient.h
 NOTIFIER_SRCS = $(sort $(wildcard notifier/*.c)) $(NOTIFIER_CORE_SRCS)
 NOTIFIER_CFLAGS = -I$(PG_INCLUDEDIR) -Icore
-NOTIFIER_LIBS = -lwebsockets -ljansson -lcrypto $(LIBPQ)
+NOTIFIER_LIBS = -lwebsockets -lev -ljansson -lcrypto $(LIBPQ)
 
 # The notifier: a daemon, not part of the extension, built with the system's
 # libpq, libwebsockets and jansson.

@@ -123,6 +123,12 @@ static const option_def options[] = {
 	 "comma-separated Origin values accepted for WebSockets (default: any)"},
 	{"log-level", "COLLAB_LOG_LEVEL", OPT_STRING, "info", 0, 0,
 	 FIELD(log_level), "debug, info, warn or error"},
+	{"event-loop", "COLLAB_EVENT_LOOP", OPT_STRING, "poll", 0, 0,
+	 FIELD(event_loop),
+	 "poll: libwebsockets' own loop, poll() over every connection at each "
+	 "wakeup; ev: libev's (epoll), whose wakeups cost nothing per idle "
+	 "connection but each delivery two more system calls; ev for many "
+	 "idle connections (docs/notifier.md)"},
 	{"notify-key-file", "COLLAB_NOTIFY_KEY_FILE", OPT_STRING, NULL, 0, 0,
 	 FIELD(notify_key_file),
 	 "file holding the database's collab.notify_key: only notifications "
@@ -248,6 +254,18 @@ loopback_only(const config *cfg)
  * and an empty entry (which would admit clients that send no Origin) is a
  * mistake wherever it is.
  */
+/* --event-loop is poll or ev (libuv: see loop.c). */
+static int
+check_event_loop(const config *cfg)
+{
+	if (strcmp(cfg->event_loop, "poll") == 0 ||
+		strcmp(cfg->event_loop, "ev") == 0)
+		return 0;
+	fprintf(stderr, "collab-notifier: --event-loop \"%s\" is not poll or ev\n",
+			cfg->event_loop);
+	return -1;
+}
+
 static int
 check_origins(const config *cfg)
 {
@@ -553,6 +571,8 @@ config_load(config *cfg, int argc, char **argv)
 	if (check_dev_login(cfg) != 0)
 		return -1;
 	if (check_origins(cfg) != 0)
+		return -1;
+	if (check_event_loop(cfg) != 0)
 		return -1;
 	return check_auth(cfg);
 }

@@ -48,6 +48,7 @@ typedef struct config {
 	int creates_per_minute;		 /* documents created per user a minute */
 	const char *allowed_origins; /* comma-separated Origins, or NULL: any */
 	const char *log_level;		 /* debug, info, warn, error */
+	const char *event_loop;		 /* "poll" (lws's own) or "ev" (libev) */
 	const char *notify_key_file; /* the key sealing payloads, or NULL */
 	char *notify_key;			 /* its contents (malloc'd), or NULL */
 	const char *auth_secret_file;	  /* HS256 secret, or NULL */

@@ -202,12 +202,107 @@ conn_rate_take(conn *c, size_t len)
 	return CONN_RATE_OK;
 }
 
+/*
+ * Writing: the queue's head goes out on each writable callback, several
+ * messages in one write when several wait.  A lone message goes with
+ * lws_write from its shared buffer: lws puts the frame header in the
+ * LWS_PRE bytes before it, the same bytes for every recipient (a server
+ * does not mask, and no extension is offered), so one buffer serves them
+ * all.  Several go as their frames, made here, one after the other in one
+ * batch buffer, written raw (LWS_WRITE_RAW): one system call for all of
+ * them.  A frame is never split between writes, so lws's own frames (ping,
+ * close) stay between whole ones.  What the socket does not take lws keeps
+ * (its buflist_out: the bytes are copied, so the buffers are ours again as
+ * soon as lws_write returns) and sends before anything else at the next
+ * writable event; lws_send_pipe_choked says so, and we write no more until
+ * the callback after that.
+ */
+#define WRITE_BATCH_BYTES (64 * 1024) /* at most in one write */
+#define WRITE_CALLBACK_BYTES \
+	(4 * WRITE_BATCH_BYTES) /* at most per callback: the others' turn */
+#define FRAME_HEADER_MAX 10 /* bytes: 0x81, 127, a 64-bit length */
+
+/* the frames of one write of several messages (single-threaded) */
+static unsigned char batch[WRITE_BATCH_BYTES];
+
+/* A final text frame's header for LEN bytes into H; returns its length. */
+static size_t
+frame_header(unsigned char *h, size_t len)
+{
+	h[0] = 0x81; /* FIN, text */
+	if (len < 126)
+	{
+		h[1] = (unsigned char) len;
+		return 2;
+	}
+	if (len < 65536)
+	{
+		h[1] = 126;
+		h[2] = (unsigned char) (len >> 8);
+		h[3] = (unsigned char) len;
+		return 4;
+	}
+	h[1] = 127;
+	for (int i = 0; i < 8; i++)
+		h[2 + i] = (unsigned char) ((uint64_t) len >> (56 - 8 * i));
+	return 10;
+}
+
+/* Takes the queue's head off; the caller owns the reference. */
+static msg *
+queue_pop(conn *c)
+{
+	msg *m = c->q[c->q_head];
+
+	c->q_head = (c->q_head + 1) % c->q_cap;
+	c->q_len--;
+	c->q_bytes -= m->len;
+	metrics.messages_out++;
+	metrics.bytes_out += m->len;
+	return m;
+}
+
+/*
+ * Writes the queue's head: one message, or as many as fit in a batch.
+ * Returns the bytes handed to lws, or -1 when the connection failed.
+ */
+static long
+write_some(conn *c)
+{
+	msg *m = c->q[c->q_head];
+	size_t used = 0, len = m->len;
+	long n;
+
+	if (c->q_len == 1 ||
+		FRAME_HEADER_MAX * 2 + len + c->q[(c->q_head + 1) % c->q_cap]->len >
+			WRITE_BATCH_BYTES)
+	{
+		/* one message: from its shared buffer */
+		m = queue_pop(c);
+		n = lws_write(c->wsi, m->data + LWS_PRE, len, LWS_WRITE_TEXT);
+		msg_unref(m);
+		metrics.writes++;
+		return n < 0 ? -1 : (long) len;
+	}
+	while (c->q_len > 0 &&
+		   used + FRAME_HEADER_MAX + c->q[c->q_head]->len <= WRITE_BATCH_BYTES)
+	{
+		m = queue_pop(c);
+		used += frame_header(batch + used, m->len);
+		memcpy(batch + used, m->data + LWS_PRE, m->len);
+		used += m->len;
+		msg_unref(m);
+	}
+	metrics.writes++;
+	n = lws_write(c->wsi, batch, used, LWS_WRITE_RAW);
+	return n < 0 ? -1 : (long) used;
+}
+
 int
 conn_writable(conn *c)
 {
 	const config *cfg = fanout_cfg;
-	msg *m;
-	int n;
+	size_t written = 0;
 
 	/* the queue goes out first, unless the close is about the queue */
 	if (c->close_code &&
@@ -219,19 +314,19 @@ conn_writable(conn *c)
 						 strlen(c->close_reason));
 		return -1;
 	}
-	if (c->q_len == 0)
-		return 0;
-	m = c->q[c->q_head];
-	c->q_head = (c->q_head + 1) % c->q_cap;
-	c->q_len--;
-	c->q_bytes -= m->len;
-	queue_check(c);
-	n = lws_write(c->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
-	metrics.messages_out++;
-	metrics.bytes_out += m->len;
-	msg_unref(m);
-	if (n < 0)
-		return -1;
+	while (c->q_len > 0)
+	{
+		long n = write_some(c);
+
+		queue_check(c);
+		if (n < 0)
+			return -1;
+		written += (size_t) n;
+		/* lws_send_pipe_choked polls the socket: only when more waits */
+		if (c->q_len == 0 || written >= WRITE_CALLBACK_BYTES ||
+			lws_send_pipe_choked(c->wsi))
+			break;
+	}
 	if (c->blocked && c->q_len <= (unsigned) cfg->max_queue / 4 &&
 		c->q_bytes <= (size_t) cfg->max_queue_bytes / 4)
 	{

@@ -3,7 +3,9 @@
  * message and byte rates.
  *
  * Outgoing messages wait in a bounded ring (q_head, q_len of q_cap), each a
- * reference to a shared msg, and leave one per writable callback.  A queue
+ * reference to a shared msg, and leave when the socket is writable: on each
+ * writable callback, as many as the socket takes, several frames to a
+ * write when several wait (conn.c says how).  A queue
  * over --max-queue messages or --max-queue-bytes closes the connection
  * (1013: too slow, resume); over half full it is "blocked": the streams
  * that feed it (stream.c) stop pulling from their documents until it
@@ -107,7 +109,8 @@ typedef enum conn_rate {
  */
 conn_rate conn_rate_take(conn *c, size_t len);
 
-/* C's socket can take a frame: writes at most one.  -1: close it now. */
+/* C's socket can take more: writes what it takes of C's queue (up to
+ * 256 KiB, then waits its turn).  -1: close it now. */
 int conn_writable(conn *c);
 
 /* Closes C at its next writable callback with CODE (e.g. 1009). */

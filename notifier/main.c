@@ -1,14 +1,16 @@
 /*
  * main.c — collab-notifier: reads its settings (config.c), starts the
  * HTTP/WebSocket server (ws.c) and the database connections (pg.c), and runs
- * the one event loop until SIGTERM or SIGINT, then shuts down gracefully:
- * no new connections, submits in flight finished, clients closed with 1001.
+ * the one event loop (loop.c: lws's poll() or libev's epoll) until SIGTERM
+ * or SIGINT, then shuts down gracefully: no new connections, submits in
+ * flight finished, clients closed with 1001.
  */
 #include "auth.h"
 #include "config.h"
 #include "fanout.h"
 #include "listen.h"
 #include "log.h"
+#include "loop.h"
 #include "pg.h"
 #include "quota.h"
 #include "ws.h"
@@ -105,17 +107,24 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (loop_open(cfg.event_loop) != 0)
+		return 2;
 	context = ws_create_context(&cfg);
 	if (!context)
+	{
+		loop_close();
 		return 2;
+	}
 	vhost = lws_get_vhost_by_name(context, "default");
 	if (!vhost)
 	{
 		log_msg(LOG_ERROR, "no default vhost");
 		lws_context_destroy(context);
+		loop_close();
 		return 2;
 	}
 	fanout_init(context, &cfg);
+	loop_start(context);
 	if (!auth_enabled())
 		lws_sul_schedule(context, 0, &insecure_sul, insecure_warning_cb,
 						 INSECURE_WARNING_US);
@@ -144,7 +153,7 @@ main(int argc, char **argv)
 
 	while (!fanout_finished())
 	{
-		if (lws_service(context, 0) < 0)
+		if (loop_turn(context) < 0)
 			break;
 		if (stop_requested)
 		{
@@ -156,6 +165,7 @@ main(int argc, char **argv)
 	lws_sul_cancel(&insecure_sul);
 	pg_stop();
 	lws_context_destroy(context);
+	loop_close();
 	auth_free();
 	quota_clear();
 	return 0;

@@ -35,6 +35,8 @@ metrics_render(char *buf, size_t size)
 		"collab_notifier_messages_out_total %" PRIu64 "\n"
 		"# TYPE collab_notifier_bytes_out_total counter\n"
 		"collab_notifier_bytes_out_total %" PRIu64 "\n"
+		"# TYPE collab_notifier_writes_total counter\n"
+		"collab_notifier_writes_total %" PRIu64 "\n"
 		"# TYPE collab_notifier_submits_total counter\n"
 		"collab_notifier_submits_total %" PRIu64 "\n"
 		"# TYPE collab_notifier_submit_errors_total counter\n"
@@ -99,11 +101,11 @@ metrics_render(char *buf, size_t size)
 		"collab_notifier_fetch_queries_total %" PRIu64 "\n",
 		pg_healthy(NULL) ? 1 : 0, conn_count(), doc_count(), pg_pending(),
 		metrics.connections_total, metrics.messages_in, metrics.messages_out,
-		metrics.bytes_out, metrics.submits, metrics.submit_errors,
-		metrics.acks, metrics.notifications, metrics.notifications_rejected,
-		metrics.fetches, metrics.slow_closes, metrics.rate_limited,
-		metrics.snapshots, h.listening ? 1 : 0, h.pool_connected,
-		h.pool_answering, metrics.db_connections_lost,
+		metrics.bytes_out, metrics.writes, metrics.submits,
+		metrics.submit_errors, metrics.acks, metrics.notifications,
+		metrics.notifications_rejected, metrics.fetches, metrics.slow_closes,
+		metrics.rate_limited, metrics.snapshots, h.listening ? 1 : 0,
+		h.pool_connected, h.pool_answering, metrics.db_connections_lost,
 		metrics.db_queries_timed_out, metrics.db_probes_unanswered,
 		metrics.db_batches, metrics.db_batched_submits, auth_enabled() ? 1 : 0,
 		auth_enabled() ? 0 : 1, metrics.auth_accepted, metrics.auth_refused,

@@ -17,6 +17,7 @@ extern struct metrics {
 	uint64_t messages_in;			 /* client messages received */
 	uint64_t messages_out;			 /* messages written to clients */
 	uint64_t bytes_out;				 /* bytes of those messages */
+	uint64_t writes;				 /* socket writes: one or more messages */
 	uint64_t submits;				 /* submits sent to the database */
 	uint64_t submit_errors;			 /* submits the database refused */
 	uint64_t acks;					 /* acks sent */

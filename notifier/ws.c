@@ -1,7 +1,7 @@
 /*
  * ws.c — the lws protocol callback: WebSocket clients at /ws (their frames
  * assembled into messages and handed to requests.c; conn.c writes only
- * when writable, one message per callback), and the context.  Plain HTTP
+ * when writable, its queue's messages batched), and the context.  Plain HTTP
  * requests (/healthz, /metrics, the --static files) go to http.c, and so
  * do refused upgrades' answers.
  */
@@ -12,6 +12,7 @@
 #include "fanout.h"
 #include "http.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
 #include "pg.h"
 #include "quota.h"
@@ -218,6 +219,7 @@ ws_create_context(const config *cfg)
 	/* ping clients idle for 30 s; hang up on those silent for 70 s */
 	info.retry_and_idle_policy = &idle_policy;
 	info.timeout_secs = 20;
+	loop_lend(&info); /* --event-loop: lws's own, or libev's */
 	context = lws_create_context(&info);
 	if (!context)
 		log_msg(LOG_ERROR, "ws: cannot listen on %s:%d", cfg->listen_host,

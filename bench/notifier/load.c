@@ -4,6 +4,7 @@
  *
  *   load --url HOST:PORT[,HOST:PORT...] --mode MODE [--clients N] [--docs D]
  *        [--seconds S] [--rate R] [--pid PID[,PID...]] [--prefix P]
+ *        [--hold S] [--writers W]
  *
  * One wsc loop (tests/lib/wsc.c, the client the tests use too) holds
  * every connection, spread round robin over the notifiers given.  Modes:
@@ -12,12 +13,15 @@
  *            writes R changes a second (one in flight), each inserting its
  *            send time; every other subscriber of the document notes how
  *            long the change took to reach it.  Prints p50/p99/mean in ms.
- *   fanout   N subscribers of one document and one writer submitting as
- *            fast as its acks come back; prints messages delivered per
- *            second and per CPU second of the notifiers (--pid).
+ *   fanout   N subscribers of one document and one writer (--writers W:
+ *            the first W subscribers) submitting as fast as its acks come
+ *            back; prints messages delivered per second and per CPU second
+ *            of the notifiers (--pid).
  *   idle     connects N clients in steps, each subscribed to one of D
  *            documents, and prints the notifiers' resident memory per client
- *            after each step (--pid).
+ *            after each step (--pid); with --hold S, keeps them connected S
+ *            seconds more, printing "holding" first (the idle connections
+ *            next to a fan-out run: bench/notifier/fanout).
  *   writers  N clients over D documents, every one a writer with one change
  *            in flight, sending the next as soon as its ack comes: durable
  *            throughput; prints acks per second and the submit-to-ack time
@@ -73,6 +77,8 @@ static struct {
 	int ndocs;
 	double seconds;
 	double rate;
+	double hold; /* idle: seconds to stay connected after the last step */
+	int writers; /* fanout: how many of the subscribers write */
 	const char *prefix;
 	client *clients;
 	int64_t *lat; /* latency samples, us */
@@ -456,6 +462,10 @@ main(int argc, char **argv)
 			g.rate = atof(v);
 		else if (strcmp(k, "--prefix") == 0)
 			g.prefix = v;
+		else if (strcmp(k, "--hold") == 0)
+			g.hold = atof(v);
+		else if (strcmp(k, "--writers") == 0)
+			g.writers = atoi(v);
 		else
 			die("unknown option (see the header of bench/notifier/load.c)");
 	}
@@ -498,6 +508,14 @@ main(int argc, char **argv)
 				   (double) (notifier_rss_kb() - base) * 1024.0 / done);
 			fflush(stdout);
 		}
+		if (g.hold > 0)
+		{
+			printf("holding %d\n", done);
+			fflush(stdout);
+			for (int64_t end = now_us() + (int64_t) (g.hold * 1e6);
+				 now_us() < end;)
+				wsc_service(g.loop);
+		}
 	}
 	else if (strcmp(g.mode, "latency") == 0 || strcmp(g.mode, "fanout") == 0 ||
 			 strcmp(g.mode, "writers") == 0)
@@ -513,7 +531,7 @@ main(int argc, char **argv)
 			for (int i = 0; i < g.nclients; i++)
 			{
 				g.clients[i].doc = 0;
-				g.clients[i].writer = i == 0;
+				g.clients[i].writer = i < (g.writers > 0 ? g.writers : 1);
 			}
 		}
 		connect_range(0, g.nclients);
