@@ -41,7 +41,10 @@ int
 loop_open(const char *name)
 {
 	if (strcmp(name, "ev") != 0)
+	{
+		log_msg(LOG_INFO, "loop: libwebsockets' own (poll)");
 		return 0;
+	}
 	loop.ev = ev_loop_new(EVBACKEND_EPOLL);
 	if (!loop.ev)
 	{
@@ -49,6 +52,7 @@ loop_open(const char *name)
 		return -1;
 	}
 	loop.foreign[0] = loop.ev;
+	log_msg(LOG_INFO, "loop: libev (epoll)");
 	return 0;
 }
 
