@@ -2,11 +2,13 @@
  * config.c — every option of collab-notifier in one table: flag, environment
  * variable, default, limits and help.  --help prints the table.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,8 +43,9 @@ static const option_def options[] = {
 	 FIELD(listen_host), "HOST:PORT to serve WebSockets (/ws) and HTTP on"},
 	{"static", "COLLAB_STATIC", OPT_STRING, NULL, 0, 0, FIELD(static_dir),
 	 "directory whose files are served at / (the demo editor)"},
-	{"pool-size", "COLLAB_POOL_SIZE", OPT_INT, "4", 1, 64, FIELD(pool_size),
-	 "database connections for submits and reads (plus one for LISTEN)"},
+	{"pool-size", "COLLAB_POOL_SIZE", OPT_INT, "0", 0, 64, FIELD(pool_size),
+	 "database connections for submits and reads, plus one for LISTEN (0: "
+	 "two per CPU this process may use, 4 to 16)"},
 	{"batch-max", "COLLAB_BATCH_MAX", OPT_INT, "32", 1, 64, FIELD(batch_max),
 	 "most submits sent to the database in one statement (1: one each)"},
 	{"connect-timeout-ms", "COLLAB_CONNECT_TIMEOUT_MS", OPT_INT, "10000", 0,
@@ -254,6 +257,32 @@ loopback_only(const config *cfg)
  * and an empty entry (which would admit clients that send no Origin) is a
  * mistake wherever it is.
  */
+/*
+ * --pool-size 0: two connections per CPU this process may run on (its
+ * affinity mask: taskset, a container's cpuset), at least 4, at most 16.
+ * Batching makes the pool's size matter little for submits (a free
+ * connection takes every submit waiting: 1, 4 and 16 connections carried
+ * the same acks/s in bench/notifier/writers, docs/speed.md); what more
+ * connections buy is reads and documents served side by side, which is
+ * worth about as many as there are cores to run them.  The database's
+ * cores are not visible from here; on a small database with several
+ * instances, give the size (instances x (size + 1) must stay under its
+ * max_connections).
+ */
+static void
+pool_size_for_machine(config *cfg)
+{
+	cpu_set_t cpus;
+	int n = 1;
+
+	if (cfg->pool_size != 0)
+		return;
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0)
+		n = CPU_COUNT(&cpus);
+	cfg->pool_size = 2 * n < 4 ? 4 : 2 * n > 16 ? 16 : 2 * n;
+	cfg->pool_size_auto = true;
+}
+
 /* --event-loop is poll or ev (libuv: see loop.c). */
 static int
 check_event_loop(const config *cfg)
@@ -574,5 +603,6 @@ config_load(config *cfg, int argc, char **argv)
 		return -1;
 	if (check_event_loop(cfg) != 0)
 		return -1;
+	pool_size_for_machine(cfg);
 	return check_auth(cfg);
 }

@@ -24,6 +24,7 @@ typedef struct config {
 	int listen_port;			 /* TCP port */
 	const char *static_dir;		 /* files served at /, or NULL */
 	int pool_size;				 /* database connections for queries */
+	bool pool_size_auto;		 /* pool_size chosen for the machine */
 	int batch_max;				 /* most submits in one statement */
 	int connect_timeout_ms;		 /* per connection attempt, 0: none */
 	int statement_timeout_ms;	 /* per statement on the pool, 0: none */

@@ -129,6 +129,8 @@ main(int argc, char **argv)
 		lws_sul_schedule(context, 0, &insecure_sul, insecure_warning_cb,
 						 INSECURE_WARNING_US);
 	listen_init(cfg.notify_key);
+	log_msg(LOG_INFO, "pg: a pool of %d connections%s", cfg.pool_size,
+			cfg.pool_size_auto ? " (two per CPU, 4 to 16: --pool-size)" : "");
 	if (!cfg.notify_key)
 		log_msg(LOG_WARN, "no --notify-key-file: every notification on "
 						  "channel collab is believed, and any database "
