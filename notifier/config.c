@@ -2,7 +2,6 @@
  * config.c — every option of collab-notifier in one table: flag, environment
  * variable, default, limits and help.  --help prints the table.
  */
-#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "config.h"
 
 #include <arpa/inet.h>
