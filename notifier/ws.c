@@ -23,7 +23,7 @@
 
 #define WS_PATH "/ws"
 #define WS_RX_BUFFER \
-	2048 /* bytes lws reads per callback; messages span many */
+	512 /* bytes lws reads per callback; messages span many */
 
 typedef struct pss {
 	conn *c;
