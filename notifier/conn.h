@@ -59,8 +59,8 @@ typedef struct conn {
 	int pending;  /* database requests made for it, not yet answered */
 	int refs;
 	struct fetch_waiter *fetches; /* its fetches waiting (fetch.c) */
-	lws_usec_t presence_at; /* its next presence may go then (requests.c) */
-	const char *close_reason;			 /* a literal (conn_close) */
+	lws_usec_t presence_at;	  /* its next presence may go then (requests.c) */
+	const char *close_reason; /* a literal (conn_close) */
 	/* who it is (auth.c): all zero until a token verified */
 	jwt_claims claims; /* the token's rights; claims.sub is the user: the
 						* first token's, which every later one must name;

@@ -405,7 +405,8 @@ handle_subscribe(conn *c, const request *req)
 	 * a failure, gives it back (clients subscribe with create every time) */
 	creator_of(c, who, sizeof(who));
 	q->creates = quota_create_take(who);
-	params[1] = c->authed ? c->claims.sub : NULL; /* the creator: the token's sub */
+	/* the creator: the token's sub */
+	params[1] = c->authed ? c->claims.sub : NULL;
 	if (q->creates)
 		queued = pg_query_for(c, SQL_CREATE, 2, params, create_done, q);
 	else
@@ -511,7 +512,8 @@ handle_submit(conn *c, const request *req)
 	params[2] = change;
 	params[3] = c->client;
 	params[4] = seq;
-	params[5] = c->authed ? c->claims.sub : NULL; /* the author: the token's sub */
+	/* the author: the token's sub */
+	params[5] = c->authed ? c->claims.sub : NULL;
 	if (!pg_submit_for(c, params, submit_done, q))
 	{
 		pg_error err = {.unavailable = true};

@@ -14,7 +14,9 @@
  * other starts; the others' subscribes are snapshots, shared, so the
  * database is not what is measured (a create for every client, one
  * statement each, queued behind each other past the notifier's
- * --query-timeout-ms on a busy machine).  After each step, once settled, prints
+ * --query-timeout-ms on a busy machine).
+ *
+ * After each step, once settled, prints
  *
  *   step N rss_kb R per_conn_bytes B slab_kb S tcp_mem_pages T
  *   healthz_ms min A median M max X samples P
@@ -569,8 +571,7 @@ main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		(void) setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
-		rl.rlim_cur < (rlim_t) max + 64)
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < (rlim_t) max + 64)
 		die("too few descriptors for the clients: raise ulimit -n", -1);
 	g.clients = calloc((size_t) max, sizeof(client));
 	g.ep = epoll_create1(EPOLL_CLOEXEC);

@@ -92,7 +92,8 @@ test_message_at_the_limit_taken(void)
 	wsc *a = connect_to('a');
 	size_t n = 65536;
 	char *text = malloc(n + 1);
-	const char *head = "{\"type\":\"presence\",\"doc\":\"x\",\"state\":{\"s\":\"";
+	const char *head =
+		"{\"type\":\"presence\",\"doc\":\"x\",\"state\":{\"s\":\"";
 	const char *tail = "\"}}";
 
 	if (!text)
