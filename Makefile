@@ -25,8 +25,9 @@
 #                             (tests/fuzz/smoke)
 #   make diff-cli             build/diff/delta_cli (tests/diff/run)
 #   make bench-core           build/bench/core_bench (bench/run)
-#   make bench-notifier       the notifier and build/bench/notifier_load
-#                             (bench/notifier/run)
+#   make bench-notifier       the notifier, build/bench/notifier_load
+#                             (bench/notifier/run) and notifier_idle
+#                             (bench/notifier/idle)
 #   make bench-seal           build/bench/seal_bench: a sealed payload's
 #                             check next to its JSON parse
 #   make format               clang-format -i on every C file
@@ -361,7 +362,12 @@ build/bench/notifier_load: bench/notifier/load.c tests/lib/wsc.c \
 	$(CC) $(BENCH_CFLAGS) -Itests/lib -o $@ $< tests/lib/wsc.c \
 		-lwebsockets -lm
 
-bench-notifier: $(NOTIFIER_BIN) build/bench/notifier_load
+# many idle clients from one machine, on epoll (bench/notifier/idle)
+build/bench/notifier_idle: bench/notifier/idle.c build/bench/.flags
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+bench-notifier: $(NOTIFIER_BIN) build/bench/notifier_load \
+		build/bench/notifier_idle
 
 build/bench/seal_bench: bench/seal_bench.c $(CORE_SRCS) $(CORE_HEADERS) \
 		build/bench/.flags

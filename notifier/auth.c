@@ -139,31 +139,37 @@ apply(conn *c, const char *token, size_t len, const char *where)
 		refuse(c, AUTH_CLOSE_UNAUTHENTICATED, err.message);
 		return;
 	}
-	if (!first && strcmp(claims.sub, c->user) != 0)
+	if (!first && strcmp(claims.sub, c->claims.sub) != 0)
 	{
 		jwt_claims_clear(&claims);
 		refuse(c, AUTH_CLOSE_UNAUTHENTICATED,
 			   "a connection keeps its user: a token for another one came");
 		return;
 	}
-	jwt_claims_clear(&c->claims);
-	c->claims = claims;
-	c->exp = claims.exp;
 	if (first)
 	{
-		char id[AUTH_ID_MAX + 1]; /* the hello's (20 bytes) */
+		char id[WIRE_ID_BYTES_MAX + 1];
 
 		/* the hello's id, now the user's: USER/ID fits WIRE_ID_BYTES_MAX */
-		snprintf(c->user, sizeof(c->user), "%s", claims.sub);
-		snprintf(id, sizeof(id), "%.*s", AUTH_ID_MAX, c->client);
-		snprintf(c->client, sizeof(c->client), "%s/%s", c->user, id);
+		snprintf(id, sizeof(id), "%s/%.*s", claims.sub, AUTH_ID_MAX,
+				 c->client);
+		if (!conn_set_client(c, id))
+		{
+			jwt_claims_clear(&claims);
+			conn_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+					   "out of memory");
+			return;
+		}
 		c->authed = true;
 		metrics.auth_accepted++;
 	}
-	else
+	/* the same user as before, if any: claims.sub stays what it was */
+	jwt_claims_clear(&c->claims);
+	c->claims = claims;
+	if (!first)
 		drop_unreadable(c);
-	deadline_in(c, c->exp * 1000000 - now);
-	conn_send(c, proto_authenticated(c->user, c->client, c->exp));
+	deadline_in(c, c->claims.exp * 1000000 - now);
+	conn_send(c, proto_authenticated(c->claims.sub, c->client, c->claims.exp));
 }
 
 char *
@@ -301,7 +307,7 @@ auth_client_id(const conn *c, const char *stated, char *out, size_t outlen,
 		*why = "a client id is 1 to 64 letters, digits, _ or -";
 		return false;
 	}
-	snprintf(out, outlen, "%s/%s", c->user, stated);
+	snprintf(out, outlen, "%s/%s", c->claims.sub, stated);
 	return true;
 }
 
@@ -309,5 +315,4 @@ void
 auth_closed(conn *c)
 {
 	lws_sul_cancel(&c->auth_sul);
-	jwt_claims_clear(&c->claims);
 }

@@ -91,7 +91,8 @@ bool auth_verify_lapsed(const char *token, size_t len, int64_t lapsed_s,
  */
 char *auth_sign(const char *payload_json, jwt_error *err);
 
-/* C is closed: its rights and timer go. */
+/* C is closed: its timer goes.  Its claims stay until C is freed
+ * (conn_unref): a reply still in flight may ask whose it was. */
 void auth_closed(conn *c);
 
 #endif

@@ -63,6 +63,8 @@ conn_unref(conn *c)
 		return;
 	assert(!c->wsi && c->q_len == 0 && !c->subs);
 	free(c->q);
+	free(c->client);
+	jwt_claims_clear(&c->claims);
 	free(c);
 }
 
@@ -78,8 +80,21 @@ conn_close(conn *c, int code, const char *reason)
 	if (!conn_live(c))
 		return;
 	c->close_code = code;
-	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+	c->close_reason = reason;
 	lws_callback_on_writable(c->wsi);
+}
+
+bool
+conn_set_client(conn *c, const char *id)
+{
+	char *copy = strdup(id);
+
+	assert(strlen(id) <= WIRE_ID_BYTES_MAX);
+	if (!copy)
+		return false;
+	free(c->client);
+	c->client = copy;
+	return true;
 }
 
 static void
@@ -337,9 +352,9 @@ conn_writable(conn *c)
 	}
 	if (c->q_len > 0 || c->close_code)
 		lws_callback_on_writable(c->wsi);
-	else if (c->q_cap > 16)
+	else
 	{
-		/* an idle connection keeps no big queue */
+		/* an idle connection keeps no queue: it is most of them */
 		free(c->q);
 		c->q = NULL;
 		c->q_cap = 0;
@@ -354,11 +369,20 @@ conn_open(struct lws *wsi)
 	static const char alphabet[] =
 		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	unsigned char rnd[20];
+	char id[sizeof(rnd) + 1];
 	conn *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
 	if (lws_get_random(fanout_context, rnd, sizeof(rnd)) != sizeof(rnd))
+	{
+		free(c);
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		id[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+	id[sizeof(rnd)] = '\0';
+	if (!conn_set_client(c, id))
 	{
 		free(c);
 		return NULL;
@@ -371,9 +395,6 @@ conn_open(struct lws *wsi)
 	c->tokens = fanout_cfg->burst;
 	c->byte_tokens = (double) fanout_cfg->byte_burst;
 	c->refilled = lws_now_usecs();
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		c->client[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
-	c->client[sizeof(rnd)] = '\0';
 	c->next = conns.open;
 	if (conns.open)
 		conns.open->prev = c;

@@ -12,6 +12,14 @@
  * drains to a quarter, and a connection blocked for --slow-ms is closed
  * (1013) too.
  *
+ * Memory: an idle connection (most of them, most of the time) holds this
+ * struct, its client id and its subscriptions, nothing else of ours: the
+ * ring is allocated when a message is queued and freed when the queue
+ * empties, and strings that only some connections need (the user, a
+ * close's reason) are not kept inline.  lws holds the rest (its wsi, the
+ * WebSocket state, the receive buffer of ws.c's WS_RX_BUFFER bytes):
+ * docs/notifier.md, "Idle connections", says how much each is.
+ *
  * Ownership: a conn belongs to its WebSocket until conn_closed, and to every
  * query in flight on its behalf (conn_ref); it is freed by the last
  * conn_unref.  After conn_closed, wsi is NULL and nothing is queued or sent.
@@ -31,22 +39,16 @@
 
 typedef struct sub sub;
 
+/* (Ordered so that no padding is left between fields: every idle client
+ * has one.) */
 typedef struct conn {
-	struct lws *wsi;		   /* NULL once closed */
-	struct conn *prev, *next;  /* in the list of open connections */
-	uint64_t id;			   /* for the log */
-	char addr[QUOTA_ADDR_MAX]; /* its peer address (quota.h) */
-	bool addr_counted;		   /* in quota_connected's count */
-	char client[WIRE_ID_BYTES_MAX + 1];
-	bool client_fixed; /* the client id can no longer change */
-	/* who it is (auth.c): all zero until a token verified */
-	bool authed;
-	char user[JWT_SUB_MAX + 1];
-	jwt_claims claims; /* the token's rights */
-	int64_t exp;	   /* when they end, seconds since the epoch */
-	lws_sorted_usec_list_t auth_sul; /* the token's deadline, or exp */
-	msg **q; /* outgoing ring: q[(q_head + i) % q_cap] */
+	struct lws *wsi;		  /* NULL once closed */
+	struct conn *prev, *next; /* in the list of open connections */
+	uint64_t id;			  /* for the log */
+	char *client;			  /* its client id (conn_set_client), malloc'd */
+	msg **q; /* outgoing ring: q[(q_head + i) % q_cap]; NULL when empty */
 	unsigned q_head, q_len, q_cap;
+	int close_code;
 	size_t q_bytes;		 /* bytes of the messages queued */
 	double tokens;		 /* rate limit bucket, in messages */
 	double byte_tokens;	 /* byte rate bucket, in bytes */
@@ -55,14 +57,22 @@ typedef struct conn {
 	int nsubs;
 	int inflight; /* submits in flight, over all subs */
 	int pending;  /* database requests made for it, not yet answered */
-	struct fetch_waiter *fetches; /* its fetches waiting (fetch.c) */
-	lws_usec_t presence_at; /* its next presence may go then (requests.c) */
-	lws_sorted_usec_list_t presence_sul; /* sends a waiting presence */
-	int close_code;
-	char close_reason[64];
-	bool blocked; /* its queue is over half full: streams wait */
-	lws_sorted_usec_list_t slow_sul; /* fires --slow-ms after blocking */
 	int refs;
+	struct fetch_waiter *fetches; /* its fetches waiting (fetch.c) */
+	lws_usec_t presence_at;	  /* its next presence may go then (requests.c) */
+	const char *close_reason; /* a literal (conn_close) */
+	/* who it is (auth.c): all zero until a token verified */
+	jwt_claims claims; /* the token's rights; claims.sub is the user: the
+						* first token's, which every later one must name;
+						* claims.exp: when the rights end */
+	lws_sorted_usec_list_t auth_sul;	 /* the token's deadline, or exp */
+	lws_sorted_usec_list_t presence_sul; /* sends a waiting presence */
+	lws_sorted_usec_list_t slow_sul;	 /* fires --slow-ms after blocking */
+	char addr[QUOTA_ADDR_MAX];			 /* its peer address (quota.h) */
+	bool addr_counted;					 /* in quota_connected's count */
+	bool client_fixed; /* the client id can no longer change */
+	bool authed;
+	bool blocked; /* its queue is over half full: streams wait */
 } conn;
 
 /* A WebSocket client connected: sends it hello.  NULL when out of memory. */
@@ -113,8 +123,13 @@ conn_rate conn_rate_take(conn *c, size_t len);
  * 256 KiB, then waits its turn).  -1: close it now. */
 int conn_writable(conn *c);
 
-/* Closes C at its next writable callback with CODE (e.g. 1009). */
+/* Closes C at its next writable callback with CODE (e.g. 1009) and REASON,
+ * a string that outlives C (a literal). */
 void conn_close(conn *c, int code, const char *reason);
+
+/* Sets C's client id to a copy of ID (at most WIRE_ID_BYTES_MAX bytes);
+ * false when out of memory (the id is unchanged). */
+bool conn_set_client(conn *c, const char *id);
 
 /* Every open connection: closes each with CODE. */
 void conn_close_all(int code, const char *reason);

@@ -34,17 +34,44 @@ on_signal(int signo)
 		lws_cancel_service(context);
 }
 
-/* Lets the process hold as many sockets as its hard limit allows. */
+/* Descriptors beyond the clients': the database's, listeners, /healthz. */
+#define FD_SPARE 64
+
+/*
+ * Lets the process hold as many sockets as its hard limit allows (each
+ * client is one descriptor), and says so: a soft limit of 1024, a common
+ * default, would refuse clients long before --max-clients.  Only the hard
+ * limit is the operator's to raise (ulimit -Hn, LimitNOFILE= in systemd,
+ * fs.nr_open above a million): docs/notifier.md, "Idle connections".
+ */
 static void
-raise_fd_limit(void)
+raise_fd_limit(const config *cfg)
 {
 	struct rlimit rl;
+	rlim_t was;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max)
 	{
 		rl.rlim_cur = rl.rlim_max;
-		(void) setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rl.rlim_cur = was;
 	}
+	if (rl.rlim_cur != was)
+		log_msg(LOG_INFO, "descriptors: soft limit raised from %llu to %llu",
+				(unsigned long long) was, (unsigned long long) rl.rlim_cur);
+	if (rl.rlim_cur != RLIM_INFINITY &&
+		rl.rlim_cur < (rlim_t) cfg->max_clients + FD_SPARE)
+		log_msg(LOG_WARN,
+				"descriptors: the limit (%llu, the hard one) holds fewer "
+				"than --max-clients %d: about %llu clients at most (raise "
+				"ulimit -Hn)",
+				(unsigned long long) rl.rlim_cur, cfg->max_clients,
+				rl.rlim_cur > FD_SPARE
+					? (unsigned long long) (rl.rlim_cur - FD_SPARE)
+					: 0ULL);
 }
 
 /*
@@ -99,7 +126,7 @@ main(int argc, char **argv)
 				cfg.listen_host, cfg.listen_port);
 	lws_set_log_level(LLL_ERR | LLL_WARN, log_lws_emit);
 	srand((unsigned) time(NULL) ^ (unsigned) getpid());
-	raise_fd_limit();
+	raise_fd_limit(&cfg);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

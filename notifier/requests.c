@@ -304,7 +304,7 @@ static void
 creator_of(const conn *c, char *out, size_t size)
 {
 	if (c->authed)
-		snprintf(out, size, "user %s", c->user);
+		snprintf(out, size, "user %s", c->claims.sub);
 	else
 		snprintf(out, size, "address %s", c->addr);
 }
@@ -405,7 +405,8 @@ handle_subscribe(conn *c, const request *req)
 	 * a failure, gives it back (clients subscribe with create every time) */
 	creator_of(c, who, sizeof(who));
 	q->creates = quota_create_take(who);
-	params[1] = c->authed ? c->user : NULL; /* the creator: the token's sub */
+	/* the creator: the token's sub */
+	params[1] = c->authed ? c->claims.sub : NULL;
 	if (q->creates)
 		queued = pg_query_for(c, SQL_CREATE, 2, params, create_done, q);
 	else
@@ -511,7 +512,8 @@ handle_submit(conn *c, const request *req)
 	params[2] = change;
 	params[3] = c->client;
 	params[4] = seq;
-	params[5] = c->authed ? c->user : NULL; /* the author: the token's sub */
+	/* the author: the token's sub */
+	params[5] = c->authed ? c->claims.sub : NULL;
 	if (!pg_submit_for(c, params, submit_done, q))
 	{
 		pg_error err = {.unavailable = true};
@@ -766,7 +768,7 @@ requests_message(conn *c, const char *text, size_t len)
 	}
 	if (req.client)
 	{
-		char id[sizeof(c->client)];
+		char id[WIRE_ID_BYTES_MAX + 1];
 		const char *why = NULL;
 
 		if (!auth_client_id(c, req.client, id, sizeof(id), &why) ||
@@ -779,7 +781,13 @@ requests_message(conn *c, const char *text, size_t len)
 			proto_request_free(&req);
 			return;
 		}
-		snprintf(c->client, sizeof(c->client), "%s", id);
+		if (!conn_set_client(c, id))
+		{
+			conn_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+					   "out of memory");
+			proto_request_free(&req);
+			return;
+		}
 		c->client_fixed = true;
 	}
 	else if (req.type == REQ_SUBMIT || req.type == REQ_PRESENCE)

@@ -48,8 +48,8 @@ struct sub {
 	int64_t rev;   /* last revision sent (valid once CATCHUP or LIVE) */
 	int64_t *pend; /* seqs of submits in flight */
 	int npend, pend_cap;
-	bool presence;		 /* has announced a non-empty presence */
 	char *presence_wait; /* the latest presence not sent yet (JSON), or NULL */
+	bool presence;		 /* has announced a non-empty presence */
 	bool more;			 /* its catch-up fetch stopped at a chunk's end */
 	bool snap_late; /* SNAPSHOT: the query was already running when it came */
 };

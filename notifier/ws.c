@@ -22,8 +22,14 @@
 #include <string.h>
 
 #define WS_PATH "/ws"
-#define WS_RX_BUFFER \
-	2048 /* bytes lws reads per callback; messages span many */
+/*
+ * Bytes lws reads from a connection per loop turn, into a buffer of this
+ * size (+ LWS_PRE) that every WebSocket keeps for its whole life (lws
+ * 4.1.6, lws_server_init_wsi_for_ws): most connections are idle, so it is
+ * small; a bigger message spans many reads, joined by receive().  2048
+ * before: 1.5 KB more per connection (docs/notifier.md, "Idle connections").
+ */
+#define WS_RX_BUFFER 512
 
 typedef struct pss {
 	conn *c;

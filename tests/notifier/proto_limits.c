@@ -81,6 +81,40 @@ test_message_size_closes_1009(void)
 }
 
 /*
+ * A message of exactly --max-message-bytes (65536) is taken whole: lws
+ * reads a connection 512 bytes at a time (ws.c's WS_RX_BUFFER, small to
+ * keep idle connections small), so it arrives in 128 pieces and more
+ * frames, joined in ws.c.  Answered (not_subscribed), not closed.
+ */
+static void
+test_message_at_the_limit_taken(void)
+{
+	wsc *a = connect_to('a');
+	size_t n = 65536;
+	char *text = malloc(n + 1);
+	const char *head =
+		"{\"type\":\"presence\",\"doc\":\"x\",\"state\":{\"s\":\"";
+	const char *tail = "\"}}";
+
+	if (!text)
+	{
+		fprintf(stderr, "out of memory\n");
+		exit(100);
+	}
+	free(hello(a));
+	memset(text, 'x', n);
+	memcpy(text, head, strlen(head));
+	memcpy(text + n - strlen(tail), tail, strlen(tail));
+	text[n] = '\0';
+	wsc_send(a, text);
+	free(text);
+	expect_error(a, "not_subscribed", "x",
+				 "a message of exactly --max-message-bytes, in 128 reads");
+	check(!wsc_is_closed(a), "the connection stays open");
+	wsc_free(a);
+}
+
+/*
  * The in-flight limit: 40 submits in one write to B (--max-inflight 16):
  * at most 16 in flight, the rest too_many with their doc and seq, the acks
  * in revision order, the rejected ones not applied.
@@ -713,6 +747,7 @@ const harness_test proto_limits[] = {
 	 test_documents_per_connection_limited},
 	{"message_rate_limited", test_message_rate_limited},
 	{"message_size_closes_1009", test_message_size_closes_1009},
+	{"message_at_the_limit_taken", test_message_at_the_limit_taken},
 	{"inflight_submits_limited", test_inflight_submits_limited},
 	{"slow_reader_closed_1013_and_resumes",
 	 test_slow_reader_closed_1013_and_resumes},
