@@ -35,6 +35,7 @@
 #include "identity.h"
 #include "notify.h"
 #include "quota.h"
+#include "recent.h"
 #include "snapshotter.h"
 #include "store.h"
 #include "wire.h"
@@ -237,9 +238,12 @@ typedef struct submit_result {
  * Applies one submit (or returns its first submission's result) and puts
  * the result, allocated in result_cxt, in *out.  Raises every error of
  * collab.submit; writes nothing before the last of them can be raised.
+ * recent (NULL but for submit_batch) holds the document's changes parsed
+ * by the batch's submits before; this one's is added to it.
  */
 static void
-submit_one(const submit_args *a, MemoryContext result_cxt, submit_result *out)
+submit_one(const submit_args *a, MemoryContext result_cxt,
+		   recent_changes *recent, submit_result *out)
 {
 	text *doc_id = a->doc_id;
 	int64 base_rev = a->base_rev;
@@ -297,7 +301,8 @@ submit_one(const submit_args *a, MemoryContext result_cxt, submit_result *out)
 					   " of document \"%s\"",
 					   base_rev, row.head, text_to_cstring(doc_id)));
 	if (base_rev < row.head)
-		change = store_transform_to_head(&st, &s, doc_id, base_rev, change);
+		change = store_transform_to_head(&st, &s, doc_id, base_rev, row.head,
+										 change, recent);
 	status =
 		delta_shape_apply(s.arena, &row.shape, change, true, &after, &err);
 	if (status != DELTA_OK)
@@ -328,6 +333,10 @@ submit_one(const submit_args *a, MemoryContext result_cxt, submit_result *out)
 		AtEOXact_GUC(true, guc_level);
 	}
 	notify_change(&s, doc_id, entry.rev, a->client_id, a->client_seq, change);
+	/* for the batch's next submit to this document (a snapshot is not) */
+	if (recent)
+		(void) recent_add(recent, doc_id, store_created_at(&st), entry.rev,
+						  entry.change);
 
 done:
 	store_close(&st);
@@ -386,7 +395,7 @@ collab_submit(PG_FUNCTION_ARGS)
 	bool result_nulls[2] = {false, false};
 
 	rsinfo = materialize(fcinfo);
-	submit_one(&a, CurrentMemoryContext, &r);
+	submit_one(&a, CurrentMemoryContext, NULL, &r);
 	result[0] = Int64GetDatum(r.rev);
 	result[1] = JsonbPGetDatum(r.change);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, result,
@@ -489,7 +498,7 @@ typedef struct batch_outcome {
  * raising the error collab.submit raises for that null argument). */
 static void
 batch_submit_one(batch_column *cols, int i, MemoryContext result_cxt,
-				 submit_result *out)
+				 recent_changes *recent, submit_result *out)
 {
 	submit_args a = {0};
 
@@ -515,7 +524,7 @@ batch_submit_one(batch_column *cols, int i, MemoryContext result_cxt,
 	}
 	if (cols[5].n >= 0 && !cols[5].nulls[i])
 		a.author = TextDatumGetCString(cols[5].values[i]);
-	submit_one(&a, result_cxt, out);
+	submit_one(&a, result_cxt, recent, out);
 }
 
 /*
@@ -526,7 +535,7 @@ batch_submit_one(batch_column *cols, int i, MemoryContext result_cxt,
  */
 static void
 batch_run(batch_column *cols, int i, MemoryContext result_cxt,
-		  batch_outcome *out)
+		  recent_changes *recent, batch_outcome *out)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -551,7 +560,7 @@ batch_run(batch_column *cols, int i, MemoryContext result_cxt,
 	}
 	PG_TRY();
 	{
-		batch_submit_one(cols, i, result_cxt, &out->result);
+		batch_submit_one(cols, i, result_cxt, recent, &out->result);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -566,6 +575,9 @@ batch_run(batch_column *cols, int i, MemoryContext result_cxt,
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
+		/* what this submit added rolled back, and the document's lock
+		 * with it: another writer may come between (recent.h) */
+		recent_forget(recent);
 		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED)
 			ReThrowError(error);
 		if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE &&
@@ -606,6 +618,7 @@ collab_submit_batch(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo;
 	MemoryContext result_cxt = CurrentMemoryContext;
 	batch_outcome *outcomes;
+	recent_changes *recent;
 	uint64 *keys;
 	int *order;
 	int n;
@@ -626,6 +639,7 @@ collab_submit_batch(PG_FUNCTION_ARGS)
 	rsinfo = materialize(fcinfo);
 
 	outcomes = palloc0(Max(n, 1) * sizeof(batch_outcome));
+	recent = recent_create();
 	keys = palloc(Max(n, 1) * sizeof(uint64));
 	order = palloc(Max(n, 1) * sizeof(int));
 	for (int i = 0; i < n; i++)
@@ -655,7 +669,7 @@ collab_submit_batch(PG_FUNCTION_ARGS)
 			outcomes[i].error = held;
 			continue;
 		}
-		batch_run(cols, i, result_cxt, &outcomes[i]);
+		batch_run(cols, i, result_cxt, recent, &outcomes[i]);
 	}
 
 	for (int i = 0; i < n; i++)
