@@ -2,11 +2,15 @@
  * recent.c — the changes of the document a batch is writing, parsed once
  * (recent.h has the why and the invariants).
  *
+ * A change is kept as its jsonb and parsed when first asked for: a batch
+ * over many documents, one submit each, moves on to the next document
+ * without parsing what it kept.
+ *
  * Memory: the set is a struct in its creator's context; what it holds (the
- * document's id, the parsed changes, their index) lives in a glue session
- * of its own, deleted and made again when the set is forgotten or moves to
- * another document.  The scratch a parse leaves (jsonb iterators) stays in
- * the caller's context.
+ * document's id, the changes, their index) lives in a glue session of its
+ * own, emptied when the set is forgotten or moves to another document.
+ * The scratch a parse leaves (jsonb iterators) stays in the caller's
+ * context.
  */
 #include "postgres.h"
 
@@ -16,49 +20,41 @@
 #include "recent.h"
 
 struct recent_changes {
-	MemoryContext parent; /* where the session is made */
-	glue_session s;		  /* holds doc_id, changes and what they point to */
-	text *doc_id;		  /* NULL: nothing held */
+	glue_session s; /* holds doc_id, changes and what they point to */
+	text *doc_id;	/* NULL: nothing held */
 	TimestampTz created;
 	int64 first; /* the revision of changes[0] */
 	int count;
 	int cap;
-	const delta **changes;
+	struct held {
+		Jsonb *json;		 /* as in the log, copied */
+		const delta *parsed; /* NULL until asked for */
+	} * changes;
 };
-
-/* A fresh session under r->parent, the current context left as it was. */
-static void
-begin(recent_changes *r)
-{
-	MemoryContext caller = MemoryContextSwitchTo(r->parent);
-
-	glue_begin(&r->s);
-	MemoryContextSwitchTo(caller);
-	r->doc_id = NULL;
-	r->count = 0;
-	r->cap = 0;
-	r->changes = NULL;
-}
 
 recent_changes *
 recent_create(void)
 {
 	recent_changes *r = palloc0(sizeof(recent_changes));
+	MemoryContext caller = CurrentMemoryContext;
 
-	r->parent = CurrentMemoryContext;
-	begin(r);
+	glue_begin(&r->s);
+	MemoryContextSwitchTo(caller);
 	return r;
 }
 
 void
 recent_forget(recent_changes *r)
 {
-	MemoryContext caller = CurrentMemoryContext;
-
-	/* glue_end switches to the session's caller: back to ours after */
-	glue_end(&r->s);
-	MemoryContextSwitchTo(caller);
-	begin(r);
+	if (r->doc_id == NULL && r->count == 0)
+		return;
+	/* emptied, not made again: a batch over many documents forgets at
+	 * every submit */
+	glue_reset(&r->s);
+	r->doc_id = NULL;
+	r->count = 0;
+	r->cap = 0;
+	r->changes = NULL;
 }
 
 static bool
@@ -81,18 +77,23 @@ recent_covers(const recent_changes *r, text *doc_id, TimestampTz created,
 }
 
 const delta *
-recent_get(const recent_changes *r, int64 rev)
+recent_get(recent_changes *r, int64 rev)
 {
+	struct held *h;
+
 	if (r->doc_id == NULL || rev < r->first || rev >= r->first + r->count)
 		return NULL;
-	return r->changes[rev - r->first];
+	h = &r->changes[rev - r->first];
+	if (h->parsed == NULL)
+		h->parsed = glue_parse(&r->s, h->json, "change");
+	return h->parsed;
 }
 
-const delta *
+void
 recent_add(recent_changes *r, text *doc_id, TimestampTz created, int64 rev,
 		   Jsonb *change)
 {
-	const delta *parsed;
+	Jsonb *json;
 
 	if (!same_document(r, doc_id, created) || rev != r->first + r->count)
 	{
@@ -108,12 +109,13 @@ recent_add(recent_changes *r, text *doc_id, TimestampTz created, int64 rev,
 
 		r->changes =
 			r->changes
-				? repalloc(r->changes, cap * sizeof(const delta *))
-				: MemoryContextAlloc(r->s.mcxt, cap * sizeof(const delta *));
+				? repalloc(r->changes, cap * sizeof(struct held))
+				: MemoryContextAlloc(r->s.mcxt, cap * sizeof(struct held));
 		r->cap = cap;
 	}
-	/* counted only once parsed: an error leaves the set as it was */
-	parsed = glue_parse(&r->s, change, "change");
-	r->changes[r->count++] = parsed;
-	return parsed;
+	json = MemoryContextAlloc(r->s.mcxt, VARSIZE(change));
+	memcpy(json, change, VARSIZE(change));
+	r->changes[r->count].json = json;
+	r->changes[r->count].parsed = NULL;
+	r->count++;
 }

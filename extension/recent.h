@@ -40,16 +40,19 @@ recent_changes *recent_create(void);
 bool recent_covers(const recent_changes *r, text *doc_id, TimestampTz created,
 				   int64 from, int64 to);
 
-/* Revision rev of the document last added, parsed, or NULL when not held. */
-const delta *recent_get(const recent_changes *r, int64 rev);
+/*
+ * Revision rev of the document last added, parsed (the first time it is
+ * asked for, into the set's memory), or NULL when not held.
+ */
+const delta *recent_get(recent_changes *r, int64 rev);
 
 /*
- * Holds change as revision rev of the document (doc_id, created), parsed
- * into the set's memory.  A revision that does not follow the last one
- * held of that document starts the set again from it.
+ * Holds change (a jsonb, copied) as revision rev of the document (doc_id,
+ * created).  A revision that does not follow the last one held of that
+ * document starts the set again from it.
  */
-const delta *recent_add(recent_changes *r, text *doc_id, TimestampTz created,
-						int64 rev, Jsonb *change);
+void recent_add(recent_changes *r, text *doc_id, TimestampTz created,
+				int64 rev, Jsonb *change);
 
 /* Forgets every change held. */
 void recent_forget(recent_changes *r);

@@ -542,8 +542,13 @@ store_transform_to_head(doc_store *st, glue_session *s, text *doc_id,
 				 text_to_cstring(doc_id), rev, expect);
 		expect++;
 		stored = DatumGetJsonbP(slot_getattr(slot, LOG_CHANGE, &isnull));
-		committed = recent ? recent_add(recent, doc_id, created, rev, stored)
-						   : glue_parse(s, stored, "change");
+		if (recent)
+		{
+			recent_add(recent, doc_id, created, rev, stored);
+			committed = recent_get(recent, rev);
+		}
+		else
+			committed = glue_parse(s, stored, "change");
 		/* the committed change happened first: it wins ties */
 		glue_check(delta_transform(s->arena, committed, change, true, &change,
 								   &err),

@@ -339,8 +339,8 @@ submit_one(const submit_args *a, MemoryContext result_cxt,
 	notify_change(&s, doc_id, entry.rev, a->client_id, a->client_seq, change);
 	/* for the batch's next submit to this document (a snapshot is not) */
 	if (recent)
-		(void) recent_add(recent, doc_id, store_created_at(&st), entry.rev,
-						  entry.change);
+		recent_add(recent, doc_id, store_created_at(&st), entry.rev,
+				   entry.change);
 
 done:
 	store_close(&st);

@@ -75,3 +75,6 @@ SELECT ord, rev, change FROM collab.submit_batch(
         '[{"insert":"4"}]']::jsonb[]);
 SELECT collab.to_text(collab.content('other')),
        collab.to_text(collab.content('many'));
+
+SET client_min_messages = warning;
+DROP EXTENSION collab CASCADE;
