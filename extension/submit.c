@@ -602,10 +602,12 @@ batch_run(batch_column *cols, int i, MemoryContext result_cxt,
  * free there, and a batch frees more than that: each trim is a brk()
  * whose TLB shootdown interrupts every CPU the process ran on, and the
  * next batch faults the same pages in again.  Profiled on a hot document
- * (docs/speed.md), that was a fifth of the backend's time, and more on a
- * loaded virtual machine, where the interrupted CPU may be descheduled.
- * Allocations above it are mapped and unmapped as before.  Only the
- * backends that call submit_batch (the notifier's pool) are changed.
+ * (docs/speed.md), that was a fifth of the backend's time once its
+ * submits stopped parsing the same changes again (recent.c), and more on
+ * a loaded virtual machine, where the interrupted CPU may be descheduled.
+ * Allocations above a quarter of it are mapped and unmapped as before.
+ * Only the backends that call submit_batch (the notifier's pool) are
+ * changed.
  */
 #define KEEP_HEAP_BYTES (16 * 1024 * 1024)
 
