@@ -56,6 +56,22 @@ glue_begin(glue_session *s)
 }
 
 void
+glue_reset(glue_session *s)
+{
+	delta_alloc alloc;
+
+	/* the arena's blocks and the arena itself live in mcxt */
+	MemoryContextReset(s->mcxt);
+	alloc.malloc = glue_malloc;
+	alloc.free = glue_free;
+	alloc.ctx = s->mcxt;
+	s->arena = delta_arena_create(&alloc);
+	if (s->arena == NULL)
+		ereport(ERROR, errcode(ERRCODE_OUT_OF_MEMORY),
+				errmsg("out of memory"));
+}
+
+void
 glue_end(glue_session *s)
 {
 	MemoryContextSwitchTo(s->caller);

@@ -32,6 +32,10 @@ typedef struct glue_session {
 /* Opens a session; switches CurrentMemoryContext to the session's. */
 void glue_begin(glue_session *s);
 
+/* Frees everything the session holds; it stays open, in whatever context
+ * is current. */
+void glue_reset(glue_session *s);
+
 /* Switches back to the caller's context and frees everything. */
 void glue_end(glue_session *s);
 

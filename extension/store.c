@@ -502,14 +502,27 @@ store_find_resubmit(doc_store *st, text *doc_id, text *client_id,
 
 delta *
 store_transform_to_head(doc_store *st, glue_session *s, text *doc_id,
-						int64 base_rev, delta *change)
+						int64 base_rev, int64 head, delta *change,
+						recent_changes *recent)
 {
 	ScanKeyData keys[2];
-	TupleTableSlot *slot = table_slot_create(st->change_log, NULL);
+	TupleTableSlot *slot;
 	IndexScanDesc scan;
 	int64 expect = base_rev + 1;
+	TimestampTz created = recent ? created_at(st) : 0;
 	delta_error err;
 
+	/* a batch's submits to one document: the changes it has parsed */
+	if (recent && recent_covers(recent, doc_id, created, base_rev + 1, head))
+	{
+		for (int64 rev = base_rev + 1; rev <= head; rev++)
+			glue_check(delta_transform(s->arena, recent_get(recent, rev),
+									   change, true, &change, &err),
+					   &err, "cannot transform change");
+		return change;
+	}
+
+	slot = table_slot_create(st->change_log, NULL);
 	key_text(&keys[0], st->change_log_pkey, 1, doc_id);
 	key_int8(&keys[1], 2, BTGreaterStrategyNumber, F_INT8GT, base_rev);
 	scan = index_beginscan(st->change_log, st->change_log_pkey, st->snapshot,
@@ -519,7 +532,8 @@ store_transform_to_head(doc_store *st, glue_session *s, text *doc_id,
 	{
 		bool isnull;
 		int64 rev = DatumGetInt64(slot_getattr(slot, LOG_REV, &isnull));
-		delta *committed;
+		Jsonb *stored;
+		const delta *committed;
 
 		if (rev != expect)
 			elog(ERROR,
@@ -527,10 +541,14 @@ store_transform_to_head(doc_store *st, glue_session *s, text *doc_id,
 				 " where " INT64_FORMAT " belongs",
 				 text_to_cstring(doc_id), rev, expect);
 		expect++;
-		committed =
-			glue_parse(s,
-					   DatumGetJsonbP(slot_getattr(slot, LOG_CHANGE, &isnull)),
-					   "change");
+		stored = DatumGetJsonbP(slot_getattr(slot, LOG_CHANGE, &isnull));
+		if (recent)
+		{
+			recent_add(recent, doc_id, created, rev, stored);
+			committed = recent_get(recent, rev);
+		}
+		else
+			committed = glue_parse(s, stored, "change");
 		/* the committed change happened first: it wins ties */
 		glue_check(delta_transform(s->arena, committed, change, true, &change,
 								   &err),
@@ -538,7 +556,18 @@ store_transform_to_head(doc_store *st, glue_session *s, text *doc_id,
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
+	if (expect != head + 1)
+		elog(ERROR,
+			 "change log of document \"%s\" ends at revision " INT64_FORMAT
+			 ", its head is " INT64_FORMAT,
+			 text_to_cstring(doc_id), expect - 1, head);
 	return change;
+}
+
+TimestampTz
+store_created_at(doc_store *st)
+{
+	return created_at(st);
 }
 
 void

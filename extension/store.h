@@ -18,6 +18,7 @@
 #include "utils/snapshot.h"
 
 #include "documents.h"
+#include "recent.h"
 
 typedef struct doc_store {
 	Relation documents;
@@ -85,10 +86,17 @@ bool store_find_resubmit(doc_store *st, text *doc_id, text *client_id,
 
 /*
  * change, made against base_rev, transformed against each change after it
- * in revision order (the committed one wins ties).
+ * up to head (the locked document's) in revision order (the committed one
+ * wins ties).  With recent (submit_batch's; may be NULL), the changes are
+ * taken from it when it holds them all, and otherwise read from the log
+ * into it.
  */
 delta *store_transform_to_head(doc_store *st, glue_session *s, text *doc_id,
-							   int64 base_rev, delta *change);
+							   int64 base_rev, int64 head, delta *change,
+							   recent_changes *recent);
+
+/* When the locked document was created: with its id, its identity. */
+TimestampTz store_created_at(doc_store *st);
 
 /*
  * Appends entry as the next revision of the locked document and moves its

@@ -17,6 +17,10 @@
  */
 #include "postgres.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "common/cryptohash.h"
@@ -35,6 +39,7 @@
 #include "identity.h"
 #include "notify.h"
 #include "quota.h"
+#include "recent.h"
 #include "snapshotter.h"
 #include "store.h"
 #include "wire.h"
@@ -237,9 +242,12 @@ typedef struct submit_result {
  * Applies one submit (or returns its first submission's result) and puts
  * the result, allocated in result_cxt, in *out.  Raises every error of
  * collab.submit; writes nothing before the last of them can be raised.
+ * recent (NULL but for submit_batch) holds the document's changes parsed
+ * by the batch's submits before; this one's is added to it.
  */
 static void
-submit_one(const submit_args *a, MemoryContext result_cxt, submit_result *out)
+submit_one(const submit_args *a, MemoryContext result_cxt,
+		   recent_changes *recent, submit_result *out)
 {
 	text *doc_id = a->doc_id;
 	int64 base_rev = a->base_rev;
@@ -297,7 +305,8 @@ submit_one(const submit_args *a, MemoryContext result_cxt, submit_result *out)
 					   " of document \"%s\"",
 					   base_rev, row.head, text_to_cstring(doc_id)));
 	if (base_rev < row.head)
-		change = store_transform_to_head(&st, &s, doc_id, base_rev, change);
+		change = store_transform_to_head(&st, &s, doc_id, base_rev, row.head,
+										 change, recent);
 	status =
 		delta_shape_apply(s.arena, &row.shape, change, true, &after, &err);
 	if (status != DELTA_OK)
@@ -328,6 +337,10 @@ submit_one(const submit_args *a, MemoryContext result_cxt, submit_result *out)
 		AtEOXact_GUC(true, guc_level);
 	}
 	notify_change(&s, doc_id, entry.rev, a->client_id, a->client_seq, change);
+	/* for the batch's next submit to this document (a snapshot is not) */
+	if (recent)
+		recent_add(recent, doc_id, store_created_at(&st), entry.rev,
+				   entry.change);
 
 done:
 	store_close(&st);
@@ -386,7 +399,7 @@ collab_submit(PG_FUNCTION_ARGS)
 	bool result_nulls[2] = {false, false};
 
 	rsinfo = materialize(fcinfo);
-	submit_one(&a, CurrentMemoryContext, &r);
+	submit_one(&a, CurrentMemoryContext, NULL, &r);
 	result[0] = Int64GetDatum(r.rev);
 	result[1] = JsonbPGetDatum(r.change);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, result,
@@ -489,7 +502,7 @@ typedef struct batch_outcome {
  * raising the error collab.submit raises for that null argument). */
 static void
 batch_submit_one(batch_column *cols, int i, MemoryContext result_cxt,
-				 submit_result *out)
+				 recent_changes *recent, submit_result *out)
 {
 	submit_args a = {0};
 
@@ -515,7 +528,7 @@ batch_submit_one(batch_column *cols, int i, MemoryContext result_cxt,
 	}
 	if (cols[5].n >= 0 && !cols[5].nulls[i])
 		a.author = TextDatumGetCString(cols[5].values[i]);
-	submit_one(&a, result_cxt, out);
+	submit_one(&a, result_cxt, recent, out);
 }
 
 /*
@@ -526,7 +539,7 @@ batch_submit_one(batch_column *cols, int i, MemoryContext result_cxt,
  */
 static void
 batch_run(batch_column *cols, int i, MemoryContext result_cxt,
-		  batch_outcome *out)
+		  recent_changes *recent, batch_outcome *out)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -551,7 +564,7 @@ batch_run(batch_column *cols, int i, MemoryContext result_cxt,
 	}
 	PG_TRY();
 	{
-		batch_submit_one(cols, i, result_cxt, &out->result);
+		batch_submit_one(cols, i, result_cxt, recent, &out->result);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -566,6 +579,9 @@ batch_run(batch_column *cols, int i, MemoryContext result_cxt,
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
+		/* what this submit added rolled back, and the document's lock
+		 * with it: another writer may come between (recent.h) */
+		recent_forget(recent);
 		if (error->sqlerrcode == ERRCODE_QUERY_CANCELED)
 			ReThrowError(error);
 		if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE &&
@@ -577,6 +593,38 @@ batch_run(batch_column *cols, int i, MemoryContext result_cxt,
 		out->error = error;
 	}
 	PG_END_TRY();
+}
+
+/*
+ * A backend that takes batches keeps the heap it frees, up to
+ * KEEP_HEAP_BYTES, instead of giving it back to the kernel after every
+ * statement.  glibc trims the top of the heap once more than 128 kB is
+ * free there, and a batch frees more than that: each trim is a brk()
+ * whose TLB shootdown interrupts every CPU the process ran on, and the
+ * next batch faults the same pages in again.  Profiled on a hot document
+ * (docs/speed.md), that was a fifth of the backend's time once its
+ * submits stopped parsing the same changes again (recent.c), and more on
+ * a loaded virtual machine, where the interrupted CPU may be descheduled.
+ * Allocations above a quarter of it are mapped and unmapped as before.
+ * Only the backends that call submit_batch (the notifier's pool) are
+ * changed.
+ */
+#define KEEP_HEAP_BYTES (16 * 1024 * 1024)
+
+static void
+keep_freed_heap(void)
+{
+#ifdef __GLIBC__
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	/* setting either fixes both, which glibc otherwise moves up with the
+	 * largest mapped block freed: both set, to what is meant */
+	(void) mallopt(M_MMAP_THRESHOLD, KEEP_HEAP_BYTES / 4);
+	(void) mallopt(M_TRIM_THRESHOLD, KEEP_HEAP_BYTES);
+#endif
 }
 
 /*
@@ -606,6 +654,7 @@ collab_submit_batch(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo;
 	MemoryContext result_cxt = CurrentMemoryContext;
 	batch_outcome *outcomes;
+	recent_changes *recent;
 	uint64 *keys;
 	int *order;
 	int n;
@@ -624,8 +673,10 @@ collab_submit_batch(PG_FUNCTION_ARGS)
 				errmsg("a batch takes at most %d submits, not %d",
 					   WIRE_SUBMIT_BATCH_MAX, n));
 	rsinfo = materialize(fcinfo);
+	keep_freed_heap();
 
 	outcomes = palloc0(Max(n, 1) * sizeof(batch_outcome));
+	recent = recent_create();
 	keys = palloc(Max(n, 1) * sizeof(uint64));
 	order = palloc(Max(n, 1) * sizeof(int));
 	for (int i = 0; i < n; i++)
@@ -655,7 +706,7 @@ collab_submit_batch(PG_FUNCTION_ARGS)
 			outcomes[i].error = held;
 			continue;
 		}
-		batch_run(cols, i, result_cxt, &outcomes[i]);
+		batch_run(cols, i, result_cxt, recent, &outcomes[i]);
 	}
 
 	for (int i = 0; i < n; i++)
