@@ -237,8 +237,7 @@ CORE_HEADERS = $(wildcard core/*.h)
 TESTLIB_SRCS = tests/lib/edits.c tests/lib/otclient.c
 TESTLIB_HEADERS = tests/lib/edits.h tests/lib/otclient.h
 NOTIFIER_SRCS = $(sort $(wildcard notifier/*.c)) $(NOTIFIER_CORE_SRCS)
-# _GNU_SOURCE: sched_getaffinity (the pool size follows the CPUs, config.c)
-NOTIFIER_CFLAGS = -D_GNU_SOURCE -I$(PG_INCLUDEDIR) -Icore
+NOTIFIER_CFLAGS = -I$(PG_INCLUDEDIR) -Icore
 NOTIFIER_LIBS = -lwebsockets -lev -ljansson -lcrypto $(LIBPQ)
 
 # The notifier: a daemon, not part of the extension, built with the system's

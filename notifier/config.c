@@ -2,6 +2,8 @@
  * config.c — every option of collab-notifier in one table: flag, environment
  * variable, default, limits and help.  --help prints the table.
  */
+/* sched_getaffinity, CPU_COUNT */
+#define _GNU_SOURCE /* NOLINT(bugprone-reserved-identifier) */
 #include "config.h"
 
 #include <arpa/inet.h>

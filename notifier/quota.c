@@ -139,8 +139,7 @@ clear(table *t)
 void
 quota_address(struct lws *wsi, char out[QUOTA_ADDR_MAX])
 {
-	/* zeroed: under _GNU_SOURCE the analyzer cannot see getpeername fill it */
-	struct sockaddr_storage ss = {0};
+	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	lws_sockfd_type fd = lws_get_socket_fd(wsi);
 
