@@ -171,6 +171,12 @@ if (idles.length) {
 		dat.push([`"${n}"`, ...systems.map((s) => b(s) || 0)]);
 	}
 	table(['connections', 'collab', 'ShareDB', 'Yjs (memory)', 'collab / ShareDB', 'collab / Yjs'], body);
+	const failed = rows.find((r) => r.scenario === 'idle-failed');
+	if (failed) {
+		say(`collab at ${num(failed.params.clients)}: not measured; ${num(failed.metrics.held)} connections were held ` +
+			'when the step ran out of time (300 s).');
+		say();
+	}
 	plots.push({ name: 'idle', title: 'Idle: server memory per connection (bytes)', ylabel: 'bytes', log: false, dat });
 }
 
