@@ -1,10 +1,10 @@
 /*
  * load.c — load generator for collab-notifier's benchmarks
- * (bench/notifier/run).
+ * (bench/notifier/run, bench/compare/run).
  *
  *   load --url HOST:PORT[,HOST:PORT...] --mode MODE [--clients N] [--docs D]
  *        [--seconds S] [--rate R] [--pid PID[,PID...]] [--prefix P]
- *        [--hold S] [--writers W]
+ *        [--hold S] [--writers W] [--rev R --head H]
  *
  * One wsc loop (tests/lib/wsc.c, the client the tests use too) holds
  * every connection, spread round robin over the notifiers given.  Modes:
@@ -25,7 +25,11 @@
  *   writers  N clients over D documents, every one a writer with one change
  *            in flight, sending the next as soon as its ack comes: durable
  *            throughput; prints acks per second and the submit-to-ack time
- *            (p50/p99/mean).
+ *            (p50/p99/mean).  One writer (--clients 1) is allowed here.
+ *   catchup  N times in turn, one client resumes document P0 from revision
+ *            R (subscribe with "rev") and waits for every change up to H,
+ *            the head: a client H - R revisions behind catching up.  Prints
+ *            the time from the subscribe to revision H, p50/mean in ms.
  *
  * Messages are recognised by their fixed prefix ({"type":"...") and fields
  * read with strstr, not parsed: the load generator shares two cores with
@@ -80,6 +84,8 @@ static struct {
 	double hold; /* idle: seconds to stay connected after the last step */
 	int writers; /* fanout: how many of the subscribers write */
 	const char *prefix;
+	int64_t from_rev; /* catchup: the revision the client resumes from */
+	int64_t head;	  /* catchup: the revision that ends the catch-up */
 	client *clients;
 	int64_t *lat; /* latency samples, us */
 	size_t nlat, lat_cap;
@@ -165,9 +171,20 @@ on_message(wsc *ws, const char *msg, size_t len, void *user)
 	{
 		char text[256];
 
-		snprintf(text, sizeof(text),
-				 "{\"type\":\"subscribe\",\"doc\":\"%s%d\",\"create\":true}",
-				 g.prefix, c->doc);
+		if (strcmp(g.mode, "catchup") == 0)
+		{
+			snprintf(
+				text, sizeof(text),
+				"{\"type\":\"subscribe\",\"doc\":\"%s%d\",\"rev\":%" PRId64
+				"}",
+				g.prefix, c->doc, g.from_rev);
+			c->sent_us = now_us();
+		}
+		else
+			snprintf(
+				text, sizeof(text),
+				"{\"type\":\"subscribe\",\"doc\":\"%s%d\",\"create\":true}",
+				g.prefix, c->doc);
 		send_text(c, text);
 	}
 	else if (strncmp(msg, "{\"type\":\"snapshot\"", 18) == 0)
@@ -193,6 +210,12 @@ on_message(wsc *ws, const char *msg, size_t len, void *user)
 		}
 
 		c->rev = field_int(msg, "rev");
+		if (strcmp(g.mode, "catchup") == 0 && c->rev >= g.head &&
+			!c->subscribed)
+		{
+			c->subscribed = true;
+			add_sample(now_us() - c->sent_us);
+		}
 		if (!g.measuring)
 			return;
 		g.delivered++;
@@ -466,11 +489,20 @@ main(int argc, char **argv)
 			g.hold = atof(v);
 		else if (strcmp(k, "--writers") == 0)
 			g.writers = atoi(v);
+		else if (strcmp(k, "--rev") == 0)
+			g.from_rev = strtoll(v, NULL, 10);
+		else if (strcmp(k, "--head") == 0)
+			g.head = strtoll(v, NULL, 10);
 		else
 			die("unknown option (see the header of bench/notifier/load.c)");
 	}
-	if (!g.nurls || g.nclients < 2 || g.ndocs < 1)
-		die("--url, --clients >= 2 and --docs >= 1 are needed");
+	if (!g.nurls || g.ndocs < 1 ||
+		g.nclients <
+			(strcmp(g.mode, "writers") == 0 || strcmp(g.mode, "catchup") == 0
+				 ? 1
+				 : 2))
+		die("--url, --clients >= 2 (writers, catchup: 1) and --docs >= 1 are "
+			"needed");
 	signal(SIGPIPE, SIG_IGN);
 	g.loop = wsc_loop_new(g.nclients); /* raises the descriptor limit too */
 	if (!g.loop)
@@ -490,7 +522,7 @@ main(int argc, char **argv)
 	if (strcmp(g.mode, "idle") == 0)
 	{
 		long base = notifier_rss_kb();
-		int steps[] = {1000, 2000, 5000, 10000, 20000};
+		int steps[] = {1000, 2000, 5000, 10000, 20000, 50000, 100000};
 		int done = 0;
 
 		printf("rss_base_kb %ld\n", base);
@@ -571,8 +603,29 @@ main(int argc, char **argv)
 				   sum / (double) g.nlat / 1000.0, g.nlat);
 		}
 	}
+	else if (strcmp(g.mode, "catchup") == 0)
+	{
+		double sum = 0;
+
+		/* one at a time: each catch-up has the notifier to itself */
+		for (int i = 0; i < g.nclients; i++)
+		{
+			g.clients[i].doc = 0;
+			connect_client(&g.clients[i]);
+			if (!wait_subscribed(i, i + 1, 120))
+				die("a client did not catch up in time");
+			wsc_close(g.clients[i].ws);
+		}
+		qsort(g.lat, g.nlat, sizeof(int64_t), cmp_i64);
+		for (size_t i = 0; i < g.nlat; i++)
+			sum += (double) g.lat[i];
+		printf("catchup_ms p50 %.3f mean %.3f samples %zu behind %" PRId64
+			   "\n",
+			   g.lat[g.nlat / 2] / 1000.0, sum / (double) g.nlat / 1000.0,
+			   g.nlat, g.head - g.from_rev);
+	}
 	else
-		die("--mode is latency, fanout, writers or idle");
+		die("--mode is latency, fanout, writers, idle or catchup");
 	wsc_loop_free(g.loop);
 	return g.errors ? 1 : 0;
 }
