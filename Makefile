@@ -5,7 +5,9 @@
 #   make                      the extension (collab.so): core/*.c + extension/*.c,
 #                             and extension/collab--$(EXTVERSION).sql from
 #                             extension/collab.sql
-#   make install              into the server PG_CONFIG names (PGXS)
+#   make install              into the server PG_CONFIG names (PGXS), with
+#                             collab_proxy (proxy/, docs/scale-out.md)
+#   make install-proxy        collab_proxy alone (SQL only, needs plproxy)
 #   make installcheck         pg_regress: sql/*.sql against expected/*.out,
 #                             then pg_isolation_regress: specs/*.spec
 #   make unit                 tests/unit/test_*.c under ASan + UBSan, run
@@ -121,6 +123,14 @@ build/extension/.flags: FORCE
 
 $(DATA_built): extension/collab.sql collab.control
 	cp $< $@
+
+# collab_proxy, the proxy database's extension of a partitioned deployment
+# (docs/scale-out.md): SQL only, its own PGXS Makefile in proxy/, installed
+# with collab (it declares collab's pure functions from collab's library).
+install: install-proxy
+install-proxy:
+	$(MAKE) -C proxy install PG_CONFIG=$(PG_CONFIG)
+.PHONY: install-proxy
 
 # a failed recipe leaves no half-built target behind to pass for a good one
 .DELETE_ON_ERROR:
