@@ -37,14 +37,12 @@ glue_free(void *ctx, void *ptr)
 	pfree(ptr);
 }
 
-void
-glue_begin(glue_session *s)
+/* S's arena, made in S's memory context (its blocks and itself). */
+static void
+glue_arena(glue_session *s)
 {
 	delta_alloc alloc;
 
-	s->caller = CurrentMemoryContext;
-	s->mcxt = AllocSetContextCreate(CurrentMemoryContext, "collab delta",
-									ALLOCSET_DEFAULT_SIZES);
 	alloc.malloc = glue_malloc;
 	alloc.free = glue_free;
 	alloc.ctx = s->mcxt;
@@ -52,23 +50,24 @@ glue_begin(glue_session *s)
 	if (s->arena == NULL)
 		ereport(ERROR, errcode(ERRCODE_OUT_OF_MEMORY),
 				errmsg("out of memory"));
+}
+
+void
+glue_begin(glue_session *s)
+{
+	s->caller = CurrentMemoryContext;
+	s->mcxt = AllocSetContextCreate(CurrentMemoryContext, "collab delta",
+									ALLOCSET_DEFAULT_SIZES);
+	glue_arena(s);
 	MemoryContextSwitchTo(s->mcxt);
 }
 
 void
 glue_reset(glue_session *s)
 {
-	delta_alloc alloc;
-
 	/* the arena's blocks and the arena itself live in mcxt */
 	MemoryContextReset(s->mcxt);
-	alloc.malloc = glue_malloc;
-	alloc.free = glue_free;
-	alloc.ctx = s->mcxt;
-	s->arena = delta_arena_create(&alloc);
-	if (s->arena == NULL)
-		ereport(ERROR, errcode(ERRCODE_OUT_OF_MEMORY),
-				errmsg("out of memory"));
+	glue_arena(s);
 }
 
 void
