@@ -618,6 +618,102 @@ test_narrowed_rights_end_subscriptions(void)
 	free(t2);
 }
 
+/* Whether DOC is in collab.documents. */
+static bool
+document_exists(const char *doc)
+{
+	const char *p[1] = {doc};
+	PGresult *res =
+		sql("SELECT 1 FROM collab.documents WHERE doc_id = $1", 1, p);
+	bool found = PQntuples(res) == 1;
+
+	PQclear(res);
+	return found;
+}
+
+/* Subscribes R with create to DOC; returns the answer (the caller frees). */
+static json_t *
+subscribe_creating(raw *r, const char *doc)
+{
+	raw_sendf(r, "{\"type\":\"subscribe\",\"doc\":\"%s\",\"create\":true}",
+			  doc);
+	return raw_next_json(r, WAIT_MS);
+}
+
+/*
+ * With tokens, the creation quota (--creates-per-minute, 4 on instance c)
+ * is each user's, over all of the user's connections, not the address's:
+ * grace's fifth creation in a minute, from her second connection, is
+ * refused with rate_limited and creates nothing; heidi, from the same
+ * address, still creates.
+ */
+static void
+test_creation_quota_per_user(void)
+{
+	char rights[256], base[64], doc[4][200], *tg, *th;
+	const char *fifth, *heidis;
+	long long limited;
+	raw *r1, *r2, *r3;
+	json_t *m;
+
+	if (!harness_has_c() || !load_keys())
+		return;
+	for (int i = 0; i < 4; i++)
+	{
+		snprintf(base, sizeof(base), "auth-quota/g%d", i);
+		snprintf(doc[i], sizeof(doc[i]), "%s", doc_name(base));
+	}
+	fifth = doc_name("auth-quota/g4");
+	heidis = doc_name("auth-quota/h0");
+	snprintf(rights, sizeof(rights), "{\"create\":[\"%.*s*\"]}",
+			 (int) (strchr(doc[0], '/') - doc[0] + 1), doc[0]);
+	tg = token("grace", 60, rights);
+	th = token("heidi", 60, rights);
+	limited = metric('c', "collab_notifier_creates_limited_total");
+	r1 = connect_c(tg);
+	r2 = connect_c(tg);
+	r3 = connect_c(th);
+	if (r1 && r2 && r3)
+	{
+		expect_authenticated(r1, "grace", NULL, 0, "grace");
+		expect_authenticated(r2, "grace", NULL, 0, "grace, again");
+		expect_authenticated(r3, "heidi", NULL, 0, "heidi");
+		for (int i = 0; i < 4; i++)
+		{
+			m = subscribe_creating(i % 2 ? r2 : r1, doc[i]);
+			check(m && strcmp(type_of(m), "snapshot") == 0 &&
+					  document_exists(doc[i]),
+				  "grace's creation %d of 4 a minute, on connection %d: "
+				  "snapshot (got %s)",
+				  i + 1, i % 2 + 1, m ? type_of(m) : "nothing");
+			json_decref(m);
+		}
+		m = subscribe_creating(r2, fifth);
+		check(m && strcmp(type_of(m), "error") == 0 &&
+				  strcmp(str_of(m, "code"), "rate_limited") == 0,
+			  "her fifth, over the quota her two connections share: "
+			  "rate_limited (got %s %s)",
+			  m ? type_of(m) : "nothing", m ? str_of(m, "code") : "");
+		json_decref(m);
+		check(!document_exists(fifth), "... and nothing was created");
+		check(metric('c', "collab_notifier_creates_limited_total") - limited ==
+				  1,
+			  "... and counted once in creates_limited_total");
+		m = subscribe_creating(r3, heidis);
+		check(m && strcmp(type_of(m), "snapshot") == 0 &&
+				  document_exists(heidis),
+			  "heidi, from the same address, still creates: the quota is "
+			  "the user's (got %s)",
+			  m ? type_of(m) : "nothing");
+		json_decref(m);
+	}
+	raw_free(r1);
+	raw_free(r2);
+	raw_free(r3);
+	free(tg);
+	free(th);
+}
+
 const harness_test proto_auth[] = {
 	{"auth_no_token_nothing_readable", test_no_token_nothing_readable},
 	{"auth_bad_tokens_refused", test_bad_tokens_refused},
@@ -627,5 +723,6 @@ const harness_test proto_auth[] = {
 	{"auth_expiry_and_refresh", test_expiry_and_refresh},
 	{"auth_narrowed_rights_end_subscriptions",
 	 test_narrowed_rights_end_subscriptions},
+	{"auth_creation_quota_per_user", test_creation_quota_per_user},
 	{NULL, NULL},
 };
