@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "plproxy.h"
 #include "wire.h"
 
 #include <assert.h>
@@ -321,40 +322,6 @@ batch_finish(pg_req *b, const PGresult *res, const pg_error *err)
 			req_finish(b->members[i], NULL, err);
 		b->members[i] = NULL;
 	}
-}
-
-/*
- * Whether an error is PL/Proxy's word that it could not reach a partition
- * (docs/scale-out.md, "Errors"): XX000 with "PL/Proxy function F(N):
- * [collab_p2] " and then a libpq call that failed ("PQconnectPoll: ...
- * Connection refused", "PQconsumeInput: server closed the connection
- * unexpectedly", "PQflush: ...") or its connect timeout.  Only those: any
- * other XX000, a partition's own errors ("[collab_p2] REMOTE ERROR: ...")
- * included, stays what it is.
- */
-static bool
-partition_unreachable(const char *sqlstate, const char *message)
-{
-	static const char prefix[] = "PL/Proxy function ";
-	static const char timeout[] = "connect timeout to: ";
-	const char *p, *end;
-
-	if (strcmp(sqlstate, "XX000") != 0 ||
-		strncmp(message, prefix, sizeof(prefix) - 1) != 0 ||
-		!(p = strstr(message, "): ")))
-		return false;
-	p += 3;
-	if (strncmp(p, timeout, sizeof(timeout) - 1) == 0)
-		return true;
-	if (*p != '[' || !(p = strstr(p, "] ")))
-		return false;
-	p += 2;
-	if (strncmp(p, "PQ", 2) != 0)
-		return false;
-	for (end = p + 2;
-		 (*end >= 'a' && *end <= 'z') || (*end >= 'A' && *end <= 'Z'); end++)
-		;
-	return end > p + 2 && *end == ':';
 }
 
 /* Runs R's callback with RES or ERR, then frees R. */
@@ -1051,8 +1018,7 @@ pgc_read(pgconn *c)
 								.sqlstate = state ? state : "XX000",
 								.message = message ? message : "query failed"};
 
-				err.partition =
-					partition_unreachable(err.sqlstate, err.message);
+				err.partition = plproxy_unreachable(err.sqlstate, err.message);
 				err.unavailable = err.partition;
 				req_finish(r, NULL, &err);
 			}

@@ -9,6 +9,7 @@
 #include "fetch.h"
 #include "log.h"
 #include "metrics.h"
+#include "plproxy.h"
 #include "protocol.h"
 #include "quota.h"
 #include "stream.h"
@@ -144,26 +145,6 @@ rq_internal(conn *c, const char *doc, int64_t seq, const char *id_json,
 }
 
 /*
- * MESSAGE without PL/Proxy's prefix: through a partitioned deployment's
- * proxy a partition's error reads "PL/Proxy function collab.submit(6):
- * [collab_p2] REMOTE ERROR: the change ..." (docs/scale-out.md); a client
- * is told the partition's words, as on one database, not the proxy's
- * function and partition.
- */
-static const char *
-remote_text(const char *message)
-{
-	static const char prefix[] = "PL/Proxy function ";
-	static const char remote[] = "] REMOTE ERROR: ";
-	const char *p;
-
-	if (strncmp(message, prefix, sizeof(prefix) - 1) != 0 ||
-		!(p = strstr(message, remote)))
-		return message;
-	return p + sizeof(remote) - 1;
-}
-
-/*
  * What a client is told of a failed query.  Only an invalid request's text
  * is the database's: the words of the extension's checks (or PostgreSQL's
  * data exceptions) about the values the client sent, its own to see.  The
@@ -192,8 +173,9 @@ rq_error(conn *c, rq_kind kind, const pg_error *err, const char *doc,
 			message = "the notifier may not do this in the database";
 			break;
 		case RQ_INVALID:
-			message = err->message && *err->message ? remote_text(err->message)
-													: "invalid request";
+			message = err->message && *err->message
+						  ? plproxy_remote_text(err->message)
+						  : "invalid request";
 			break;
 		case RQ_DUPLICATE:
 			message = "this client id and seq were used for another change: "
