@@ -188,7 +188,7 @@ $(UNIT_JWT): tests/unit/test_jwt.c $(UNIT_JWT_SRCS) notifier/jwt.h \
 # (COLLAB_CHECKED) and sanitized like the core's.
 NUNIT_SRCS = $(filter-out $(NT_DB_TESTS),$(sort $(wildcard tests/notifier/test_*.c)))
 NUNIT_BINS = $(patsubst tests/notifier/%.c,$(UNIT_DIR)/notifier/%,$(NUNIT_SRCS))
-NUNIT_LINK = notifier/window.c notifier/protocol.c notifier/log.c \
+NUNIT_LINK = notifier/window.c notifier/protocol.c notifier/log.c notifier/plproxy.c \
 	$(NOTIFIER_CORE_SRCS)
 
 $(NUNIT_BINS): $(UNIT_DIR)/notifier/%: tests/notifier/%.c $(NUNIT_LINK) \

@@ -22,6 +22,7 @@ typedef enum opt_kind {
 	OPT_LONG,
 	OPT_ADDRESS,
 	OPT_BOOL, /* a flag without a value; its variable 1/0 (yes/no ...) */
+	OPT_LIST, /* repeatable (config_list) */
 } opt_kind;
 
 typedef struct option_def {
@@ -38,8 +39,15 @@ typedef struct option_def {
 
 static const option_def options[] = {
 	{"dsn", "COLLAB_DSN", OPT_STRING, NULL, 0, 0, FIELD(dsn),
-	 "PostgreSQL connection string or URI of the database with collab "
-	 "(required)"},
+	 "PostgreSQL connection string or URI of the database with collab, or "
+	 "of a partitioned deployment's proxy (required)"},
+	{"listen-dsn", "COLLAB_LISTEN_DSN", OPT_LIST, NULL, 0, 0,
+	 FIELD(listen_dsns),
+	 "a partitioned deployment (docs/scale-out.md): the connection string "
+	 "of a partition, to LISTEN on there, repeated for every partition (up "
+	 "to 64; the variable: separated by ';'); each has a connection, a "
+	 "heartbeat and a reconnect of its own, and /healthz and /metrics "
+	 "report each by its database's name (default: LISTEN on --dsn)"},
 	{"listen", "COLLAB_LISTEN", OPT_ADDRESS, "127.0.0.1:8080", 0, 0,
 	 FIELD(listen_host), "HOST:PORT to serve WebSockets (/ws) and HTTP on"},
 	{"static", "COLLAB_STATIC", OPT_STRING, NULL, 0, 0, FIELD(static_dir),
@@ -435,6 +443,52 @@ usage(FILE *out)
 	fprintf(out, "  --help, --version\n");
 }
 
+/*
+ * A value of repeatable option O from SOURCE: the variable's are split at
+ * ';' (a copy kept in the list); a flag's replace them and then add up.
+ */
+static int
+add_to_list(config_list *list, const option_def *o, const char *value,
+			const char *source)
+{
+	bool env = strcmp(source, "environment") == 0;
+	char *rest;
+
+	if (!env && list->from_env)
+	{
+		free(list->env_copy);
+		memset(list, 0, sizeof(*list));
+	}
+	if (!env)
+	{
+		if (list->n == CONFIG_LIST_MAX)
+		{
+			fprintf(stderr, "collab-notifier: more than %d --%s\n",
+					CONFIG_LIST_MAX, o->flag);
+			return -1;
+		}
+		list->items[list->n++] = value;
+		return 0;
+	}
+	if (!(list->env_copy = strdup(value)))
+		return -1;
+	list->from_env = true;
+	rest = list->env_copy;
+	for (char *item; (item = strsep(&rest, ";")) != NULL;)
+	{
+		if (!*item)
+			continue;
+		if (list->n == CONFIG_LIST_MAX)
+		{
+			fprintf(stderr, "collab-notifier: %s holds more than %d\n", o->env,
+					CONFIG_LIST_MAX);
+			return -1;
+		}
+		list->items[list->n++] = item;
+	}
+	return 0;
+}
+
 static int
 set_option(config *cfg, const option_def *o, const char *value,
 		   const char *source)
@@ -497,6 +551,9 @@ set_option(config *cfg, const option_def *o, const char *value,
 			cfg->listen_port = (int) port;
 			return 0;
 		}
+		case OPT_LIST:
+			return add_to_list((config_list *) (void *) field, o, value,
+							   source);
 		case OPT_BOOL:
 		{
 			static const char *const yes[] = {"1", "true", "yes", "on"};

@@ -18,8 +18,21 @@
 #define NOTIFIER_VERSION COLLAB_VERSION
 #define NOTIFIER_VERSION_TEXT NOTIFIER_VERSION
 
+/* Most values of a repeatable option (--listen-dsn: one per partition). */
+#define CONFIG_LIST_MAX 64
+
+/* A repeatable option's values: each flag adds one; its variable holds
+ * them all, separated by ';' (flags replace the variable's). */
+typedef struct config_list {
+	const char *items[CONFIG_LIST_MAX];
+	int n;
+	bool from_env;	/* items point into env_copy */
+	char *env_copy; /* the variable's text, split in place (malloc'd) */
+} config_list;
+
 typedef struct config {
 	const char *dsn;			 /* libpq connection string or URI */
+	config_list listen_dsns;	 /* where to LISTEN (none: dsn) */
 	char listen_host[256];		 /* address to bind */
 	int listen_port;			 /* TCP port */
 	const char *static_dir;		 /* files served at /, or NULL */

@@ -212,6 +212,36 @@ serve_static(struct lws *wsi, const char *uri)
 	return 0;
 }
 
+/*
+ * /healthz: 200 "ok" while the instance can serve, 503 and why not; with
+ * partitions (--listen-dsn), a line each after it, "collab_p2 up" or
+ * "collab_p2 down".  A partition down alone keeps the 200: every instance
+ * has lost it alike, and taking them all out of a load balancer would only
+ * lose the other partitions' documents too (docs/scale-out.md).
+ */
+static int
+serve_health(struct lws *wsi)
+{
+	const char *why;
+	bool healthy = pg_healthy(&why);
+	char body[128 + 80 * 64];
+	int n = snprintf(body, sizeof(body), "%s\n", healthy ? "ok" : why);
+
+	for (int i = 0; i < pg_partitions() && n > 0 && (size_t) n < sizeof(body);
+		 i++)
+	{
+		bool up;
+		const char *name = pg_partition(i, &up);
+		int m = snprintf(body + n, sizeof(body) - (size_t) n, "%s %s\n", name,
+						 up ? "up" : "down");
+
+		if (m < 0)
+			break;
+		n += m;
+	}
+	return reply(wsi, healthy ? 200 : 503, body);
+}
+
 int
 http_serve(struct lws *wsi, const char *uri)
 {
@@ -224,18 +254,10 @@ http_serve(struct lws *wsi, const char *uri)
 		return -1;
 	}
 	if (strcmp(uri, "/healthz") == 0)
-	{
-		const char *why;
-		char body[128];
-
-		if (pg_healthy(&why))
-			return reply(wsi, 200, "ok\n");
-		snprintf(body, sizeof(body), "%s\n", why);
-		return reply(wsi, 503, body);
-	}
+		return serve_health(wsi);
 	if (strcmp(uri, "/metrics") == 0)
 	{
-		char body[8192];
+		char body[16384]; /* with 64 partitions' lines */
 
 		metrics_render(body, sizeof(body));
 		return reply(wsi, 200, body);

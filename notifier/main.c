@@ -158,12 +158,19 @@ main(int argc, char **argv)
 	listen_init(cfg.notify_key);
 	log_msg(LOG_INFO, "pg: a pool of %d connections%s", cfg.pool_size,
 			cfg.pool_size_auto ? " (two per CPU, 4 to 16: --pool-size)" : "");
+	if (cfg.listen_dsns.n > 0)
+		log_msg(LOG_INFO,
+				"pg: listening on %d partitions (--listen-dsn), requests "
+				"through --dsn",
+				cfg.listen_dsns.n);
 	if (!cfg.notify_key)
 		log_msg(LOG_WARN, "no --notify-key-file: every notification on "
 						  "channel collab is believed, and any database "
 						  "role can send one");
 	{
 		pg_settings db = {.dsn = cfg.dsn,
+						  .listen_dsns = cfg.listen_dsns.items,
+						  .nlisten = cfg.listen_dsns.n,
 						  .pool_size = cfg.pool_size,
 						  .connect_timeout_ms = cfg.connect_timeout_ms,
 						  .statement_timeout_ms = cfg.statement_timeout_ms,
@@ -193,6 +200,7 @@ main(int argc, char **argv)
 	log_msg(LOG_INFO, "stopped");
 	lws_sul_cancel(&insecure_sul);
 	pg_stop();
+	free(cfg.listen_dsns.env_copy); /* the listeners' strings, until now */
 	lws_context_destroy(context);
 	loop_close();
 	auth_free();

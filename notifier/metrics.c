@@ -10,6 +10,7 @@
 #include "quota.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 struct metrics metrics;
@@ -130,5 +131,21 @@ metrics_render(char *buf, size_t size)
 	if (m < 0)
 		return (size_t) n;
 	n += m;
+	/* a partitioned deployment: whether each partition's LISTEN is in
+	 * place (docs/scale-out.md) */
+	for (int i = 0; i < pg_partitions() && (size_t) n < size; i++)
+	{
+		bool up;
+		const char *name = pg_partition(i, &up);
+
+		m = snprintf(buf + n, size - (size_t) n, "%s%s%s\"} %d\n",
+					 i == 0 ? "# TYPE collab_notifier_partition_up gauge\n"
+							: "",
+					 "collab_notifier_partition_up{partition=\"", name,
+					 up ? 1 : 0);
+		if (m < 0)
+			break;
+		n += m;
+	}
 	return (size_t) n < size ? (size_t) n : size - 1;
 }

@@ -7,14 +7,23 @@
  * polls is a dup of libpq's, adopted again whenever libpq's socket changes
  * (a connection attempt may try several addresses); lws closes the dup when
  * the adopted wsi dies, libpq closes its own in PQfinish.
+ *
+ * conns[0 .. nlisten) listen, one per target of listen_dsns (or one on the
+ * pool's dsn when none are given); conns[nlisten ..] are the pool.  Each
+ * connection reaches its target: a connection string and its host lists.
+ * A listener lost is that target's alone: the pool and the other listeners
+ * go on, and its documents catch up when it is back (events.listening).
  */
 #include "pg.h"
 
 #include "log.h"
 #include "metrics.h"
+#include "plproxy.h"
 #include "wire.h"
 
+#include <assert.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -75,8 +84,9 @@ typedef struct pgconn {
 	lws_sorted_usec_list_t connect_deadline; /* an attempt's end */
 	lws_sorted_usec_list_t query_deadline;	 /* the request's end */
 	lws_sorted_usec_list_t heartbeat;		 /* the next probe, when idle */
-	const char *name;						 /* "listen" or "pool" */
+	const char *name; /* "listen", "listen collab_p2" or "pool" */
 	int index;
+	struct pg_target *target; /* what it connects to */
 	PGconn *conn;
 	struct lws *wsi; /* the adopted dup of libpq's socket */
 	int fd;			 /* libpq's socket that wsi polls a dup of */
@@ -107,20 +117,33 @@ typedef struct host_lists {
 	char *port;
 } host_lists;
 
+/* A database the connections reach: the pool's, or one to LISTEN on. */
+typedef struct pg_target {
+	const char *dsn;
+	host_lists hosts;
+	char name[64];		/* a partition's name: its dbname (PL/Proxy's) */
+	char conn_name[80]; /* its listener's name in the log */
+} pg_target;
+
+/* Most --listen-dsn: one per partition. */
+#define PG_LISTEN_MAX 64
+
 static struct {
 	struct lws_context *context;
 	struct lws_vhost *vhost;
 	pg_settings settings;
 	pg_events events;
-	pgconn *conns; /* [0] listens, [1..] the pool */
+	pgconn *conns; /* [0, nlisten) listen, [nlisten, nconns) the pool */
 	int nconns;
-	pg_req *head, *tail; /* waiting for a connection */
+	int nlisten;
+	pg_target pool_target;	   /* the pool's (and the listener's, alone) */
+	pg_target *listen_targets; /* one per listen_dsns entry, or NULL */
+	pg_req *head, *tail;	   /* waiting for a connection */
 	int queued;
 	int running;
 	bool stopping;
 	lws_sorted_usec_list_t dispatch; /* runs pgc_dispatch from the loop */
 	lws_sorted_usec_list_t queue_deadline; /* the queue's head's deadline */
-	host_lists hosts;
 	bool no_batches; /* the database has no collab.submit_batch */
 } pg;
 
@@ -199,6 +222,14 @@ queue_push_front(pg_req *r)
  * resubmits are deduplicated either way.  A database without
  * collab.submit_batch (an extension older than 0.4.0) gets its submits one
  * by one from now on, these first.
+ *
+ * Through a proxy, a batch over a partition that cannot be reached fails
+ * as a whole, though the other partitions' parts may have committed
+ * (docs/scale-out.md): its submits go again, each alone, first in the
+ * queue, so that only the lost partition's documents fail (unavailable)
+ * and the others' are answered (those that committed return their first
+ * result: a resubmit of the same client and seq).  Alone, a submit is
+ * never batched again.
  */
 static void
 batch_finish(pg_req *b, const PGresult *res, const pg_error *err)
@@ -215,6 +246,29 @@ batch_finish(pg_req *b, const PGresult *res, const pg_error *err)
 		for (int i = b->nmembers - 1; i >= 0; i--)
 			queue_push_front(b->members[i]);
 		b->nmembers = 0;
+		queue_arm();
+		lws_sul_schedule(pg.context, 0, &pg.dispatch, dispatch_cb, 0);
+		return;
+	}
+	if (err && err->partition && !pg.stopping)
+	{
+		log_msg(LOG_INFO,
+				"pg: a batch of %d submits failed on a partition (%s): each "
+				"goes again alone",
+				b->nmembers, err->message);
+		for (int i = b->nmembers - 1; i >= 0; i--)
+		{
+			pg_req *m = b->members[i];
+
+			b->members[i] = NULL;
+			if (m->dropped)
+				req_finish(m, NULL, err);
+			else
+			{
+				m->alone = true;
+				queue_push_front(m);
+			}
+		}
 		queue_arm();
 		lws_sul_schedule(pg.context, 0, &pg.dispatch, dispatch_cb, 0);
 		return;
@@ -392,7 +446,7 @@ retry_cb(lws_sorted_usec_list_t *sul)
 static bool
 pool_alive(void)
 {
-	for (int i = 1; i < pg.nconns; i++)
+	for (int i = pg.nlisten; i < pg.nconns; i++)
 	{
 		if (pg.conns[i].state != PGC_DOWN)
 			return true;
@@ -570,7 +624,8 @@ listen_done(void *ctx, const PGresult *res, const pg_error *err)
 		return;
 	}
 	c->listening = true;
-	log_msg(LOG_INFO, "pg: listening on channel %s", PG_CHANNEL);
+	log_msg(LOG_INFO, "pg: %s connection %d listening on channel %s", c->name,
+			c->index, PG_CHANNEL);
 	if (pg.events.listening)
 		pg.events.listening();
 }
@@ -740,8 +795,8 @@ connect_deadline_cb(lws_sorted_usec_list_t *sul)
 
 	if (c->state != PGC_CONNECTING)
 		return;
-	if (pg.hosts.n > 1) /* the next attempt starts from the next host */
-		c->host_first = (c->host_first + 1) % pg.hosts.n;
+	if (c->target->hosts.n > 1) /* the next attempt starts from the next */
+		c->host_first = (c->host_first + 1) % c->target->hosts.n;
 	snprintf(why, sizeof(why), "connecting timed out after %d ms",
 			 pg.settings.connect_timeout_ms);
 	pgc_lost(c, why);
@@ -786,16 +841,26 @@ list_rotate(const char *list, int n, int first)
 	return out;
 }
 
-/* Finds the host lists of the connection string (see host_lists). */
+/*
+ * Finds T's host lists (see host_lists) and its name, from its connection
+ * string: the database's name (PL/Proxy's errors name a partition by it),
+ * else "partition INDEX".
+ */
 static void
-hosts_parse(const char *dsn)
+target_parse(pg_target *t, int index)
 {
-	PQconninfoOption *opts = PQconninfoParse(dsn, NULL);
-	host_lists *h = &pg.hosts;
+	PQconninfoOption *opts = PQconninfoParse(t->dsn, NULL);
+	host_lists *h = &t->hosts;
 	int nhost, naddr, nport;
 
+	snprintf(t->name, sizeof(t->name), "partition %d", index);
 	if (!opts)
 		return; /* libpq says what is wrong at the first attempt */
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+	{
+		if (strcmp(o->keyword, "dbname") == 0 && o->val && *o->val)
+			snprintf(t->name, sizeof(t->name), "%s", o->val);
+	}
 	for (PQconninfoOption *o = opts; o->keyword; o++)
 	{
 		char **field = strcmp(o->keyword, "host") == 0		 ? &h->host
@@ -817,12 +882,12 @@ hosts_parse(const char *dsn)
 }
 
 static void
-hosts_free(void)
+hosts_free(host_lists *h)
 {
-	free(pg.hosts.host);
-	free(pg.hosts.hostaddr);
-	free(pg.hosts.port);
-	memset(&pg.hosts, 0, sizeof(pg.hosts));
+	free(h->host);
+	free(h->hostaddr);
+	free(h->port);
+	memset(h, 0, sizeof(*h));
 }
 
 static void
@@ -849,7 +914,7 @@ pgc_connect(pgconn *c)
 	 * clients get UTF-8 (WebSocket text), and sealed payloads are checked
 	 * over the bytes the database sealed, which are UTF-8.
 	 */
-	const host_lists *h = &pg.hosts;
+	const host_lists *h = &c->target->hosts;
 	bool rotate = h->n > 1 && c->host_first % h->n != 0;
 	/* NULL values are ignored: the connection string's own hold */
 	char *host =
@@ -860,7 +925,7 @@ pgc_connect(pgconn *c)
 	char *port = rotate && list_count(h->port) > 1
 					 ? list_rotate(h->port, h->n, c->host_first)
 					 : NULL;
-	const char *values[] = {"1",  "30",		"10", "3",	  pg.settings.dsn,
+	const char *values[] = {"1",  "30",		"10", "3",	  c->target->dsn,
 							host, hostaddr, port, "UTF8", "collab-notifier",
 							NULL};
 
@@ -953,6 +1018,8 @@ pgc_read(pgconn *c)
 								.sqlstate = state ? state : "XX000",
 								.message = message ? message : "query failed"};
 
+				err.partition = plproxy_unreachable(err.sqlstate, err.message);
+				err.unavailable = err.partition;
 				req_finish(r, NULL, &err);
 			}
 			if (kept)
@@ -1142,7 +1209,7 @@ batch_gather(pg_req *first)
 static bool
 doc_running(const char *doc)
 {
-	for (int i = 1; i < pg.nconns; i++)
+	for (int i = pg.nlisten; i < pg.nconns; i++)
 	{
 		const pg_req *r = pg.conns[i].req;
 
@@ -1189,7 +1256,7 @@ queue_take(void)
 static void
 pgc_dispatch(void)
 {
-	for (int i = 1; i < pg.nconns && pg.head; i++)
+	for (int i = pg.nlisten; i < pg.nconns && pg.head; i++)
 	{
 		pgconn *c = &pg.conns[i];
 		pg_req *r;
@@ -1215,13 +1282,41 @@ pg_start(struct lws_context *context, struct lws_vhost *vhost,
 	pg.vhost = vhost;
 	pg.settings = *settings;
 	pg.events = *events;
-	pg.nconns = settings->pool_size + 1;
-	hosts_parse(settings->dsn);
+	pg.nlisten = settings->nlisten > 0 ? settings->nlisten : 1;
+	if (pg.nlisten > PG_LISTEN_MAX)
+		pg.nlisten = PG_LISTEN_MAX; /* config.c allows no more */
+	pg.nconns = settings->pool_size + pg.nlisten;
+	pg.pool_target.dsn = settings->dsn;
+	target_parse(&pg.pool_target, 0);
+	snprintf(pg.pool_target.conn_name, sizeof(pg.pool_target.conn_name),
+			 "listen");
 	pg.conns = calloc((size_t) pg.nconns, sizeof(pgconn));
-	if (!pg.conns)
+	if (settings->nlisten > 0)
+		pg.listen_targets =
+			calloc((size_t) pg.nlisten, sizeof(*pg.listen_targets));
+	if (!pg.conns || (settings->nlisten > 0 && !pg.listen_targets))
 	{
 		log_msg(LOG_ERROR, "pg: out of memory");
 		exit(1);
+	}
+	for (int i = 0; pg.listen_targets && i < pg.nlisten; i++)
+	{
+		pg_target *t = &pg.listen_targets[i];
+
+		t->dsn = settings->listen_dsns[i];
+		target_parse(t, i);
+		/* names label /metrics: the same dbname twice gets its place */
+		for (int k = 0; k < i; k++)
+		{
+			if (strcmp(pg.listen_targets[k].name, t->name) == 0)
+			{
+				size_t len = strnlen(t->name, sizeof(t->name) - 8);
+
+				snprintf(t->name + len, sizeof(t->name) - len, "#%d", i);
+				break;
+			}
+		}
+		snprintf(t->conn_name, sizeof(t->conn_name), "listen %s", t->name);
 	}
 	for (int i = 0; i < pg.nconns; i++)
 	{
@@ -1229,8 +1324,10 @@ pg_start(struct lws_context *context, struct lws_vhost *vhost,
 
 		c->index = i;
 		c->fd = -1;
-		c->is_listen = i == 0;
-		c->name = c->is_listen ? "listen" : "pool";
+		c->is_listen = i < pg.nlisten;
+		c->target = c->is_listen && pg.listen_targets ? &pg.listen_targets[i]
+													  : &pg.pool_target;
+		c->name = c->is_listen ? c->target->conn_name : "pool";
 		c->state = PGC_DOWN;
 		pgc_connect(c);
 	}
@@ -1312,7 +1409,7 @@ pg_drop_owned(const void *owner, const char *why)
 	}
 	queue_arm();
 	/* those running in a batch finish; a 55P03 does not send them again */
-	for (int i = 1; i < pg.nconns; i++)
+	for (int i = pg.nlisten; i < pg.nconns; i++)
 	{
 		pg_req *b = pg.conns[i].req;
 
@@ -1421,12 +1518,16 @@ req_enqueue(pg_req *r)
 pg_health
 pg_health_now(void)
 {
-	pg_health h = {.listening = pg.nconns > 0 && pg.conns[0].listening};
+	pg_health h = {.listen_total = pg.nlisten};
 	lws_usec_t now = lws_now_usecs();
 	lws_usec_t heartbeat_us =
 		(lws_usec_t) pg.settings.heartbeat_ms * LWS_US_PER_MS;
 
-	for (int i = 1; i < pg.nconns; i++)
+	for (int i = 0; i < pg.nlisten; i++)
+		h.listen_up += pg.conns[i].listening;
+	h.listening = pg.nlisten > 0 && h.listen_up == pg.nlisten;
+
+	for (int i = pg.nlisten; i < pg.nconns; i++)
 	{
 		pgconn *c = &pg.conns[i];
 
@@ -1446,7 +1547,12 @@ pg_healthy(const char **why)
 	pg_health h = pg_health_now();
 	const char *reason = NULL;
 
-	if (!h.listening)
+	/*
+	 * One partition down is not the instance's fault: every instance loses
+	 * it alike, and a load balancer that took them all out would only
+	 * lose the other partitions' documents too (docs/scale-out.md).
+	 */
+	if (h.listen_up == 0)
 		reason = "not listening for notifications";
 	else if (h.pool_connected == 0)
 		reason = "no database connection";
@@ -1455,6 +1561,20 @@ pg_healthy(const char **why)
 	if (why)
 		*why = reason;
 	return reason == NULL;
+}
+
+int
+pg_partitions(void)
+{
+	return pg.listen_targets ? pg.nlisten : 0;
+}
+
+const char *
+pg_partition(int i, bool *up)
+{
+	assert(i >= 0 && i < pg_partitions());
+	*up = pg.conns[i].listening;
+	return pg.listen_targets[i].name;
 }
 
 int
@@ -1485,5 +1605,10 @@ pg_stop(void)
 	free(pg.conns);
 	pg.conns = NULL;
 	pg.nconns = 0;
-	hosts_free();
+	hosts_free(&pg.pool_target.hosts);
+	for (int i = 0; pg.listen_targets && i < pg.nlisten; i++)
+		hosts_free(&pg.listen_targets[i].hosts);
+	free(pg.listen_targets);
+	pg.listen_targets = NULL;
+	pg.nlisten = 0;
 }

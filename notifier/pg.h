@@ -1,10 +1,13 @@
 /*
  * pg.h — asynchronous libpq inside the libwebsockets event loop.
  *
- * One LISTEN connection, read whenever its socket is readable (a listener
- * that stalls holds back the cluster's notification queue), and a pool of
- * connections for queries, each running one statement at a time; queries
- * wait in one FIFO for a free connection.  Each connection's socket is
+ * One LISTEN connection per database that raises notifications (one, or
+ * one per partition of a partitioned deployment, docs/scale-out.md), each
+ * read whenever its socket is readable (a listener that stalls holds back
+ * its cluster's notification queue) and each lost and reconnected on its
+ * own; and a pool of connections for queries (to the database, or the
+ * partitions' proxy), each running one statement at a time; queries wait
+ * in one FIFO for a free connection.  Each connection's socket is
  * adopted into the loop (a dup of it, which lws owns and closes, so libpq
  * keeps its own); nothing here blocks.  Lost connections come back with
  * exponential backoff and jitter.
@@ -25,8 +28,14 @@
 typedef struct pg_error {
 	bool unavailable;	  /* the database could not be reached, or the
 						   * connection died with the query in flight (it
-						   * may or may not have committed) */
-	const char *sqlstate; /* five characters, when !unavailable */
+						   * may or may not have committed), or a proxy
+						   * could not reach a partition (partition) */
+	bool partition;		  /* the statement failed as a whole because a
+						   * partition behind the proxy could not be
+						   * reached (PL/Proxy's XX000 naming a libpq
+						   * failure); sqlstate and message are PL/Proxy's */
+	const char *sqlstate; /* five characters, when !unavailable or
+						   * partition */
 	const char *message;  /* the primary message */
 } pg_error;
 
@@ -42,28 +51,34 @@ typedef void (*pg_submit_fn)(void *ctx, int64_t rev, const char *change,
 typedef struct pg_events {
 	/* a NOTIFY payload on channel collab */
 	void (*notify)(const char *payload);
-	/* LISTEN is (again) in place: anything may have been missed before */
+	/* a LISTEN is (again) in place: anything its database announced
+	 * before may have been missed */
 	void (*listening)(void);
 } pg_events;
 
 /* How to reach the database, and the deadlines of the pool's sessions. */
 typedef struct pg_settings {
-	const char *dsn;		  /* libpq connection string or URI */
-	int pool_size;			  /* connections for queries */
-	int connect_timeout_ms;	  /* per connection attempt (0: none) */
-	int statement_timeout_ms; /* per statement on the pool (0: none) */
-	int lock_timeout_ms;	  /* per lock wait on the pool (0: none) */
-	int query_timeout_ms;	  /* per request, from pg_query (0: none) */
-	int heartbeat_ms;		  /* idle connections probed this often, and a
-							   * probe unanswered this long loses its
-							   * connection (0: no probes) */
-	int batch_max;			  /* most submits in one statement (1: one
-							   * submit per statement) */
+	const char *dsn;				/* libpq connection string or URI */
+	const char *const *listen_dsns; /* where to LISTEN: one connection
+									 * each (the partitions); none: dsn */
+	int nlisten;					/* entries of listen_dsns */
+	int pool_size;					/* connections for queries */
+	int connect_timeout_ms;			/* per connection attempt (0: none) */
+	int statement_timeout_ms;		/* per statement on the pool (0: none) */
+	int lock_timeout_ms;			/* per lock wait on the pool (0: none) */
+	int query_timeout_ms;			/* per request, from pg_query (0: none) */
+	int heartbeat_ms; /* idle connections probed this often, and a
+					   * probe unanswered this long loses its
+					   * connection (0: no probes) */
+	int batch_max;	  /* most submits in one statement (1: one
+					   * submit per statement) */
 } pg_settings;
 
 /* What the connections can do now (for /healthz and /metrics). */
 typedef struct pg_health {
-	bool listening;		/* LISTEN is in place */
+	bool listening;		/* every LISTEN is in place */
+	int listen_total;	/* LISTEN connections */
+	int listen_up;		/* ... with their LISTEN in place */
 	int pool_connected; /* pool connections up */
 	int pool_answering; /* ... idle, or answering within the heartbeat */
 } pg_health;
@@ -113,14 +128,23 @@ bool pg_submit_for(const void *owner, const char *const values[6],
 int pg_drop_owned(const void *owner, const char *why);
 
 /*
- * True while the notifier can serve: LISTEN in place and a pool connection
- * able to answer (idle, or busy for less than the heartbeat).  WHY, when
- * not NULL, gets the reason it cannot.
+ * True while the notifier can serve: a LISTEN in place (with partitions:
+ * one at least, the documents of the others wait for theirs) and a pool
+ * connection able to answer (idle, or busy for less than the heartbeat).
+ * WHY, when not NULL, gets the reason it cannot.
  */
 bool pg_healthy(const char **why);
 
 /* The connections' state now. */
 pg_health pg_health_now(void);
+
+/*
+ * The partitions listened to (listen_dsns; 0 when none were given): the
+ * name of the Ith (its database's name, as PL/Proxy's errors name it) and
+ * whether its LISTEN is in place.
+ */
+int pg_partitions(void);
+const char *pg_partition(int i, bool *up);
 
 /* Queries queued or running. */
 int pg_pending(void);

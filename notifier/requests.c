@@ -9,6 +9,7 @@
 #include "fetch.h"
 #include "log.h"
 #include "metrics.h"
+#include "plproxy.h"
 #include "protocol.h"
 #include "quota.h"
 #include "stream.h"
@@ -172,8 +173,9 @@ rq_error(conn *c, rq_kind kind, const pg_error *err, const char *doc,
 			message = "the notifier may not do this in the database";
 			break;
 		case RQ_INVALID:
-			message = err->message && *err->message ? err->message
-													: "invalid request";
+			message = err->message && *err->message
+						  ? plproxy_remote_text(err->message)
+						  : "invalid request";
 			break;
 		case RQ_DUPLICATE:
 			message = "this client id and seq were used for another change: "

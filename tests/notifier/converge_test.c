@@ -44,7 +44,10 @@
  *   - a connection closed or refused by the server: reconnect to another
  *     instance after the backoff, resume, resubmit;
  *   - the database connection of the checks lost: re-established (30 s).
- * Any other error, and every check below, still fails.
+ * Any other error, and every check below, still fails.  The unavailable
+ * answers are printed per document too ("unavailable by document: 0 12
+ * ..."): tests/notifier/partitions checks that only a lost partition's
+ * documents had any.
  *
  * Checked: every stream is gap-free (revision R + 1 after R); at the end
  * each client's copy equals collab.content(doc); the log is revisions
@@ -1012,6 +1015,23 @@ main(int argc, char **argv)
 			   unavailable_submits + unavailable_subs, unavailable_submits,
 			   unavailable_subs, not_subscribed, lost, lost_inflight,
 			   sql_changes);
+	if (g.faults)
+	{
+		printf("converge_test: unavailable by document:");
+		for (int d = 0; d < g.ndocs; d++)
+		{
+			int n = 0;
+
+			for (int i = 0; i < g.nclients; i++)
+			{
+				if (g.clients[i].doc == d)
+					n += g.clients[i].unavailable_submits +
+						 g.clients[i].unavailable_subs;
+			}
+			printf(" %d", n);
+		}
+		printf("\n");
+	}
 	for (int i = 0; i < g.nclients; i++)
 	{
 		wsc_free(g.clients[i].ws);
