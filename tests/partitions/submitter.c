@@ -13,11 +13,13 @@
  * last acknowledged submit to that document (so the partition transforms
  * it over the other clients' changes).
  *
- * A submit that fails is resubmitted, the same (client, seq), document,
- * base and change, every RETRY_DELAY_MS until it is acknowledged or
- * RETRY_SECONDS have passed since its first attempt: exactly-once says a
- * resubmit of one that did commit returns its first result.  A client that
- * gives up stops and the exit status is 1.
+ * A submit that fails because its partition could not be reached (see
+ * unavailable()) is resubmitted, the same (client, seq), document, base and
+ * change, every RETRY_DELAY_MS until it is acknowledged or RETRY_SECONDS
+ * have passed since its first attempt: exactly-once says a resubmit of one
+ * that did commit returns its first result.  Any other error (a base ahead
+ * of the head: an acknowledged revision lost) is not retried.  A client
+ * that gives up stops and the exit status is 1.
  *
  * Client i appends to OUTDIR/client-PREFIX<i>.log, one line per event, times
  * in milliseconds since the epoch (CLOCK_REALTIME, comparable with date's):
@@ -80,6 +82,21 @@ record(FILE *log, const char *fmt, ...)
 	line[n++] = '\n';
 	fwrite(line, 1, (size_t) n, log);
 	fflush(log);
+}
+
+/*
+ * True for an error that says the partition was out of reach, not that the
+ * submit was refused: PL/Proxy's XX000 for a connection it could not make
+ * or that broke ("[collab_p0] PQconnectPoll: ...", "PQconsumeInput: ..."),
+ * the partition's own 57P01..57P03 (shut down, crashed: "REMOTE FATAL"),
+ * and 08... when the proxy session itself broke (no result at all).
+ */
+static bool
+unavailable(const char *sqlstate)
+{
+	return sqlstate == NULL || strcmp(sqlstate, "XX000") == 0 ||
+		   strncmp(sqlstate, "57P0", 4) == 0 ||
+		   strncmp(sqlstate, "08", 2) == 0;
 }
 
 /* PL/Proxy's "dropping stale conn" notices: the log's err lines say it */
@@ -148,6 +165,7 @@ run_client(const char *dsn, const char *outdir, const char *prefix, int id,
 		for (;;)
 		{
 			PGresult *res;
+			const char *state;
 			char msg[256];
 
 			attempts++;
@@ -164,26 +182,26 @@ run_client(const char *dsn, const char *outdir, const char *prefix, int id,
 				break;
 			}
 			first_line(PQerrorMessage(conn), msg, sizeof(msg));
+			state =
+				res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 			record(log, "err %s %lld %s %lld %s %s", client, seq, docs[d],
-				   now_ms(),
-				   res != NULL && PQresultErrorField(res, PG_DIAG_SQLSTATE)
-					   ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
-					   : "-",
-				   msg);
-			PQclear(res);
+				   now_ms(), state != NULL ? state : "-", msg);
 			if (PQstatus(conn) != CONNECTION_OK)
 			{
 				record(log, "reset %s %lld", client, now_ms());
 				PQreset(conn);
 			}
-			if (now_ms() - first > (long long) retry_seconds * 1000)
+			if (!unavailable(state) ||
+				now_ms() - first > (long long) retry_seconds * 1000)
 			{
 				record(log, "gaveup %s %lld %s %lld", client, seq, docs[d],
 					   now_ms());
+				PQclear(res);
 				PQfinish(conn);
 				fclose(log);
 				return 1;
 			}
+			PQclear(res);
 			sleep_ms(RETRY_DELAY_MS);
 		}
 	}
