@@ -28,7 +28,8 @@
 #   make diff-cli             build/diff/delta_cli (tests/diff/run)
 #   make bench-core           build/bench/core_bench (bench/run)
 #   make bench-notifier       the notifier, build/bench/notifier_load
-#                             (bench/notifier/run) and notifier_idle
+#                             (bench/notifier/run), notifier_idle and
+#                             notifier_sendcost
 #                             (bench/notifier/idle)
 #   make bench-seal           build/bench/seal_bench: a sealed payload's
 #                             check next to its JSON parse
@@ -375,8 +376,12 @@ build/bench/notifier_load: bench/notifier/load.c tests/lib/wsc.c \
 build/bench/notifier_idle: bench/notifier/idle.c build/bench/.flags
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
+# the floor under a fan-out delivery: one loopback send (bench/notifier/sendcost.c)
+build/bench/notifier_sendcost: bench/notifier/sendcost.c build/bench/.flags
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
 bench-notifier: $(NOTIFIER_BIN) build/bench/notifier_load \
-		build/bench/notifier_idle
+		build/bench/notifier_idle build/bench/notifier_sendcost
 
 build/bench/seal_bench: bench/seal_bench.c $(CORE_SRCS) $(CORE_HEADERS) \
 		build/bench/.flags
