@@ -340,15 +340,22 @@ create_done(void *ctx, const PGresult *res, const pg_error *err)
 }
 
 /*
- * A create over the creation quota became a question: does the document
- * exist?  Then it is a plain subscribe; if not, it is refused.
+ * A subscribe's create asked first whether the document exists (clients
+ * subscribe with create every time, so it mostly does): then it is a plain
+ * subscribe.  If it is missing, it is created, within the creation quota,
+ * or the subscribe is refused.  Asking first, not creating and reading
+ * "exists" from the error, keeps the common case free of errors, which
+ * matters through a PL/Proxy proxy: it drops its connection to a
+ * partition after any error there (docs/scale-out.md).
  */
 static void
-create_refused_done(void *ctx, const PGresult *res, const pg_error *err)
+create_check_done(void *ctx, const PGresult *res, const pg_error *err)
 {
 	rq_ctx *q = ctx;
 	sub *s = sub_of(q->c, q->d, q->gen, true);
-	char text[96];
+	char who[JWT_SUB_MAX + QUOTA_ADDR_MAX + 16], text[96];
+	const char *params[2];
+	pg_error lost = {.unavailable = true};
 
 	(void) res;
 	if (!s || s->state != SUB_STARTING)
@@ -359,12 +366,27 @@ create_refused_done(void *ctx, const PGresult *res, const pg_error *err)
 		sub_failed(s, err);
 	else
 	{
-		metrics.creates_limited++;
-		snprintf(text, sizeof(text),
-				 "too many documents created: at most %d a minute",
-				 fanout_cfg->creates_per_minute);
-		conn_error(s->c, "rate_limited", text, q->d->id, -1, NULL);
-		sub_remove(s, true);
+		creator_of(q->c, who, sizeof(who));
+		if (quota_create_take(who))
+		{
+			params[0] = q->d->id;
+			/* the creator: the token's sub */
+			params[1] = q->c->authed ? q->c->claims.sub : NULL;
+			q->creates = true;
+			if (pg_query_for(q->c, SQL_CREATE, 2, params, create_done, q))
+				return; /* create_done has q now */
+			quota_create_refund(who);
+			sub_failed(s, &lost);
+		}
+		else
+		{
+			metrics.creates_limited++;
+			snprintf(text, sizeof(text),
+					 "too many documents created: at most %d a minute",
+					 fanout_cfg->creates_per_minute);
+			conn_error(s->c, "rate_limited", text, q->d->id, -1, NULL);
+			sub_remove(s, true);
+		}
 	}
 	rq_ctx_free(q);
 }
@@ -373,9 +395,7 @@ static void
 handle_subscribe(conn *c, const request *req)
 {
 	sub *s = sub_find(c, req->doc);
-	const char *params[2] = {req->doc, NULL};
-	char who[JWT_SUB_MAX + QUOTA_ADDR_MAX + 16];
-	bool queued;
+	const char *params[1] = {req->doc};
 	rq_ctx *q;
 
 	if (!s && c->nsubs >= fanout_cfg->max_docs)
@@ -403,25 +423,12 @@ handle_subscribe(conn *c, const request *req)
 		return;
 	}
 	q->since = req->has_rev ? req->rev : -1;
-	/* a creation is counted when it creates: a document that existed, or
-	 * a failure, gives it back (clients subscribe with create every time) */
-	creator_of(c, who, sizeof(who));
-	q->creates = quota_create_take(who);
-	/* the creator: the token's sub */
-	params[1] = c->authed ? c->claims.sub : NULL;
-	if (q->creates)
-		queued = pg_query_for(c, SQL_CREATE, 2, params, create_done, q);
-	else
-		queued =
-			pg_query_for(c, SQL_EXISTS, 1, params, create_refused_done, q);
-	if (!queued)
+	if (!pg_query_for(c, SQL_EXISTS, 1, params, create_check_done, q))
 	{
-		pg_error err = {.unavailable = true};
+		pg_error lost = {.unavailable = true};
 
-		if (q->creates)
-			quota_create_refund(who);
 		rq_ctx_free(q);
-		sub_failed(s, &err);
+		sub_failed(s, &lost);
 	}
 }
 
